@@ -1,0 +1,40 @@
+//! One function per CLI command, gluing `scenario`, `runner`, `report` and `mock`.
+//! Exit codes: 0 success, 1 a threshold failed, 2 usage, config or runtime error.
+
+mod mock;
+mod plan;
+mod report;
+mod run;
+mod validate;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Exit code for usage, config and runtime errors.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Run the command `cli` names and map its result to an exit code; errors go to stderr.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Plan(args) => plan::plan(args),
+        Command::Validate(args) => validate::validate(args),
+        Command::Mock(args) => mock::mock(args),
+        Command::Report(args) => report::report(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// A current-thread-free multi-threaded tokio runtime for a command.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

@@ -1,0 +1,20 @@
+//! nitro-scenario: a declarative scenario runner for benchmarking HTTP APIs, first of all
+//! OpenAI-compatible LLM endpoints.
+//!
+//! The pipeline, one module each, data flowing one way:
+//! - [`scenario`]: TOML file -> validated [`scenario::Scenario`] -> expanded [`scenario::Point`]s.
+//! - [`runner`]: drives closed-loop load per point through a transport, with progress bars.
+//! - [`metrics`]: per-worker recorders, run summaries, median/MAD across runs, client self-watch.
+//! - [`journal`]: the write-behind per-request log.
+//! - [`report`]: `RunReport` and its Markdown, CSV and JSON renderers.
+//! - [`mock`]: the built-in OpenAI-compatible mock server.
+//! - [`commands`]: one function per CLI command, gluing the above; [`cli`] parses arguments.
+
+pub mod cli;
+pub mod commands;
+pub mod journal;
+pub mod metrics;
+pub mod mock;
+pub mod report;
+pub mod runner;
+pub mod scenario;

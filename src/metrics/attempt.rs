@@ -1,0 +1,120 @@
+//! What one HTTP attempt observed: the unit a transport produces and a recorder ingests.
+//!
+//! A worker owns one `Observation` and reuses it for every attempt (`reset` keeps the
+//! capacity of `gaps_us`), so the request path does not allocate.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Why an attempt did not succeed. Failed requests are data, never errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// An answer whose status the route does not accept (429 and 5xx included).
+    Status(u16),
+    /// The request timeout elapsed.
+    Timeout,
+    /// No connection: refused, reset before the answer, DNS, TLS.
+    Connect,
+    /// The body does not decode as the route expects (not JSON, not SSE).
+    Decode,
+    /// A stream that broke: reset mid-body, or ended without `[DONE]`.
+    Stream,
+}
+
+impl FailureKind {
+    /// Short stable name for CSV columns and logs: `status_500`, `timeout`, ...
+    pub fn label(&self) -> String {
+        match self {
+            Self::Status(code) => format!("status_{code}"),
+            Self::Timeout => "timeout".into(),
+            Self::Connect => "connect".into(),
+            Self::Decode => "decode".into(),
+            Self::Stream => "stream".into(),
+        }
+    }
+}
+
+/// Token usage of one answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion (output) tokens.
+    pub completion_tokens: u64,
+    /// Total tokens.
+    pub total_tokens: u64,
+    /// True when counted by the client (content events) rather than sent by the server.
+    pub estimated: bool,
+}
+
+/// Stream timing of one SSE answer. Offsets are from the attempt's start.
+#[derive(Debug, Clone, Default)]
+pub struct StreamObservation {
+    /// Whether this attempt's answer was measured as a stream (the other fields are then set).
+    pub active: bool,
+    /// First event whose delta carries non-empty content or reasoning, µs from start.
+    pub ttft_us: Option<u64>,
+    /// Events with non-empty content or reasoning.
+    pub content_events: u32,
+    /// Gaps between consecutive content events, µs (len = content_events - 1).
+    pub gaps_us: Vec<u64>,
+    /// Whether `data: [DONE]` arrived.
+    pub done: bool,
+}
+
+/// Everything one attempt observed.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// Status code, if an answer's headers arrived.
+    pub status: Option<u16>,
+    /// `None` for success.
+    pub failure: Option<FailureKind>,
+    /// Attempt start to last body byte (or to the failure), µs.
+    pub latency_us: u64,
+    /// Attempt start to response headers, µs.
+    pub ttfb_us: Option<u64>,
+    /// Response body bytes received.
+    pub body_bytes: u64,
+    /// `Retry-After` of a 429, already parsed (seconds or HTTP date).
+    pub retry_after: Option<Duration>,
+    /// Token usage (from the server's `usage`, else estimated for streams).
+    pub usage: Option<Usage>,
+    /// Stream timing; meaningful when `stream.active`.
+    pub stream: StreamObservation,
+}
+
+impl Observation {
+    /// Clear for the next attempt, keeping allocated capacity.
+    pub fn reset(&mut self) {
+        self.status = None;
+        self.failure = None;
+        self.latency_us = 0;
+        self.ttfb_us = None;
+        self.body_bytes = 0;
+        self.retry_after = None;
+        self.usage = None;
+        let s = &mut self.stream;
+        s.active = false;
+        s.ttft_us = None;
+        s.content_events = 0;
+        s.gaps_us.clear();
+        s.done = false;
+    }
+
+    /// Whether the attempt succeeded.
+    pub fn is_success(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// The phase an attempt belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Sent and measured, then discarded.
+    Warmup,
+    /// Counted in the results.
+    Measure,
+}

@@ -1,0 +1,19 @@
+//! Measurement: per-worker recorders (HDR histograms in integer µs plus counters), their merge,
+//! run summaries, the median/MAD aggregate across runs, and the client's watch on itself.
+//!
+//! Owns numbers only; it never sends a request (that is `runner`) nor formats one (`report`).
+
+pub mod aggregate;
+pub mod attempt;
+pub mod recorder;
+pub mod selfwatch;
+pub mod summary;
+
+pub use aggregate::{aggregate, median_mad};
+pub use attempt::{FailureKind, Observation, Phase, StreamObservation, Usage};
+pub use recorder::Recorder;
+pub use selfwatch::SelfWatch;
+pub use summary::{
+    ClientStats, LatencySummary, OutcomeCounts, PointAggregate, PointResult, RunStats, Spread,
+    StreamAggregate, StreamSummary, Totals, UsageTotals,
+};

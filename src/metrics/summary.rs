@@ -1,0 +1,287 @@
+//! Per-run and per-point summaries: the numbers a point produces, ready for reports.
+//!
+//! `RunStats` is one measure phase of one run (built by `Recorder::summarize`);
+//! `PointResult` holds a point's runs and their median/MAD aggregate (`aggregate`).
+//! These types are the contract between `runner`/`metrics` and `report`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Percentiles of one distribution, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Values recorded.
+    pub count: u64,
+    /// Smallest value, µs.
+    pub min_us: u64,
+    /// Mean, µs.
+    pub mean_us: f64,
+    /// Median, µs.
+    pub p50_us: u64,
+    /// 90th percentile, µs.
+    pub p90_us: u64,
+    /// 95th percentile, µs.
+    pub p95_us: u64,
+    /// 99th percentile, µs.
+    pub p99_us: u64,
+    /// 99.9th percentile, µs.
+    pub p999_us: u64,
+    /// Largest value, µs.
+    pub max_us: u64,
+}
+
+/// Outcome counts of a set of attempts or requests.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    /// Successes.
+    pub success: u64,
+    /// Answers with a status the route does not accept, by status code.
+    pub status: BTreeMap<u16, u64>,
+    /// Timeouts.
+    pub timeout: u64,
+    /// Connect failures.
+    pub connect: u64,
+    /// Bodies that did not decode as expected.
+    pub decode: u64,
+    /// Broken streams.
+    pub stream: u64,
+}
+
+impl OutcomeCounts {
+    /// All counted outcomes.
+    pub fn total(&self) -> u64 {
+        self.success + self.failures()
+    }
+
+    /// Every outcome but success.
+    pub fn failures(&self) -> u64 {
+        self.status.values().sum::<u64>() + self.timeout + self.connect + self.decode + self.stream
+    }
+
+    /// Answers with a non-2xx status.
+    pub fn non2xx(&self) -> u64 {
+        self.status
+            .iter()
+            .filter(|(code, _)| !(200..300).contains(*code))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Token totals of a set of requests.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct UsageTotals {
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Total tokens.
+    pub total_tokens: u64,
+    /// Requests whose usage was counted by the client rather than sent by the server.
+    pub estimated_requests: u64,
+    /// Completion tokens per measure-phase second.
+    pub completion_tokens_per_sec: f64,
+}
+
+/// Stream metrics of the successful streamed requests of a run (DESIGN.md section 6).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StreamSummary {
+    /// Time to first token.
+    pub ttft: LatencySummary,
+    /// Inter-token latency: gaps between content events, all requests pooled.
+    pub itl: LatencySummary,
+    /// Time per output token: (latency - ttft) / (output tokens - 1), per request.
+    pub tpot: LatencySummary,
+    /// Stream body bytes received.
+    pub total_bytes: u64,
+    /// Stream bytes / summed stream durations (aggregate bytes per second of one stream).
+    pub bytes_per_sec: f64,
+    /// Output tokens (usage, or counted events when the server sent none).
+    pub output_tokens: u64,
+    /// Output tokens per measure-phase second, all streams together.
+    pub tokens_per_sec: f64,
+    /// Whether any request's token count was estimated from events.
+    pub tokens_estimated: bool,
+}
+
+/// The client's own resource use during a measure phase.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClientStats {
+    /// Peak resident set size of the client process, bytes.
+    pub peak_rss_bytes: u64,
+    /// User + system CPU time spent by the client during the phase, seconds.
+    pub cpu_secs: f64,
+    /// CPU seconds per wall second (1.0 = one core busy).
+    pub cpu_utilization: f64,
+    /// Runtime lag (how late a 1 ms ticker wakes), 99th percentile, µs.
+    pub lag_p99_us: u64,
+    /// Runtime lag, maximum, µs.
+    pub lag_max_us: u64,
+    /// Whether the client, not the server, likely limited this run.
+    pub client_bound: bool,
+}
+
+/// One measure phase of one run of one point.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunStats {
+    /// Run number, 1-based.
+    pub run: u32,
+    /// Measure phase wall time, seconds (first request start to last request end).
+    pub measure_secs: f64,
+    /// Requests completed (final outcomes, after retries).
+    pub requests: u64,
+    /// Attempts sent (requests + retries).
+    pub attempts: u64,
+    /// Retries sent after a 429.
+    pub retries: u64,
+    /// Outcome of each request's first attempt.
+    pub first_attempt: OutcomeCounts,
+    /// Final outcome of each request.
+    pub outcomes: OutcomeCounts,
+    /// `requests / measure_secs`.
+    pub throughput_rps: f64,
+    /// Successful requests per second.
+    pub success_rps: f64,
+    /// Successful requests / requests, percent (100 when no request completed is 0).
+    pub success_rate: f64,
+    /// Latency of successful requests (first attempt start to last byte, retry waits included).
+    pub latency: LatencySummary,
+    /// Time to response headers of successful requests.
+    pub ttfb: LatencySummary,
+    /// Stream metrics, for stream routes.
+    pub stream: Option<StreamSummary>,
+    /// Token usage.
+    pub usage: UsageTotals,
+    /// Response body bytes received (all attempts).
+    pub body_bytes: u64,
+    /// The client's own resource use.
+    pub client: ClientStats,
+    /// Requests in flight when the measure phase's limit was reached; finished and counted.
+    pub in_flight_at_end: u64,
+    /// Per-request log records the journal could not take (buffer full).
+    pub journal_dropped: u64,
+}
+
+/// Median and median absolute deviation of one figure across runs.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Spread {
+    /// Median across runs.
+    pub median: f64,
+    /// Median absolute deviation across runs.
+    pub mad: f64,
+}
+
+/// A point's headline figures across its runs. Latencies in milliseconds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PointAggregate {
+    /// Runs aggregated.
+    pub runs: u32,
+    /// Requests per second.
+    pub throughput_rps: Spread,
+    /// Successful requests per second.
+    pub success_rps: Spread,
+    /// Success rate, percent.
+    pub success_rate: Spread,
+    /// Latency p50, ms.
+    pub latency_p50_ms: Spread,
+    /// Latency p90, ms.
+    pub latency_p90_ms: Spread,
+    /// Latency p95, ms.
+    pub latency_p95_ms: Spread,
+    /// Latency p99, ms.
+    pub latency_p99_ms: Spread,
+    /// Latency p99.9, ms.
+    pub latency_p999_ms: Spread,
+    /// Latency mean, ms.
+    pub latency_mean_ms: Spread,
+    /// TTFB p50, ms.
+    pub ttfb_p50_ms: Spread,
+    /// Stream figures, for stream routes.
+    pub stream: Option<StreamAggregate>,
+    /// Sums over all runs: requests, attempts, retries and outcomes.
+    pub totals: Totals,
+    /// Peak RSS over all runs, bytes.
+    pub peak_rss_bytes: u64,
+    /// Client CPU seconds per wall second.
+    pub client_cpu_utilization: Spread,
+    /// Runtime lag p99, µs.
+    pub lag_p99_us: Spread,
+    /// Whether any run was client-bound.
+    pub client_bound: bool,
+}
+
+/// Stream figures across runs. Times in milliseconds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StreamAggregate {
+    /// TTFT p50, ms.
+    pub ttft_p50_ms: Spread,
+    /// TTFT p95, ms.
+    pub ttft_p95_ms: Spread,
+    /// TTFT p99, ms.
+    pub ttft_p99_ms: Spread,
+    /// ITL p50, ms.
+    pub itl_p50_ms: Spread,
+    /// ITL p99, ms.
+    pub itl_p99_ms: Spread,
+    /// TPOT p50, ms.
+    pub tpot_p50_ms: Spread,
+    /// Output tokens per second.
+    pub tokens_per_sec: Spread,
+    /// Stream bytes per second.
+    pub bytes_per_sec: Spread,
+    /// Whether token counts were estimated.
+    pub tokens_estimated: bool,
+}
+
+/// Sums across runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Totals {
+    /// Requests completed.
+    pub requests: u64,
+    /// Attempts sent.
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// First-attempt outcomes.
+    pub first_attempt: OutcomeCounts,
+    /// Final outcomes.
+    pub outcomes: OutcomeCounts,
+    /// Stream bytes (or body bytes) received.
+    pub body_bytes: u64,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Requests whose usage was estimated.
+    pub estimated_requests: u64,
+    /// Journal records dropped because the buffer was full.
+    pub journal_dropped: u64,
+}
+
+/// Everything measured for one point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    /// The point's id (`chat-S-c32`).
+    pub id: String,
+    /// Route name.
+    pub route: String,
+    /// Route path.
+    pub path: String,
+    /// Payload name, if any.
+    pub payload: Option<String>,
+    /// Request body size, bytes.
+    pub payload_bytes: u64,
+    /// Closed-loop workers.
+    pub concurrency: u32,
+    /// Whether the route is measured as a stream.
+    pub stream: bool,
+    /// Every axis value by axis name.
+    pub vars: BTreeMap<String, String>,
+    /// Completed runs, in order (fewer than planned when the run was interrupted).
+    pub runs: Vec<RunStats>,
+    /// Median and MAD across `runs`.
+    pub aggregate: PointAggregate,
+    /// Whether this point was cut short (Ctrl-C or error).
+    pub partial: bool,
+}

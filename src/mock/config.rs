@@ -1,0 +1,114 @@
+//! The mock server's knobs: latency, streaming shape, rate limiting, body limit and faults.
+//!
+//! Built by `scenario` from a scenario's `[mock]` table (or a `mock --config FILE`); read by the
+//! server. `Default` is what a scenario without `[mock]` gets.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// `[mock]`: how the built-in OpenAI-compatible mock answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MockConfig {
+    /// Fixed delay before every answer's headers (all routes but `/health`).
+    pub latency: Duration,
+    /// Uniform random extra delay in `[0, jitter]` added to `latency`.
+    pub jitter: Duration,
+    /// Stream shape of `:stream` (and `"stream": true`) answers.
+    pub stream: StreamShape,
+    /// Completion tokens in a non-streaming `chat.completion` answer (one word per token).
+    pub completion_tokens: u32,
+    /// When `:rate` answers 429.
+    pub rate_limit: RateLimit,
+    /// `Retry-After` sent with a 429, whole seconds (sub-second values round up).
+    pub retry_after: Duration,
+    /// Largest accepted request body, bytes; larger bodies get 413.
+    pub max_body_bytes: u64,
+    /// Injected faults for reliability tests.
+    pub faults: Faults,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            stream: StreamShape::default(),
+            completion_tokens: 16,
+            rate_limit: RateLimit::Always,
+            retry_after: Duration::from_secs(1),
+            max_body_bytes: 4 * 1024 * 1024,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// `[mock.stream]`: the shape of an SSE answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamShape {
+    /// Delay from the headers to the first content chunk (time to first token).
+    pub first_chunk: Duration,
+    /// Content chunks sent, one token each (after the role chunk, before the usage chunk).
+    pub chunks: u32,
+    /// Delay between consecutive content chunks.
+    pub interval: Duration,
+}
+
+impl Default for StreamShape {
+    fn default() -> Self {
+        Self {
+            first_chunk: Duration::ZERO,
+            chunks: 16,
+            interval: Duration::ZERO,
+        }
+    }
+}
+
+/// `[mock.rate_limit]`: which requests to `:rate` get 429 (the others get a normal completion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimit {
+    /// Every request is limited.
+    Always,
+    /// Requests number 1, N+1, 2N+1, ... (counted over the server's life) are limited.
+    EveryNth(NonZeroU32),
+    /// Requests arriving in the first `limited` of every `period` (from server start) are limited.
+    Window {
+        /// Length of one cycle.
+        period: Duration,
+        /// Limited span at the start of each cycle.
+        limited: Duration,
+    },
+}
+
+/// `[mock.faults]`: each fault, when set, hits every Nth request to the chat routes
+/// (`/v1/chat/completions` and its `:stream` form). A request may also ask for one with the
+/// header `x-mock-fault: stall|reset|truncate` (tests use this for determinism).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Faults {
+    /// Hold the answer before its headers.
+    pub stall: Option<StallFault>,
+    /// Reset the TCP connection (for streams, after `after_chunks` content chunks).
+    pub reset: Option<ChunkFault>,
+    /// End a stream after `after_chunks` content chunks, without usage or `[DONE]`.
+    pub truncate: Option<ChunkFault>,
+}
+
+/// A stall: the answer waits `duration` before its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StallFault {
+    /// Every Nth chat request stalls.
+    pub every: NonZeroU32,
+    /// How long it stalls.
+    pub duration: Duration,
+}
+
+/// A fault that strikes part-way through a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkFault {
+    /// Every Nth chat request is hit.
+    pub every: NonZeroU32,
+    /// Content chunks sent before the fault (0 = before any body; for JSON, before the headers).
+    pub after_chunks: u32,
+}

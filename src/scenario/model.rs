@@ -1,0 +1,336 @@
+//! The validated scenario model: what a scenario file means once every value is checked
+//! and typed. Nothing downstream of `scenario` sees raw TOML, a `toml::Value` or a magic string.
+//!
+//! This file is the contract between `scenario` (which builds these values), `runner`,
+//! `mock` and `report` (which read them). Field docs are the scenario key reference.
+
+use std::collections::BTreeMap;
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use url::Url;
+
+use crate::mock::MockConfig;
+
+/// A checked scenario file with overrides applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// Scenario name; also the default report folder `reports/<name>/`.
+    pub name: String,
+    /// Free text shown in the report header.
+    pub description: Option<String>,
+    /// The file this scenario was read from.
+    pub source: PathBuf,
+    /// What is being load-tested.
+    pub target: Target,
+    /// Phases, repetitions and retry policy shared by every point.
+    pub run: RunSettings,
+    /// Named request payloads, by name.
+    pub payloads: BTreeMap<String, Payload>,
+    /// Named routes, by name.
+    pub routes: BTreeMap<String, Route>,
+    /// The axes whose cartesian product gives the points.
+    pub matrix: Matrix,
+    /// Settings of the built-in mock server, used when `target.base_url = "mock"`.
+    pub mock: MockConfig,
+    /// Where and what to write.
+    pub output: OutputSettings,
+}
+
+/// A string that may hold secrets interpolated from `${env:NAME}`.
+///
+/// `resolved` is sent on the wire; `display` (with every interpolated value replaced by
+/// `***`) is what `plan`, logs and reports show. Serializing writes `display` only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretText {
+    /// The value with every `${env:NAME}` replaced by the variable's value.
+    pub resolved: String,
+    /// The value with every interpolation shown as `***`.
+    pub display: String,
+}
+
+impl SecretText {
+    /// A value with no interpolation: shown as it is.
+    pub fn plain(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self {
+            resolved: text.clone(),
+            display: text,
+        }
+    }
+
+    /// Whether any part of the value came from the environment.
+    pub fn is_secret(&self) -> bool {
+        self.resolved != self.display
+    }
+}
+
+impl std::fmt::Display for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.display)
+    }
+}
+
+/// Where requests go.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseUrl {
+    /// `base_url = "mock"`: the built-in mock server, started on a free port for the run.
+    Mock,
+    /// A real server. `url` is resolved (secrets included); `display` is redacted.
+    Url {
+        /// The resolved URL requests are sent to.
+        #[serde(skip)]
+        url: Url,
+        /// The URL as shown in plans and reports.
+        display: SecretText,
+    },
+}
+
+/// Which HTTP client implementation the runner uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    /// The hyper connection-per-worker path for plain `http://`, reqwest otherwise.
+    #[default]
+    Auto,
+    /// One shared pooled `reqwest::Client` (TLS, HTTP/2, proxies).
+    Reqwest,
+    /// Each worker owns one `hyper` HTTP/1.1 connection (plain `http://` only).
+    Hyper,
+}
+
+/// `[target]`: the server under test.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// `"mock"` or an `http://` / `https://` base URL; route paths are appended to it.
+    pub base_url: BaseUrl,
+    /// Model name sent in OpenAI request bodies (`model` in templates).
+    pub model: String,
+    /// Headers sent with every request, in file order; values may use `${env:NAME}`.
+    pub headers: Vec<(String, SecretText)>,
+    /// Whole-request timeout (connect to last body byte); past it the attempt is a `timeout`.
+    pub timeout: Duration,
+    /// Connect timeout; past it the attempt is a `connect` failure.
+    pub connect_timeout: Duration,
+    /// HTTP client implementation.
+    pub transport: TransportKind,
+}
+
+/// When a phase ends: after `duration`, after `requests` completed requests, or at whichever
+/// comes first when both are set. At least one is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PhaseLimit {
+    /// Wall time of the phase.
+    pub duration: Option<Duration>,
+    /// Completed requests (final outcomes, all workers together) that end the phase.
+    pub requests: Option<NonZeroU64>,
+}
+
+/// `[run]`: phases, repetitions and retries, the same for every point.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSettings {
+    /// Independent repetitions of every point; headline figures report median and MAD.
+    pub runs: NonZeroU32,
+    /// Warmup phase (sent, measured, discarded); `None` when the warmup is zero.
+    pub warmup: Option<PhaseLimit>,
+    /// Measure phase.
+    pub measure: PhaseLimit,
+    /// What to do with 429 answers.
+    pub retry: RetryPolicy,
+}
+
+/// `[run.retry]`: how 429 answers are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 = never retry).
+    pub max: u32,
+    /// Wait what `Retry-After` asks (seconds or HTTP date), capped at `max_wait`.
+    pub honor_retry_after: bool,
+    /// Longest wait before a retry.
+    pub max_wait: Duration,
+    /// Wait before a retry when the answer has no usable `Retry-After` (or it is not honoured).
+    pub backoff: Duration,
+}
+
+/// One named payload: the text a route's body is built around.
+#[derive(Debug, Clone, Serialize)]
+pub struct Payload {
+    /// Where the text comes from.
+    pub source: PayloadSource,
+}
+
+/// How a payload's text is produced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadSource {
+    /// `fill` repeated (and cut) to exactly `bytes` bytes.
+    Fill {
+        /// The text to repeat.
+        fill: String,
+        /// Size of the produced text, in bytes.
+        bytes: u64,
+    },
+    /// The text as written in the file.
+    Text(String),
+    /// The contents of a file (read at validation; path relative to the scenario file).
+    File {
+        /// The file read.
+        path: PathBuf,
+        /// Its contents.
+        #[serde(skip)]
+        contents: String,
+    },
+    /// A minijinja template rendered per point with the point's variables.
+    Template(String),
+}
+
+/// The request body a route sends.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodySpec {
+    /// No body.
+    Empty,
+    /// `"openai-chat"`: `{"model", "messages": [{"role": "user", "content": <payload>}],
+    /// "stream", "max_tokens"}`.
+    OpenAiChat {
+        /// `max_tokens` sent, if any.
+        max_tokens: Option<u32>,
+    },
+    /// `"raw"`: the payload text itself.
+    Raw,
+    /// A minijinja template rendered per point; sees `payload`, `model`, `stream`,
+    /// `concurrency`, `route`, `point_id` and every matrix axis.
+    Template(String),
+}
+
+/// What kind of body a good answer has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyCheck {
+    /// Any bytes.
+    Any,
+    /// A JSON document.
+    Json,
+    /// A `text/event-stream` of `data:` events ending in `[DONE]`.
+    Sse,
+}
+
+/// `[routes.NAME]`: one endpoint and how to call it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    /// HTTP method.
+    #[serde(serialize_with = "serialize_method")]
+    pub method: http::Method,
+    /// Path (and query) appended to the base URL, e.g. `/v1/chat/completions:stream`.
+    pub path: String,
+    /// Headers added to (and overriding) the target's headers.
+    pub headers: Vec<(String, SecretText)>,
+    /// The request body.
+    pub body: BodySpec,
+    /// Whether the answer is an SSE stream whose timing (TTFT, ITL, tokens) is measured.
+    pub stream: bool,
+    /// What a good answer is.
+    pub expect: Expect,
+}
+
+/// What counts as success for a route.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expect {
+    /// Status codes that count as success (default: any 2xx).
+    pub status: Vec<u16>,
+    /// The body shape a successful answer must have; otherwise the attempt is a `decode` failure.
+    pub body: BodyCheck,
+}
+
+impl Expect {
+    /// Whether `status` counts as success.
+    pub fn status_ok(&self, status: u16) -> bool {
+        if self.status.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.status.contains(&status)
+        }
+    }
+}
+
+fn serialize_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
+}
+
+/// `[matrix]`: axes in a fixed order; points are their cartesian product, first axis slowest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Matrix {
+    /// Route names (keys of `[routes]`).
+    pub route: Vec<String>,
+    /// Payload names (keys of `[payloads]`); empty means the routes send no payload.
+    pub payload: Vec<String>,
+    /// Concurrency levels: closed-loop workers, each with one request in flight.
+    pub concurrency: Vec<NonZeroU32>,
+    /// User axes (e.g. `model = ["a", "b"]`), in file order, usable in templates.
+    pub extra: Vec<(String, Vec<String>)>,
+}
+
+/// `[output]`: where reports go.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct OutputSettings {
+    /// Report folder; default `reports/<name>/` relative to the working directory.
+    pub dir: Option<PathBuf>,
+    /// Folder of user templates that replace the built-in ones.
+    pub templates: Option<PathBuf>,
+    /// Path of `results.json` (also set by `RESULTS_FILE`).
+    pub results_file: Option<PathBuf>,
+    /// Write `requests.csv`, one line per attempt.
+    pub requests_log: bool,
+}
+
+/// One cell of the matrix, ready to run: the request is fully built.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// Position in the expanded list (0-based, stable).
+    pub index: usize,
+    /// Readable stable id, e.g. `chat-S-c32` (user axes appended as values).
+    pub id: String,
+    /// Route name.
+    pub route: String,
+    /// Payload name, if the matrix has a payload axis.
+    pub payload: Option<String>,
+    /// Closed-loop workers.
+    pub concurrency: NonZeroU32,
+    /// Every axis value of this point by axis name (`route`, `payload`, `concurrency`, user axes).
+    pub vars: BTreeMap<String, String>,
+    /// The request each worker sends.
+    pub request: RequestSpec,
+}
+
+/// A fully built request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestSpec {
+    /// HTTP method.
+    #[serde(serialize_with = "serialize_method")]
+    pub method: http::Method,
+    /// Path and query appended to the base URL.
+    pub path: String,
+    /// Headers in order: target headers, then route headers, then `content-type` when a body is sent.
+    pub headers: Vec<(String, SecretText)>,
+    /// The body bytes, identical for every request of the point.
+    #[serde(serialize_with = "serialize_body_len", rename = "body_bytes")]
+    pub body: Bytes,
+    /// Whether the answer is measured as an SSE stream.
+    pub stream: bool,
+    /// What a good answer is.
+    pub expect: Expect,
+}
+
+fn serialize_body_len<S: serde::Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(b.len() as u64)
+}
