@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MockConfig {
     /// Fixed delay before every answer's headers (all routes but `/health`).
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub latency: Duration,
     /// Uniform random extra delay in `[0, jitter]` added to `latency`.
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub jitter: Duration,
     /// Stream shape of `:stream` (and `"stream": true`) answers.
     pub stream: StreamShape,
@@ -22,6 +24,7 @@ pub struct MockConfig {
     /// When `:rate` answers 429.
     pub rate_limit: RateLimit,
     /// `Retry-After` sent with a 429, whole seconds (sub-second values round up).
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub retry_after: Duration,
     /// Largest accepted request body, bytes; larger bodies get 413.
     pub max_body_bytes: u64,
@@ -48,10 +51,12 @@ impl Default for MockConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamShape {
     /// Delay from the headers to the first content chunk (time to first token).
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub first_chunk: Duration,
     /// Content chunks sent, one token each (after the role chunk, before the usage chunk).
     pub chunks: u32,
     /// Delay between consecutive content chunks.
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub interval: Duration,
 }
 
@@ -76,8 +81,10 @@ pub enum RateLimit {
     /// Requests arriving in the first `limited` of every `period` (from server start) are limited.
     Window {
         /// Length of one cycle.
+        #[serde(with = "crate::scenario::units::duration_text")]
         period: Duration,
         /// Limited span at the start of each cycle.
+        #[serde(with = "crate::scenario::units::duration_text")]
         limited: Duration,
     },
 }
@@ -101,6 +108,7 @@ pub struct StallFault {
     /// Every Nth chat request stalls.
     pub every: NonZeroU32,
     /// How long it stalls.
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub duration: Duration,
 }
 

@@ -104,3 +104,26 @@ pub fn write_all(_report: &RunReport, _plan: &OutputPlan) -> Result<Vec<PathBuf>
 pub fn load_results(_path: &Path) -> Result<RunReport, ReportError> {
     todo!("report helper")
 }
+
+impl RunReport {
+    /// Assemble a report of a run.
+    #[expect(clippy::too_many_arguments, reason = "temporary")]
+    pub fn new(
+        _scenario: &crate::scenario::Scenario,
+        _target: String,
+        _host: HostFacts,
+        _started: std::time::SystemTime,
+        _finished: std::time::SystemTime,
+        _partial: bool,
+        _interruption: Option<String>,
+        _points: Vec<PointResult>,
+        _journal: Option<JournalStats>,
+    ) -> Result<Self, ReportError> {
+        todo!("report")
+    }
+}
+
+/// Terminal summary.
+pub fn summary_table(_report: &RunReport) -> String {
+    todo!("report")
+}

@@ -1,41 +1,39 @@
-//! Scenario files: the TOML language (`raw`, a serde mirror), validation into the typed model
-//! (`model`), `${env:NAME}` interpolation, overrides (`--set`, framework env vars), and
-//! expansion of the matrix into points with stable ids.
+//! Scenario files: the TOML language, validation into the typed model (`model`),
+//! `${env:NAME}` interpolation, overrides (`--set`, framework env vars), and expansion of the
+//! matrix into points with stable ids.
+//!
+//! The file is parsed into a spanned document (`toml::de::DeTable`), overrides are assigned
+//! into it, and `build*` read it section by section, recording every problem with its
+//! position before giving up — so one run of `validate` shows everything wrong with a file.
 
+mod build;
+mod build_mock;
+mod build_routes;
+mod diagnostics;
+mod expand;
+mod interpolate;
 pub mod model;
+mod overrides;
+mod read;
+pub mod units;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+pub use expand::{Estimate, estimate, expand};
 pub use model::{
     BaseUrl, BodyCheck, BodySpec, Expect, Matrix, OutputSettings, Payload, PayloadSource,
     PhaseLimit, Point, RequestSpec, RetryPolicy, Route, RunSettings, Scenario, SecretText, Target,
     TransportKind,
 };
+pub use overrides::{ENV_VARS, Overrides};
 
 use crate::mock::MockConfig;
-
-/// Overrides applied on top of a file: `--set key=value` pairs then the framework's env vars.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    /// `--set` pairs in command-line order.
-    pub set: Vec<(String, String)>,
-    /// `BASE`, `ROUTE`, `C`, `T`, `SIZE`, `WARMUP_SECONDS`, `BENCHMARK_SECONDS`, `RESULTS_FILE`
-    /// as found in the environment.
-    pub env: Vec<(String, String)>,
-}
-
-impl Overrides {
-    /// Parse `--set` arguments (`key=value`) and read the framework's variables from the process
-    /// environment.
-    pub fn from_args_and_env(_set: &[String]) -> Result<Self, ScenarioError> {
-        todo!("scenario helper")
-    }
-}
+use diagnostics::{Diagnostics, file_problem};
+use read::Table;
 
 /// Every problem found in a scenario file.
 #[derive(Debug, thiserror::Error)]
-#[error("{}", render_problems(.problems))]
+#[error("{}", diagnostics::render(.problems))]
 pub struct ScenarioError {
     /// One entry per problem, in file order.
     pub problems: Vec<Problem>,
@@ -50,33 +48,78 @@ pub struct Problem {
     pub line: Option<usize>,
     /// 1-based column, when known.
     pub column: Option<usize>,
-    /// Dotted key path, e.g. `matrix.concurrency[2]`.
+    /// Dotted key path, e.g. `matrix.concurrency`.
     pub key: String,
     /// What is wrong and what to do, lowercase, values in backticks.
     pub message: String,
 }
 
-fn render_problems(_problems: &[Problem]) -> String {
-    todo!("scenario helper")
+/// Read, validate and apply overrides to a scenario file; `${env:NAME}` reads the process
+/// environment.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, ScenarioError> {
+    load_with_env(path, overrides, &|name| std::env::var(name).ok())
 }
 
-/// Read, validate and apply overrides to a scenario file.
-pub fn load(_path: &Path, _overrides: &Overrides) -> Result<Scenario, ScenarioError> {
-    todo!("scenario helper")
-}
-
-/// Expand the matrix into points, in stable order, each with its request built.
-pub fn expand(_scenario: &Scenario) -> Result<Vec<Point>, ScenarioError> {
-    todo!("scenario helper")
-}
-
-/// Estimated wall time of running `points` (warmups, measures, runs, mock start-up).
-pub fn estimate(_scenario: &Scenario, _points: &[Point]) -> Duration {
-    todo!("scenario helper")
+/// `load` with an explicit environment for `${env:NAME}` (tests).
+pub fn load_with_env(
+    path: &Path,
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, ScenarioError> {
+    let text = read_file(path)?;
+    let assignments = overrides.assignments();
+    let labels: Vec<String> = assignments.iter().map(|a| a.label.clone()).collect();
+    let mut d = Diagnostics::new(path, &text, &labels);
+    let (mut root, errors) = toml::de::DeTable::parse_recoverable(&text);
+    if !errors.is_empty() {
+        // What the parser recovered from broken syntax would only add confusing problems.
+        for e in &errors {
+            d.error(
+                e.span().unwrap_or(0..0),
+                "",
+                format!("invalid TOML: {}", first_line(e.message())),
+            );
+        }
+        return Err(d.into_result().expect_err("syntax errors were recorded"));
+    }
+    overrides::apply(root.get_mut(), &assignments, &mut d);
+    let scenario = build::scenario(&mut d, &Table::root(root.get_ref()), path, env);
+    d.into_result()?;
+    scenario.ok_or_else(|| file_problem(path, "invalid scenario"))
 }
 
 /// Read a mock config file (`nitro-scenario mock --config FILE`): a `[mock]` table in the same
 /// language as a scenario's.
-pub fn load_mock_config(_path: &Path) -> Result<MockConfig, ScenarioError> {
-    todo!("scenario helper")
+pub fn load_mock_config(path: &Path) -> Result<MockConfig, ScenarioError> {
+    let text = read_file(path)?;
+    let mut d = Diagnostics::new(path, &text, &[]);
+    let (root, errors) = toml::de::DeTable::parse_recoverable(&text);
+    for e in &errors {
+        d.error(
+            e.span().unwrap_or(0..0),
+            "",
+            format!("invalid TOML: {}", first_line(e.message())),
+        );
+    }
+    let root = Table::root(root.get_ref());
+    root.check_keys(&mut d, &["mock"]);
+    let config = match root.table(&mut d, "mock") {
+        Some(m) => build_mock::mock(&mut d, &m),
+        None => Some(MockConfig::default()),
+    };
+    d.into_result()?;
+    config.ok_or_else(|| file_problem(path, "invalid mock config"))
+}
+
+fn read_file(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| file_problem(path, format!("cannot read the file: {e}")))
+}
+
+fn first_line(message: &str) -> &str {
+    message
+        .lines()
+        .next()
+        .unwrap_or(message)
+        .trim_end_matches('.')
 }

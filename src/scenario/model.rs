@@ -119,8 +119,10 @@ pub struct Target {
     /// Headers sent with every request, in file order; values may use `${env:NAME}`.
     pub headers: Vec<(String, SecretText)>,
     /// Whole-request timeout (connect to last body byte); past it the attempt is a `timeout`.
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub timeout: Duration,
     /// Connect timeout; past it the attempt is a `connect` failure.
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub connect_timeout: Duration,
     /// HTTP client implementation.
     pub transport: TransportKind,
@@ -131,6 +133,7 @@ pub struct Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PhaseLimit {
     /// Wall time of the phase.
+    #[serde(with = "crate::scenario::units::option_duration_text")]
     pub duration: Option<Duration>,
     /// Completed requests (final outcomes, all workers together) that end the phase.
     pub requests: Option<NonZeroU64>,
@@ -157,8 +160,10 @@ pub struct RetryPolicy {
     /// Wait what `Retry-After` asks (seconds or HTTP date), capped at `max_wait`.
     pub honor_retry_after: bool,
     /// Longest wait before a retry.
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub max_wait: Duration,
     /// Wait before a retry when the answer has no usable `Retry-After` (or it is not honoured).
+    #[serde(with = "crate::scenario::units::duration_text")]
     pub backoff: Duration,
 }
 

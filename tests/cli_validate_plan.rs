@@ -1,0 +1,91 @@
+//! `validate` and `plan` through the binary: output, exit codes and located messages.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    Command::cargo_bin("nitro-scenario").expect("binary builds")
+}
+
+#[test]
+fn plan_of_full_lists_sixty_points_and_the_estimate() {
+    let out = bin()
+        .args(["plan", "scenarios/full.toml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("60 points x 5 run(s); estimated wall time 7h30m"),
+        "{text}"
+    );
+    let point_rows = text
+        .lines()
+        .filter(|l| l.contains(" POST /v1/chat/completions"))
+        .count();
+    assert_eq!(point_rows, 60);
+    assert!(text.contains("chat-S-c32"));
+}
+
+#[test]
+fn plan_shows_overrides() {
+    bin()
+        .args([
+            "plan",
+            "scenarios/full.toml",
+            "--set",
+            "matrix.concurrency=[32]",
+        ])
+        .env("SIZE", "M")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 points x 5 run(s)"))
+        .stdout(predicate::str::contains("stream-M-c32"));
+}
+
+#[test]
+fn a_misspelt_key_in_a_copy_of_full_exits_2_with_location_and_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("full.toml");
+    let text = std::fs::read_to_string("scenarios/full.toml")
+        .unwrap()
+        .replace("duration = \"60s\"", "duraton = \"60s\"");
+    std::fs::write(&copy, &text).unwrap();
+    let line = text.lines().position(|l| l.starts_with("duraton")).unwrap() + 1;
+    bin()
+        .arg("plan")
+        .arg(&copy)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "full.toml:{line}:1: run.duraton: `duraton` is not a key of [run]; did you mean `duration`?"
+        )));
+}
+
+#[test]
+fn validate_reports_every_file_and_exits_2_on_any_problem() {
+    bin()
+        .args(["validate", "scenarios/quick.toml", "scenarios/stream.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "scenarios/quick.toml: ok (20 points)",
+        ));
+    bin()
+        .args([
+            "validate",
+            "scenarios/quick.toml",
+            "tests/fixtures/invalid/wrong_types.toml",
+            "nope.toml",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("quick.toml: ok"))
+        .stderr(predicate::str::contains(
+            "wrong_types.toml:3:11: target.timeout",
+        ))
+        .stderr(predicate::str::contains("nope.toml: cannot read the file"))
+        .stderr(predicate::str::contains("panicked").not());
+}
