@@ -1,10 +1,22 @@
-//! `nitro-scenario mock`.
+//! `nitro-scenario mock`: the built-in mock server on its own.
 
 use std::process::ExitCode;
 
-use crate::cli::MockArgs;
+use anyhow::Context;
 
-/// Carry out `mock`.
-pub(super) fn mock(_args: MockArgs) -> anyhow::Result<ExitCode> {
-    todo!("mock command")
+use crate::cli::MockArgs;
+use crate::mock::{self, MockConfig};
+use crate::scenario;
+
+/// Carry out `mock`: serve until Ctrl-C or SIGTERM.
+pub(super) fn mock(args: MockArgs) -> anyhow::Result<ExitCode> {
+    let config = match (&args.config, &args.config_json) {
+        (Some(file), _) => scenario::load_mock_config(file)?,
+        (None, Some(json)) => {
+            serde_json::from_str(json).context("--config-json is not a mock config")?
+        }
+        (None, None) => MockConfig::default(),
+    };
+    super::runtime()?.block_on(mock::serve_until_signal(config, args.port))?;
+    Ok(ExitCode::SUCCESS)
 }
