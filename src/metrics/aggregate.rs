@@ -1,13 +1,159 @@
 //! Median and median absolute deviation of a point's headline figures across its runs.
 
-use super::summary::{PointAggregate, RunStats, Spread};
+use super::summary::{PointAggregate, RunStats, Spread, StreamAggregate, Totals};
 
-/// Median and MAD of `values` (empty gives zeros).
-pub fn median_mad(_values: &[f64]) -> Spread {
-    todo!("metrics helper")
+/// Median and MAD of `values` (empty gives zeros). Even counts average the middle two.
+pub fn median_mad(values: &[f64]) -> Spread {
+    if values.is_empty() {
+        return Spread::default();
+    }
+    let median = median_of(values.to_vec());
+    let deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+    Spread {
+        median,
+        mad: median_of(deviations),
+    }
+}
+
+fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn spread(runs: &[RunStats], figure: impl Fn(&RunStats) -> f64) -> Spread {
+    median_mad(&runs.iter().map(figure).collect::<Vec<_>>())
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
 }
 
 /// The headline figures of `runs`, each as median and MAD, plus totals.
-pub fn aggregate(_runs: &[RunStats]) -> PointAggregate {
-    todo!("metrics helper")
+pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
+    let mut totals = Totals::default();
+    for r in runs {
+        totals.requests += r.requests;
+        totals.attempts += r.attempts;
+        totals.retries += r.retries;
+        totals.first_attempt.add(&r.first_attempt);
+        totals.outcomes.add(&r.outcomes);
+        totals.body_bytes += r.body_bytes;
+        totals.prompt_tokens += r.usage.prompt_tokens;
+        totals.completion_tokens += r.usage.completion_tokens;
+        totals.estimated_requests += r.usage.estimated_requests;
+        totals.journal_dropped += r.journal_dropped;
+    }
+    let streams: Vec<&RunStats> = runs.iter().filter(|r| r.stream.is_some()).collect();
+    let stream = (!streams.is_empty()).then(|| {
+        let s = |f: &dyn Fn(&crate::metrics::StreamSummary) -> f64| {
+            median_mad(
+                &streams
+                    .iter()
+                    .filter_map(|r| r.stream.as_ref())
+                    .map(f)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        StreamAggregate {
+            ttft_p50_ms: s(&|x| ms(x.ttft.p50_us)),
+            ttft_p95_ms: s(&|x| ms(x.ttft.p95_us)),
+            ttft_p99_ms: s(&|x| ms(x.ttft.p99_us)),
+            itl_p50_ms: s(&|x| ms(x.itl.p50_us)),
+            itl_p99_ms: s(&|x| ms(x.itl.p99_us)),
+            tpot_p50_ms: s(&|x| ms(x.tpot.p50_us)),
+            tokens_per_sec: s(&|x| x.tokens_per_sec),
+            bytes_per_sec: s(&|x| x.bytes_per_sec),
+            tokens_estimated: streams
+                .iter()
+                .filter_map(|r| r.stream.as_ref())
+                .any(|x| x.tokens_estimated),
+        }
+    });
+    PointAggregate {
+        runs: runs.len() as u32,
+        throughput_rps: spread(runs, |r| r.throughput_rps),
+        success_rps: spread(runs, |r| r.success_rps),
+        success_rate: spread(runs, |r| r.success_rate),
+        latency_p50_ms: spread(runs, |r| ms(r.latency.p50_us)),
+        latency_p90_ms: spread(runs, |r| ms(r.latency.p90_us)),
+        latency_p95_ms: spread(runs, |r| ms(r.latency.p95_us)),
+        latency_p99_ms: spread(runs, |r| ms(r.latency.p99_us)),
+        latency_p999_ms: spread(runs, |r| ms(r.latency.p999_us)),
+        latency_mean_ms: spread(runs, |r| r.latency.mean_us / 1000.0),
+        ttfb_p50_ms: spread(runs, |r| ms(r.ttfb.p50_us)),
+        stream,
+        totals,
+        peak_rss_bytes: runs
+            .iter()
+            .map(|r| r.client.peak_rss_bytes)
+            .max()
+            .unwrap_or(0),
+        client_cpu_utilization: spread(runs, |r| r.client.cpu_utilization),
+        lag_p99_us: spread(runs, |r| r.client.lag_p99_us as f64),
+        client_bound: runs.iter().any(|r| r.client.client_bound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_mad_by_hand() {
+        assert_eq!(
+            median_mad(&[]),
+            Spread {
+                median: 0.0,
+                mad: 0.0
+            }
+        );
+        assert_eq!(
+            median_mad(&[5.0]),
+            Spread {
+                median: 5.0,
+                mad: 0.0
+            }
+        );
+        // median 3; deviations 2, 1, 0, 1, 6 -> MAD 1
+        assert_eq!(
+            median_mad(&[1.0, 2.0, 3.0, 4.0, 9.0]),
+            Spread {
+                median: 3.0,
+                mad: 1.0
+            }
+        );
+        // even: median (2 + 4) / 2 = 3; deviations 2, 1, 1, 5 -> MAD (1 + 2) / 2 = 1.5
+        assert_eq!(
+            median_mad(&[4.0, 1.0, 8.0, 2.0]),
+            Spread {
+                median: 3.0,
+                mad: 1.5
+            }
+        );
+    }
+
+    #[test]
+    fn aggregate_sums_totals_and_takes_medians() {
+        let run = |rps: f64, requests: u64| RunStats {
+            throughput_rps: rps,
+            requests,
+            ..Default::default()
+        };
+        let a = aggregate(&[run(100.0, 10), run(300.0, 30), run(200.0, 20)]);
+        assert_eq!(a.runs, 3);
+        assert_eq!(
+            a.throughput_rps,
+            Spread {
+                median: 200.0,
+                mad: 100.0
+            }
+        );
+        assert_eq!(a.totals.requests, 60);
+        assert!(a.stream.is_none());
+    }
 }

@@ -59,6 +59,18 @@ impl OutcomeCounts {
         self.status.values().sum::<u64>() + self.timeout + self.connect + self.decode + self.stream
     }
 
+    /// Add `other`'s counts to these.
+    pub fn add(&mut self, other: &OutcomeCounts) {
+        self.success += other.success;
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_default() += n;
+        }
+        self.timeout += other.timeout;
+        self.connect += other.connect;
+        self.decode += other.decode;
+        self.stream += other.stream;
+    }
+
     /// Answers with a non-2xx status.
     pub fn non2xx(&self) -> u64 {
         self.status

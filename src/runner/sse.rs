@@ -1,5 +1,6 @@
 //! Server-sent events parser, correct across arbitrary TCP chunk boundaries, `\r\n`, `\r` and
-//! `\n` line ends, multi-line `data:` fields and comments. Allocation-free once warm.
+//! `\n` line ends, multi-line `data:` fields and comments. Allocation-free once warm: the
+//! partial-line and data buffers are reused from one response to the next.
 
 /// One dispatched event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,36 +11,202 @@ pub enum SseEvent<'a> {
     Done,
 }
 
+/// The stream is not valid SSE.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SseError {
+    /// A line is not UTF-8.
+    #[error("event data is not UTF-8")]
+    NotUtf8,
+}
+
 /// Incremental SSE parser; one per worker, `reset` between responses.
 #[derive(Debug, Default)]
-pub struct SseParser {}
+pub struct SseParser {
+    /// Bytes of a line not yet terminated.
+    line: Vec<u8>,
+    /// `data` of the event being built, each field followed by `\n`.
+    data: String,
+    /// The last byte seen was `\r`: a `\n` right after it belongs to the same line end.
+    after_cr: bool,
+}
 
 impl SseParser {
     /// A parser with empty buffers.
     pub fn new() -> Self {
-        todo!("metrics helper")
+        Self::default()
     }
 
     /// Forget any partial event (start of a new response).
     pub fn reset(&mut self) {
-        todo!("metrics helper")
+        self.line.clear();
+        self.data.clear();
+        self.after_cr = false;
     }
 
     /// Feed the next bytes of the body; `on_event` is called for each complete event.
-    /// Returns an error when the data is not UTF-8.
     pub fn feed(
         &mut self,
-        _chunk: &[u8],
-        _on_event: impl FnMut(SseEvent<'_>),
+        mut chunk: &[u8],
+        mut on_event: impl FnMut(SseEvent<'_>),
     ) -> Result<(), SseError> {
-        todo!("metrics helper")
+        if self.after_cr && chunk.first() == Some(&b'\n') {
+            chunk = &chunk[1..];
+        }
+        self.after_cr = false;
+        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (line, ending) = (&chunk[..pos], chunk[pos]);
+            if self.line.is_empty() {
+                self.process_line(line, &mut on_event)?;
+            } else {
+                self.line.extend_from_slice(line);
+                let whole = std::mem::take(&mut self.line);
+                let result = self.process_line(&whole, &mut on_event);
+                self.line = whole;
+                self.line.clear();
+                result?;
+            }
+            chunk = &chunk[pos + 1..];
+            if ending == b'\r' {
+                match chunk.first() {
+                    Some(b'\n') => chunk = &chunk[1..],
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
+        }
+        self.line.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    fn process_line(
+        &mut self,
+        line: &[u8],
+        on_event: &mut impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
+        if line.is_empty() {
+            if !self.data.is_empty() {
+                self.data.pop();
+                if self.data == "[DONE]" {
+                    on_event(SseEvent::Done);
+                } else {
+                    on_event(SseEvent::Data(&self.data));
+                }
+                self.data.clear();
+            }
+            return Ok(());
+        }
+        if line[0] == b':' {
+            return Ok(());
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &[][..]),
+        };
+        if field == b"data" {
+            self.data
+                .push_str(std::str::from_utf8(value).map_err(|_| SseError::NotUtf8)?);
+            self.data.push('\n');
+        }
+        Ok(())
     }
 }
 
-/// The stream is not valid SSE.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SseError {
-    /// An event's data is not UTF-8.
-    #[error("event data is not UTF-8")]
-    NotUtf8,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Eq)]
+    enum Owned {
+        Data(String),
+        Done,
+    }
+
+    fn parse_in_pieces(input: &[u8], cuts: &[usize]) -> Vec<Owned> {
+        let mut parser = SseParser::new();
+        let mut events = Vec::new();
+        let mut start = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            parser
+                .feed(&input[start..cut], |e| {
+                    events.push(match e {
+                        SseEvent::Data(d) => Owned::Data(d.to_string()),
+                        SseEvent::Done => Owned::Done,
+                    })
+                })
+                .unwrap();
+            start = cut;
+        }
+        events
+    }
+
+    const STREAM: &str = ": keep-alive comment\r\n\
+        data: {\"a\":1}\r\n\r\n\
+        event: message\nid: 7\ndata:first\ndata: second é\n\n\
+        data: x\r\rretry: 10\n\
+        data: [DONE]\n\n";
+
+    fn expected() -> Vec<Owned> {
+        vec![
+            Owned::Data("{\"a\":1}".into()),
+            Owned::Data("first\nsecond é".into()),
+            Owned::Data("x".into()),
+            Owned::Done,
+        ]
+    }
+
+    #[test]
+    fn whole_stream_parses_every_line_ending_and_field() {
+        assert_eq!(parse_in_pieces(STREAM.as_bytes(), &[]), expected());
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_events() {
+        let bytes = STREAM.as_bytes();
+        for cut in 0..=bytes.len() {
+            assert_eq!(parse_in_pieces(bytes, &[cut]), expected(), "split at {cut}");
+        }
+        for a in 0..bytes.len() {
+            for b in a..bytes.len() {
+                assert_eq!(
+                    parse_in_pieces(bytes, &[a, b]),
+                    expected(),
+                    "splits at {a}, {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn byte_by_byte_gives_the_same_events() {
+        let cuts: Vec<usize> = (1..STREAM.len()).collect();
+        assert_eq!(parse_in_pieces(STREAM.as_bytes(), &cuts), expected());
+    }
+
+    #[test]
+    fn an_unterminated_event_is_not_dispatched_and_reset_forgets_it() {
+        let mut parser = SseParser::new();
+        let mut n = 0;
+        parser.feed(b"data: half", |_| n += 1).unwrap();
+        assert_eq!(n, 0);
+        parser.reset();
+        parser
+            .feed(b"\n\ndata: new\n\n", |e| {
+                assert_eq!(e, SseEvent::Data("new"));
+                n += 1;
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let mut parser = SseParser::new();
+        assert_eq!(
+            parser.feed(b"data: \xff\n\n", |_| {}),
+            Err(SseError::NotUtf8)
+        );
+    }
 }
