@@ -54,6 +54,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let options = RunOptions {
             quiet: args.quiet,
             journal: journal.as_ref().map(Journal::sender),
+            stop: None,
         };
         let started = SystemTime::now();
         let outcome = runner::run(&scenario, &points, &base, options).await;

@@ -1,0 +1,93 @@
+//! The transport seam: how one attempt goes over the wire. Each worker owns its transport
+//! (no lock in the request path); workers are generic over it, so there is no dynamic
+//! dispatch either. Answers are read by the shared `Exchange`, so every transport measures
+//! the same way.
+
+mod hyper_conn;
+mod reqwest_client;
+#[cfg(test)]
+pub(crate) mod scripted;
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use url::Url;
+
+pub(crate) use hyper_conn::HyperConnector;
+pub(crate) use reqwest_client::ReqwestConnector;
+
+use super::RunError;
+use super::exchange::{AnswerSpec, Exchange};
+use crate::metrics::Observation;
+use crate::scenario::{Point, Target};
+
+/// A point's request, built once and sent by every worker.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    /// HTTP method.
+    pub(crate) method: http::Method,
+    /// Full URL (base URL + route path).
+    pub(crate) url: Url,
+    /// Headers with secrets resolved.
+    pub(crate) headers: HeaderMap,
+    /// The body, shared by reference count.
+    pub(crate) body: Bytes,
+    /// How to read the answer.
+    pub(crate) answer: AnswerSpec,
+    /// Whole-attempt timeout.
+    pub(crate) timeout: Duration,
+}
+
+impl Prepared {
+    /// Build the request of `point` against `base`.
+    pub(crate) fn new(point: &Point, base: &Url, target: &Target) -> Result<Self, RunError> {
+        let url = format!(
+            "{}{}",
+            base.as_str().trim_end_matches('/'),
+            point.request.path
+        );
+        let url = Url::parse(&url)
+            .map_err(|e| RunError::Transport(format!("`{url}` is not a URL: {e}")))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &point.request.headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| RunError::Transport(format!("`{name}` is not a header name")))?;
+            let value = http::HeaderValue::from_str(&value.resolved).map_err(|_| {
+                RunError::Transport(format!("the value of `{name}` is not a valid header value"))
+            })?;
+            headers.append(name, value);
+        }
+        Ok(Self {
+            method: point.request.method.clone(),
+            url,
+            headers,
+            body: point.request.body.clone(),
+            answer: AnswerSpec {
+                stream: point.request.stream,
+                expect: point.request.expect.clone(),
+            },
+            timeout: target.timeout,
+        })
+    }
+}
+
+/// Sends attempts. One per worker.
+pub(crate) trait Transport: Send + 'static {
+    /// Send one attempt of `req` and fill `obs` through `ex` (which resets it first).
+    fn send(
+        &mut self,
+        req: &Prepared,
+        ex: &mut Exchange,
+        obs: &mut Observation,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Makes one transport per worker.
+pub(crate) trait Connector: Send + Sync + 'static {
+    /// The transport it makes.
+    type Transport: Transport;
+    /// A transport for one worker (connections open lazily, on the first attempt).
+    fn transport(&self) -> Self::Transport;
+}

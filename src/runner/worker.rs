@@ -1,0 +1,236 @@
+//! A closed-loop worker: sends its next request when the last one finished, retries 429s per
+//! the policy, and records every attempt into its own recorder — nothing shared but relaxed
+//! counters for the progress bar and the phase's request tickets.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::exchange::Exchange;
+use super::live::Live;
+use super::stop::Stop;
+use super::transport::{Prepared, Transport};
+use crate::journal::{JournalSender, RequestRecord};
+use crate::metrics::{FailureKind, Observation, Phase, Recorder};
+use crate::scenario::{PhaseLimit, RetryPolicy};
+
+/// What every worker of one phase shares.
+pub(crate) struct PhaseCtx {
+    /// Warmup or measure.
+    pub(crate) phase: Phase,
+    /// Requests may start until then.
+    pub(crate) deadline: Option<Instant>,
+    /// Requests that may still start, when the phase is bounded by count.
+    pub(crate) tickets: Option<AtomicU64>,
+    /// The run's stop signal.
+    pub(crate) stop: Stop,
+    /// 429 handling.
+    pub(crate) retry: RetryPolicy,
+    /// Live counters for the progress bar.
+    pub(crate) live: Arc<Live>,
+    /// Where attempts are logged, if anywhere.
+    pub(crate) journal: Option<JournalSender>,
+    /// Point index and run number, for the log.
+    pub(crate) point: u32,
+    /// Run number, 1-based.
+    pub(crate) run: u32,
+    /// Start of the whole run; log offsets count from here.
+    pub(crate) run_start: Instant,
+}
+
+impl PhaseCtx {
+    /// A phase that starts now and ends at `limit`.
+    pub(crate) fn starting_now(phase: Phase, limit: PhaseLimit, common: PhaseCommon) -> Self {
+        Self {
+            phase,
+            deadline: limit.duration.map(|d| Instant::now() + d),
+            tickets: limit.requests.map(|n| AtomicU64::new(n.get())),
+            stop: common.stop,
+            retry: common.retry,
+            live: common.live,
+            journal: common.journal,
+            point: common.point,
+            run: common.run,
+            run_start: common.run_start,
+        }
+    }
+
+    /// Whether another request may start (taking a ticket when counted).
+    fn take_ticket(&self) -> bool {
+        if self.stop.is_requested() || self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return false;
+        }
+        match &self.tickets {
+            None => true,
+            Some(t) => t
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+        }
+    }
+}
+
+/// The parts of a `PhaseCtx` that do not depend on the phase.
+#[derive(Clone)]
+pub(crate) struct PhaseCommon {
+    /// The run's stop signal.
+    pub(crate) stop: Stop,
+    /// 429 handling.
+    pub(crate) retry: RetryPolicy,
+    /// Live counters.
+    pub(crate) live: Arc<Live>,
+    /// The request log.
+    pub(crate) journal: Option<JournalSender>,
+    /// Point index.
+    pub(crate) point: u32,
+    /// Run number.
+    pub(crate) run: u32,
+    /// Start of the whole run.
+    pub(crate) run_start: Instant,
+}
+
+/// A worker between phases: its transport (and connection) and its measurements.
+pub(crate) struct Worker<T> {
+    transport: T,
+    exchange: Exchange,
+    obs: Observation,
+    /// This phase's measurements.
+    pub(crate) recorder: Recorder,
+    /// Requests of this phase that ended after the deadline.
+    pub(crate) in_flight_at_end: u64,
+    /// Log records refused because the buffer was full.
+    pub(crate) journal_dropped: u64,
+    /// First request start and last request end of this phase.
+    pub(crate) span: Option<(Instant, Instant)>,
+}
+
+impl<T: Transport> Worker<T> {
+    /// A worker sending through `transport`.
+    pub(crate) fn new(transport: T) -> Self {
+        Self {
+            transport,
+            exchange: Exchange::default(),
+            obs: Observation::default(),
+            recorder: Recorder::new(),
+            in_flight_at_end: 0,
+            journal_dropped: 0,
+            span: None,
+        }
+    }
+
+    /// Forget the last phase's measurements.
+    pub(crate) fn clear(&mut self) {
+        self.recorder.clear();
+        self.in_flight_at_end = 0;
+        self.journal_dropped = 0;
+        self.span = None;
+    }
+
+    /// Send requests until the phase ends. A stop abandons the attempt in flight (not recorded).
+    pub(crate) async fn run_phase(mut self, req: Arc<Prepared>, ctx: Arc<PhaseCtx>) -> Self {
+        while ctx.take_ticket() {
+            let request_start = Instant::now();
+            let mut latency_us = 0;
+            let mut retry = 0;
+            loop {
+                let attempt_start = Instant::now();
+                tokio::select! {
+                    biased;
+                    _ = ctx.stop.requested() => return self,
+                    _ = self.transport.send(&req, &mut self.exchange, &mut self.obs) => {}
+                }
+                latency_us += self.obs.latency_us;
+                self.recorder.record_attempt(&self.obs, retry);
+                self.log(&ctx, attempt_start, retry);
+                if self.obs.failure != Some(FailureKind::Status(429)) || retry >= ctx.retry.max {
+                    break;
+                }
+                let wait = retry_wait(&ctx.retry, self.obs.retry_after);
+                tokio::select! {
+                    biased;
+                    _ = ctx.stop.requested() => return self,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                latency_us += wait.as_micros() as u64;
+                retry += 1;
+            }
+            self.recorder.record_request(&self.obs, latency_us);
+            let end = Instant::now();
+            if ctx.deadline.is_some_and(|d| end > d) {
+                self.in_flight_at_end += 1;
+            }
+            self.span = Some(match self.span {
+                None => (request_start, end),
+                Some((first, _)) => (first, end),
+            });
+            ctx.live.record(latency_us, !self.obs.is_success());
+        }
+        self
+    }
+
+    fn log(&mut self, ctx: &PhaseCtx, attempt_start: Instant, retry: u32) {
+        let Some(journal) = &ctx.journal else { return };
+        let obs = &self.obs;
+        let usage = obs.usage.unwrap_or_default();
+        let record = RequestRecord {
+            point: ctx.point,
+            run: ctx.run,
+            phase: ctx.phase,
+            start_offset_us: attempt_start
+                .saturating_duration_since(ctx.run_start)
+                .as_micros() as u64,
+            latency_us: obs.latency_us,
+            ttfb_us: obs.ttfb_us,
+            ttft_us: obs.stream.ttft_us,
+            status: obs.status,
+            failure: obs.failure,
+            retry,
+            bytes: obs.body_bytes,
+            prompt_tokens: usage.prompt_tokens.min(u32::MAX as u64) as u32,
+            completion_tokens: usage.completion_tokens.min(u32::MAX as u64) as u32,
+            tokens_estimated: usage.estimated,
+        };
+        if !journal.record(record) {
+            self.journal_dropped += 1;
+        }
+    }
+}
+
+/// How long to wait before retrying a 429.
+fn retry_wait(policy: &RetryPolicy, retry_after: Option<Duration>) -> Duration {
+    match retry_after {
+        Some(asked) if policy.honor_retry_after => asked.min(policy.max_wait),
+        _ => policy.backoff.min(policy.max_wait),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_honoured_up_to_max_wait() {
+        let policy = RetryPolicy {
+            max: 3,
+            honor_retry_after: true,
+            max_wait: Duration::from_secs(5),
+            backoff: Duration::from_millis(100),
+        };
+        assert_eq!(
+            retry_wait(&policy, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            retry_wait(&policy, Some(Duration::from_secs(60))),
+            Duration::from_secs(5)
+        );
+        assert_eq!(retry_wait(&policy, None), Duration::from_millis(100));
+        let ignore = RetryPolicy {
+            honor_retry_after: false,
+            ..policy
+        };
+        assert_eq!(
+            retry_wait(&ignore, Some(Duration::from_secs(2))),
+            Duration::from_millis(100)
+        );
+    }
+}
