@@ -30,14 +30,19 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let outcome = super::runtime()?.block_on(async {
         // The mock runs as a child process so that the client's CPU and memory are its own.
-        let (mock, base, target) = match &scenario.target.base_url {
+        let (mock, base, target, shown_base) = match &scenario.target.base_url {
             BaseUrl::Mock => {
                 let child = MockChild::spawn(&scenario.mock).await?;
                 let url = child.base_url();
                 let shown = format!("mock (built-in, {url})");
-                (Some(child), url, shown)
+                (Some(child), url.clone(), shown, url.to_string())
             }
-            BaseUrl::Url { url, display } => (None, url.clone(), display.display.clone()),
+            BaseUrl::Url { url, display } => (
+                None,
+                url.clone(),
+                display.display.clone(),
+                display.display.clone(),
+            ),
         };
         let journal = if scenario.output.requests_log {
             std::fs::create_dir_all(&plan.dir)
@@ -65,9 +70,9 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Some(journal) => Some(journal.finish().context("cannot finish `requests.csv`")?),
             None => None,
         };
-        anyhow::Ok((outcome, started, target, journal_stats))
+        anyhow::Ok((outcome, started, target, shown_base, journal_stats))
     });
-    let (outcome, started, target, journal_stats) = outcome?;
+    let (outcome, started, target, shown_base, journal_stats) = outcome?;
     // A run that could not go on still gets its (empty, partial) report, then fails.
     let (outcome, run_error) = match outcome {
         Ok(outcome) => (outcome, None),
@@ -82,14 +87,14 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             (outcome, Some(err))
         }
     };
-    let interrupted = outcome.partial;
+    let interrupted = outcome.partial && run_error.is_none();
     let report = RunReport::new(
         &scenario,
         target,
+        shown_base,
         HostFacts::detect(),
         outcome.started,
         outcome.finished,
-        outcome.partial,
         outcome.interruption,
         outcome.points,
         journal_stats,

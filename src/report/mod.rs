@@ -1,12 +1,25 @@
 //! Reports: one serializable `RunReport` feeds pure renderers (`report.md` via minijinja,
-//! `results.csv`, `results.json`); one function writes them, atomically.
+//! `results.csv`, `results.json`, SVG charts); one function writes them, atomically.
+
+mod charts;
+mod csv_out;
+mod host;
+mod json_out;
+mod markdown;
+mod summary;
+mod view;
+mod write;
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
 use crate::journal::JournalStats;
 use crate::metrics::PointResult;
+use crate::scenario::Scenario;
+
+pub use summary::summary_table;
 
 /// Everything a run produced, as written to `results.json` and read back by `report`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,8 +30,10 @@ pub struct RunReport {
     pub scenario_name: String,
     /// The scenario as run (overrides applied, secrets redacted).
     pub scenario: serde_json::Value,
-    /// The target as shown to people (`mock (built-in, http://127.0.0.1:PORT)` or redacted URL).
+    /// The target as shown to people (`mock (built-in, http://127.0.0.1:PORT/)` or redacted URL).
     pub target: String,
+    /// The base URL requests went to, redacted.
+    pub base_url: String,
     /// The machine the client ran on.
     pub host: HostFacts,
     /// Run start, RFC 3339 UTC.
@@ -46,13 +61,6 @@ pub struct HostFacts {
     pub os: String,
     /// Total memory, bytes.
     pub memory_bytes: u64,
-}
-
-impl HostFacts {
-    /// Read the facts of this machine.
-    pub fn detect() -> Self {
-        todo!("report helper")
-    }
 }
 
 /// Reports could not be rendered or written.
@@ -96,34 +104,89 @@ pub struct OutputPlan {
 }
 
 /// Render every report of `report` and write them atomically; returns the files written.
-pub fn write_all(_report: &RunReport, _plan: &OutputPlan) -> Result<Vec<PathBuf>, ReportError> {
-    todo!("report helper")
+pub fn write_all(report: &RunReport, plan: &OutputPlan) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (
+            plan.dir.join("report.md"),
+            markdown::render(report, plan.templates.as_deref())?,
+        ),
+        (plan.dir.join("results.csv"), csv_out::render(report)?),
+        (
+            plan.results_file
+                .clone()
+                .unwrap_or_else(|| plan.dir.join("results.json")),
+            json_out::render(report)?,
+        ),
+    ];
+    for (name, svg) in charts::render(report) {
+        files.push((plan.dir.join(name), svg));
+    }
+    for (path, text) in &files {
+        write::atomic(path, text.as_bytes())?;
+    }
+    Ok(files.into_iter().map(|(path, _)| path).collect())
 }
 
 /// Read a `results.json` written by `write_all`.
-pub fn load_results(_path: &Path) -> Result<RunReport, ReportError> {
-    todo!("report helper")
+pub fn load_results(path: &Path) -> Result<RunReport, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 impl RunReport {
-    /// Assemble a report of a run.
-    #[expect(clippy::too_many_arguments, reason = "temporary")]
+    /// Assemble the report of a run; the scenario is echoed with its secrets redacted.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one plain constructor beats a builder for a struct of facts"
+    )]
     pub fn new(
-        _scenario: &crate::scenario::Scenario,
-        _target: String,
-        _host: HostFacts,
-        _started: std::time::SystemTime,
-        _finished: std::time::SystemTime,
-        _partial: bool,
-        _interruption: Option<String>,
-        _points: Vec<PointResult>,
-        _journal: Option<JournalStats>,
+        scenario: &Scenario,
+        target: String,
+        base_url: String,
+        host: HostFacts,
+        started: SystemTime,
+        finished: SystemTime,
+        interruption: Option<String>,
+        points: Vec<PointResult>,
+        journal: Option<JournalStats>,
     ) -> Result<Self, ReportError> {
-        todo!("report")
+        let echo = serde_json::to_value(scenario).map_err(|e| ReportError::Template {
+            name: "scenario echo".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario_name: scenario.name.clone(),
+            scenario: echo,
+            target,
+            base_url,
+            host,
+            started_at: rfc3339(started),
+            finished_at: rfc3339(finished),
+            partial: interruption.is_some(),
+            interruption,
+            points,
+            journal,
+        })
     }
 }
 
-/// Terminal summary.
-pub fn summary_table(_report: &RunReport) -> String {
-    todo!("report")
+/// `2026-11-22T14:21:50Z`, to the second: reports diff cleanly and carry no false precision.
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
