@@ -1,0 +1,209 @@
+//! The runner end to end against the in-process mock, for both transports: outcome counts of
+//! the five seed routes, retries honouring Retry-After, exact token counts, per-request timing
+//! order, and a mid-stream reset counted as a broken stream. Phases are bounded by request
+//! count; nothing asserts wall-clock latencies.
+
+use std::num::NonZeroU32;
+use std::path::Path;
+
+use nitro_scenario::journal::Journal;
+use nitro_scenario::metrics::{PointResult, RunStats};
+use nitro_scenario::mock::{ChunkFault, Faults, MockConfig, MockServer, RateLimit, StreamShape};
+use nitro_scenario::runner::{self, RunOptions, Stop};
+use nitro_scenario::scenario::{self, Overrides};
+
+const TRANSPORTS: [&str; 2] = ["hyper", "reqwest"];
+const REQUESTS: u64 = 20;
+
+async fn mock(config: MockConfig) -> MockServer {
+    MockServer::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Run `route` (a seed path suffix such as `:stream`) `REQUESTS` times at `concurrency`.
+async fn run(
+    server: &MockServer,
+    transport: &str,
+    suffix: &str,
+    stream: bool,
+    concurrency: u32,
+    log: Option<&Path>,
+) -> PointResult {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    let text = format!(
+        "[target]\nbase_url = \"{}\"\ntransport = \"{transport}\"\ntimeout = \"10s\"\n\
+         [run]\nrequests = {REQUESTS}\n[run.retry]\nmax = 3\nmax_wait = \"1s\"\n\
+         [payloads]\nS = {{ fill = \"Hello, world! \", bytes = 1024 }}\n\
+         [routes.r]\npath = \"/v1/chat/completions{suffix}\"\nstream = {stream}\n\
+         [matrix]\nroute = [\"r\"]\npayload = [\"S\"]\nconcurrency = [{concurrency}]\n",
+        server.base_url()
+    );
+    std::fs::write(&file, text).unwrap();
+    let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
+    let points = scenario::expand(&s).unwrap();
+    let journal =
+        log.map(|path| Journal::start(path, vec![points[0].id.clone()], 1 << 16).unwrap());
+    let options = RunOptions {
+        quiet: true,
+        journal: journal.as_ref().map(Journal::sender),
+        stop: Some(Stop::new()),
+    };
+    let out = runner::run(&s, &points, &server.base_url(), options)
+        .await
+        .unwrap();
+    if let Some(journal) = journal {
+        let stats = journal.finish().unwrap();
+        assert_eq!(stats.dropped, 0);
+    }
+    assert!(!out.partial);
+    out.points.into_iter().next().unwrap()
+}
+
+fn only_run(point: &PointResult) -> &RunStats {
+    assert_eq!(point.runs.len(), 1);
+    &point.runs[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_answers_are_all_successes() {
+    let server = mock(MockConfig::default()).await;
+    for t in TRANSPORTS {
+        let p = run(&server, t, "", false, 4, None).await;
+        let r = only_run(&p);
+        assert_eq!(
+            (r.requests, r.outcomes.success),
+            (REQUESTS, REQUESTS),
+            "{t}"
+        );
+        assert_eq!(
+            r.usage.completion_tokens,
+            16 * REQUESTS,
+            "{t}: usage from the server"
+        );
+        assert_eq!(r.usage.estimated_requests, 0);
+        assert!(
+            r.latency.count == REQUESTS && r.ttfb.p50_us <= r.latency.p50_us,
+            "{t}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_count_exact_tokens_and_time_in_order() {
+    let config = MockConfig {
+        stream: StreamShape {
+            chunks: 7,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let server = mock(config).await;
+    for t in TRANSPORTS {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.csv");
+        let p = run(&server, t, ":stream", true, 3, Some(&log)).await;
+        let r = only_run(&p);
+        assert_eq!(r.outcomes.success, REQUESTS, "{t}");
+        let s = r.stream.as_ref().expect("stream summary");
+        assert_eq!(s.output_tokens, 7 * REQUESTS, "{t}");
+        assert!(!s.tokens_estimated, "{t}: the mock sends usage");
+        assert_eq!(s.itl.count, 6 * REQUESTS, "{t}: 6 gaps per 7-token stream");
+        assert_eq!(s.ttft.count, REQUESTS);
+        // Per request: ttfb <= ttft <= latency.
+        let text = std::fs::read_to_string(&log).unwrap();
+        let mut rows = 0;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let (latency, ttfb, ttft): (u64, u64, u64) = (
+                f[4].parse().unwrap(),
+                f[5].parse().unwrap(),
+                f[6].parse().unwrap(),
+            );
+            assert!(ttfb <= ttft && ttft <= latency, "{t}: {line}");
+            rows += 1;
+        }
+        assert_eq!(rows, REQUESTS);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_retried_honouring_retry_after() {
+    let config = MockConfig {
+        rate_limit: RateLimit::EveryNth(NonZeroU32::new(2).unwrap()),
+        retry_after: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    for t in TRANSPORTS {
+        // A fresh server per transport: the every-Nth counter starts at the first request.
+        let server = mock(config.clone()).await;
+        // One worker: each request's first attempt is limited, its one retry succeeds.
+        let p = run(&server, t, ":rate", false, 1, None).await;
+        let r = only_run(&p);
+        assert_eq!(r.first_attempt.status.get(&429), Some(&REQUESTS), "{t}");
+        assert_eq!((r.retries, r.attempts), (REQUESTS, 2 * REQUESTS), "{t}");
+        assert_eq!(r.outcomes.success, REQUESTS, "{t}");
+    }
+    let always = mock(MockConfig {
+        retry_after: std::time::Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    for t in TRANSPORTS {
+        let p = run(&always, t, ":rate", false, 2, None).await;
+        let r = only_run(&p);
+        assert_eq!(
+            r.outcomes.status.get(&429),
+            Some(&REQUESTS),
+            "{t}: retries exhausted"
+        );
+        assert_eq!(r.retries, 3 * REQUESTS, "{t}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_malformed_bodies_are_counted_by_kind() {
+    let server = mock(MockConfig::default()).await;
+    for t in TRANSPORTS {
+        let p = run(&server, t, ":error", false, 4, None).await;
+        assert_eq!(
+            only_run(&p).outcomes.status.get(&500),
+            Some(&REQUESTS),
+            "{t}"
+        );
+        let p = run(&server, t, ":malformed", false, 4, None).await;
+        let r = only_run(&p);
+        assert_eq!(
+            (r.outcomes.decode, r.outcomes.success),
+            (REQUESTS, 0),
+            "{t}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mid_stream_reset_is_a_broken_stream_not_a_crash() {
+    let faults = Faults {
+        reset: Some(ChunkFault {
+            every: NonZeroU32::new(2).unwrap(),
+            after_chunks: 3,
+        }),
+        ..Default::default()
+    };
+    for t in TRANSPORTS {
+        let server = mock(MockConfig {
+            faults,
+            ..Default::default()
+        })
+        .await;
+        let p = run(&server, t, ":stream", true, 1, None).await;
+        let r = only_run(&p);
+        assert_eq!(r.requests, REQUESTS, "{t}");
+        assert_eq!(
+            (r.outcomes.stream, r.outcomes.success),
+            (REQUESTS / 2, REQUESTS / 2),
+            "{t}"
+        );
+    }
+}
