@@ -19,7 +19,11 @@ struct SyncTracker {
 
 impl SyncTracker {
     fn new(path: PathBuf) -> Self {
-        std::fs::write(&path, r#"{"totals":{"prompt":0,"completion":0,"requests":0},"records":[]}"#).expect("seed file");
+        std::fs::write(
+            &path,
+            r#"{"totals":{"prompt":0,"completion":0,"requests":0},"records":[]}"#,
+        )
+        .expect("seed file");
         Self { path }
     }
 
@@ -27,8 +31,10 @@ impl SyncTracker {
         let text = std::fs::read_to_string(&self.path).expect("read");
         let mut doc: Value = serde_json::from_str(&text).expect("parse");
         let totals = &mut doc["totals"];
-        totals["prompt"] = json!(totals["prompt"].as_u64().unwrap_or(0) + u64::from(r.prompt_tokens));
-        totals["completion"] = json!(totals["completion"].as_u64().unwrap_or(0) + u64::from(r.completion_tokens));
+        totals["prompt"] =
+            json!(totals["prompt"].as_u64().unwrap_or(0) + u64::from(r.prompt_tokens));
+        totals["completion"] =
+            json!(totals["completion"].as_u64().unwrap_or(0) + u64::from(r.completion_tokens));
         totals["requests"] = json!(totals["requests"].as_u64().unwrap_or(0) + 1);
         if let Some(records) = doc["records"].as_array_mut() {
             records.push(json!({"latency_us": r.latency_us, "prompt": r.prompt_tokens, "completion": r.completion_tokens}));
@@ -103,7 +109,10 @@ fn main() {
         sender.record(record(i));
     }));
     let latency_stats = finish(j);
-    results.insert("record_latency".into(), json!({"sync": sync_latency, "async": async_latency, "async_journal": latency_stats}));
+    results.insert(
+        "record_latency".into(),
+        json!({"sync": sync_latency, "async": async_latency, "async_journal": latency_stats}),
+    );
 
     // 2. Streaming stutter: one usage record per chunk of a simulated stream.
     let stutter = |samples: &[f64]| {
@@ -123,7 +132,10 @@ fn main() {
         sender.record(record(i));
     });
     finish(j);
-    results.insert("streaming".into(), json!({"sync": stutter(&sync_stream), "async": stutter(&async_stream)}));
+    results.insert(
+        "streaming".into(),
+        json!({"sync": stutter(&sync_stream), "async": stutter(&async_stream)}),
+    );
 
     // 3. Maximum throughput: records per second of continuous recording.
     let window_sync = Duration::from_secs(2);
@@ -211,26 +223,84 @@ fn main() {
 
     // Summary and targets.
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
-    let (sl, al) = (&results["record_latency"]["sync"], &results["record_latency"]["async"]);
-    let (ss, as_) = (&results["streaming"]["sync"], &results["streaming"]["async"]);
+    let (sl, al) = (
+        &results["record_latency"]["sync"],
+        &results["record_latency"]["async"],
+    );
+    let (ss, as_) = (
+        &results["streaming"]["sync"],
+        &results["streaming"]["async"],
+    );
     let c = &results["concurrent"];
-    let total_written = [&latency_stats, &tp_stats, &conc_stats].iter().map(|s| s.written).sum::<u64>();
-    let total_writes = [&latency_stats, &tp_stats, &conc_stats].iter().map(|s| s.disk_writes).sum::<u64>().max(1);
-    let all_written = [&latency_stats, &tp_stats, &conc_stats].iter().all(|s| s.written == s.accepted);
+    let total_written = [&latency_stats, &tp_stats, &conc_stats]
+        .iter()
+        .map(|s| s.written)
+        .sum::<u64>();
+    let total_writes = [&latency_stats, &tp_stats, &conc_stats]
+        .iter()
+        .map(|s| s.disk_writes)
+        .sum::<u64>()
+        .max(1);
+    let all_written = [&latency_stats, &tp_stats, &conc_stats]
+        .iter()
+        .all(|s| s.written == s.accepted);
     println!("\nRECORDER BENCHMARK (sync JSON rewrite vs write-behind journal)\n");
-    println!("1. record latency   sync mean {:>10.1} us   async mean {:>7.3} us   {:>9.0}x faster", f(sl, "mean_us"), f(al, "mean_us"), f(sl, "mean_us") / f(al, "mean_us"));
-    println!("                    async median {:.3} us, p99 {:.3} us, p99.9 {:.3} us, max {:.1} us", f(al, "median_us"), f(al, "p99_us"), f(al, "p999_us"), f(al, "max_us"));
-    println!("2. streaming        sync {:>8.1} ms / {} chunks, worst stall {:.1} ms, stalls >10ms {}, >1ms {}", f(ss, "total_ms"), ss["chunks"], f(ss, "worst_stall_us") / 1000.0, ss["stalls_over_10ms"], ss["stalls_over_1ms"]);
-    println!("                    async {:>7.2} ms / {} chunks, worst stall {:.1} us, stalls >10ms {}, >1ms {}", f(as_, "total_ms"), as_["chunks"], f(as_, "worst_stall_us"), as_["stalls_over_10ms"], as_["stalls_over_1ms"]);
-    println!("3. throughput       sync {sync_rps:>10.0} records/s   async {async_rps:>12.0} records/s   {:.0}x", async_rps / sync_rps);
-    println!("4. concurrent       {threads} threads: sync mean {:.1} us max {:.1} us; async mean {:.3} us max {:.1} us", f(&c["sync"], "mean_us"), f(&c["sync"], "max_us"), f(&c["async"], "mean_us"), f(&c["async"], "max_us"));
-    println!("   disk writes      {total_writes} writes for {total_written} records ({:.0} records per write)\n", total_written as f64 / total_writes as f64);
+    println!(
+        "1. record latency   sync mean {:>10.1} us   async mean {:>7.3} us   {:>9.0}x faster",
+        f(sl, "mean_us"),
+        f(al, "mean_us"),
+        f(sl, "mean_us") / f(al, "mean_us")
+    );
+    println!(
+        "                    async median {:.3} us, p99 {:.3} us, p99.9 {:.3} us, max {:.1} us",
+        f(al, "median_us"),
+        f(al, "p99_us"),
+        f(al, "p999_us"),
+        f(al, "max_us")
+    );
+    println!(
+        "2. streaming        sync {:>8.1} ms / {} chunks, worst stall {:.1} ms, stalls >10ms {}, >1ms {}",
+        f(ss, "total_ms"),
+        ss["chunks"],
+        f(ss, "worst_stall_us") / 1000.0,
+        ss["stalls_over_10ms"],
+        ss["stalls_over_1ms"]
+    );
+    println!(
+        "                    async {:>7.2} ms / {} chunks, worst stall {:.1} us, stalls >10ms {}, >1ms {}",
+        f(as_, "total_ms"),
+        as_["chunks"],
+        f(as_, "worst_stall_us"),
+        as_["stalls_over_10ms"],
+        as_["stalls_over_1ms"]
+    );
+    println!(
+        "3. throughput       sync {sync_rps:>10.0} records/s   async {async_rps:>12.0} records/s   {:.0}x",
+        async_rps / sync_rps
+    );
+    println!(
+        "4. concurrent       {threads} threads: sync mean {:.1} us max {:.1} us; async mean {:.3} us max {:.1} us",
+        f(&c["sync"], "mean_us"),
+        f(&c["sync"], "max_us"),
+        f(&c["async"], "mean_us"),
+        f(&c["async"], "max_us")
+    );
+    println!(
+        "   disk writes      {total_writes} writes for {total_written} records ({:.0} records per write)\n",
+        total_written as f64 / total_writes as f64
+    );
     let checks = [
         ("record mean < 1 us", f(al, "mean_us") < 1.0),
         ("record p99.9 < 20 us", f(al, "p999_us") < 20.0),
-        ("zero stalls > 1 ms while streaming", as_["stalls_over_1ms"] == 0),
+        (
+            "zero stalls > 1 ms while streaming",
+            as_["stalls_over_1ms"] == 0,
+        ),
         (">= 1,000,000 records/s", async_rps >= 1_000_000.0),
-        ("disk writes >= 100x fewer than records", total_written >= 100 * total_writes),
+        (
+            "disk writes >= 100x fewer than records",
+            total_written >= 100 * total_writes,
+        ),
         ("records in == records on disk", all_written),
     ];
     let mut verdicts = serde_json::Map::new();
@@ -240,6 +310,10 @@ fn main() {
     }
     results.insert("targets".into(), Value::Object(verdicts));
     let path = out_dir.join("results.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&Value::Object(results)).expect("json")).expect("write results");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&Value::Object(results)).expect("json"),
+    )
+    .expect("write results");
     println!("\nsaved {}", path.display());
 }

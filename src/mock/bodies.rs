@@ -2,6 +2,7 @@
 //! list. Fixed parts are rendered once per server; per-request parts (model, usage) are
 //! written into a buffer sized up front.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use bytes::Bytes;
@@ -14,10 +15,10 @@ const WORDS: [&str; 8] = [
 
 /// The fields of a chat request the mock reads.
 #[derive(Debug, Deserialize)]
-pub(crate) struct ChatRequest {
-    /// Requested model, echoed back.
-    #[serde(default)]
-    pub(crate) model: Option<String>,
+pub(crate) struct ChatRequest<'a> {
+    /// Requested model, echoed back (borrowed from the body when it has no escapes).
+    #[serde(default, borrow)]
+    pub(crate) model: Option<Cow<'a, str>>,
     /// `"stream": true` turns `/v1/chat/completions` into a stream.
     #[serde(default)]
     pub(crate) stream: bool,
@@ -40,14 +41,13 @@ pub(crate) fn completion_text(tokens: u32) -> String {
     text
 }
 
-/// A `chat.completion` answer.
-pub(crate) fn completion(model: &str, content: &str, prompt: u64, completion: u32) -> Bytes {
-    let mut out = String::with_capacity(256 + content.len() + model.len());
+/// A `chat.completion` answer; `content_json` is the content already as a JSON string.
+pub(crate) fn completion(model: &str, content_json: &str, prompt: u64, completion: u32) -> Bytes {
+    let mut out = String::with_capacity(256 + content_json.len() + model.len());
     let _ = write!(
         out,
-        r#"{{"id":"chatcmpl-mock","object":"chat.completion","created":0,"model":{},"choices":[{{"index":0,"message":{{"role":"assistant","content":{}}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":{prompt},"completion_tokens":{completion},"total_tokens":{}}}}}"#,
+        r#"{{"id":"chatcmpl-mock","object":"chat.completion","created":0,"model":{},"choices":[{{"index":0,"message":{{"role":"assistant","content":{content_json}}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":{prompt},"completion_tokens":{completion},"total_tokens":{}}}}}"#,
         json_string(model),
-        json_string(content),
         prompt + completion as u64
     );
     Bytes::from(out)
@@ -124,8 +124,9 @@ pub(crate) fn malformed() -> Bytes {
     Bytes::from_static(br#"{"id":"chatcmpl-mock","object":"chat.completion","choices":[{"message":{"content":"oops"#)
 }
 
-fn json_string(s: &str) -> String {
-    serde_json::Value::from(s).to_string()
+/// `s` as a JSON string literal.
+pub(crate) fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 #[cfg(test)]

@@ -27,20 +27,21 @@ pub(crate) struct Shared {
     rate_requests: AtomicU64,
     /// Requests to the chat routes so far (faults strike every Nth).
     chat_requests: AtomicU64,
-    /// Content of the non-streamed completion, rendered once.
-    completion_text: String,
+    /// Content of the non-streamed completion as a JSON string, rendered once.
+    completion_json: String,
 }
 
 impl Shared {
     /// State for a server with `config`.
     pub(crate) fn new(config: MockConfig) -> Self {
-        let completion_text = bodies::completion_text(config.completion_tokens);
+        let completion_json =
+            bodies::json_string(&bodies::completion_text(config.completion_tokens));
         Self {
             config,
             started: Instant::now(),
             rate_requests: AtomicU64::new(0),
             chat_requests: AtomicU64::new(0),
-            completion_text,
+            completion_json,
         }
     }
 }
@@ -101,7 +102,7 @@ pub(crate) async fn handle(
         Ok(body) => body,
         Err(response) => return Ok(response),
     };
-    let request: ChatRequest = match serde_json::from_slice(&body) {
+    let request: ChatRequest<'_> = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             let message = format!("the request body is not valid JSON: {e}");
@@ -155,7 +156,7 @@ pub(crate) async fn handle(
 fn completion(shared: &Shared, model: &str, prompt: u64) -> Response<MockBody> {
     let body = bodies::completion(
         model,
-        &shared.completion_text,
+        &shared.completion_json,
         prompt,
         shared.config.completion_tokens,
     );

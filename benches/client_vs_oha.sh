@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# nitro-scenario as a load generator against oha and wrk: requests completed per client
+# CPU-second against nginx's fixed JSON reply at concurrency 32 and 128, in one run,
+# alternating; peak RSS of each; then p50 accuracy against the mock with a fixed 10 ms latency,
+# well below saturation, next to oha's p50 in the same run.
+#
+#   bash benches/client_vs_oha.sh        # ROUNDS=3 SECONDS_EACH=10 by default
+#
+# Needs wrk and nginx (apt-get install wrk nginx) and oha (cargo install oha --locked).
+# Client and server share the machine's two cores: compare per client CPU-second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source benches/common.sh
+ROUNDS=${ROUNDS:-3}
+SECONDS_EACH=${SECONDS_EACH:-10}
+OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
+
+cargo build --release --quiet
+BIN=target/release/nitro-scenario
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(free_port)
+start_nginx "$work/nginx" "$port"
+
+# scenario FILE URL CONC SECONDS [LATENCY_ROUTE]: a one-point GET scenario.
+scenario() {
+  cat > "$1" <<TOML
+name = "bench"
+[target]
+base_url = "$2"
+transport = "${TRANSPORT:-auto}"
+[run]
+duration = "${4}s"
+[routes.get]
+method = "GET"
+path = "${5:-/}"
+body = "none"
+[matrix]
+route = ["get"]
+concurrency = [$3]
+TOML
+}
+
+# report NAME REQUESTS USAGE_LINE
+report() {
+  local cpu rss
+  cpu=$(grep -oE 'cpu_s=[0-9.]+' <<<"$3" | cut -d= -f2)
+  rss=$(grep -oE 'maxrss_kb=[0-9]+' <<<"$3" | cut -d= -f2)
+  python3 -c "print(f'$1 requests=$2 client_cpu_s=$cpu per_cpu_s={$2/max($cpu,1e-9):.0f} peak_rss_mb={$rss/1024:.1f}')"
+}
+
+for conc in 32 128; do
+  echo "# c=$conc, ${SECONDS_EACH}s each, requests per client CPU-second"
+  scenario "$work/s.toml" "http://127.0.0.1:$port" "$conc" "$SECONDS_EACH"
+  for round in $(seq "$ROUNDS"); do
+    usage=$(python3 benches/usage.py "$BIN" run "$work/s.toml" --quiet --out "$work/out" 2>&1 >/dev/null | tail -1)
+    requests=$(python3 -c "import json; print(json.load(open('$work/out/results.json'))['points'][0]['runs'][0]['requests'])")
+    report "round=$round nitro-scenario" "$requests" "$usage"
+    usage=$(python3 benches/usage.py "$OHA" -z "${SECONDS_EACH}s" -c "$conc" --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$port/" 2>&1 | tail -1)
+    requests=$(python3 -c "import json; print(sum(json.load(open('$work/oha.json'))['statusCodeDistribution'].values()))")
+    report "round=$round oha           " "$requests" "$usage"
+    out=$(python3 benches/usage.py wrk -t1 -c"$conc" -d"${SECONDS_EACH}s" "http://127.0.0.1:$port/" 2>"$work/wrk.err")
+    report "round=$round wrk           " "$(wrk_requests "$out")" "$(tail -1 "$work/wrk.err")"
+  done
+done
+
+echo "# p50 accuracy against the mock with a fixed 10 ms latency, c=8"
+mock_port=$(free_port)
+cat > "$work/mock.toml" <<'TOML'
+[mock]
+latency = "10ms"
+TOML
+"$BIN" mock --port "$mock_port" --config "$work/mock.toml" > /dev/null &
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$mock_port/health" >/dev/null && break; sleep 0.1; done
+scenario "$work/m.toml" "http://127.0.0.1:$mock_port" 8 "$SECONDS_EACH" "/v1/models"
+for round in $(seq "$ROUNDS"); do
+  "$BIN" run "$work/m.toml" --quiet --out "$work/m" 2>/dev/null
+  ours=$(python3 -c "import json; print(json.load(open('$work/m/results.json'))['points'][0]['runs'][0]['latency']['p50_us']/1000)")
+  "$OHA" -z "${SECONDS_EACH}s" -c 8 --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$mock_port/v1/models" >/dev/null
+  theirs=$(python3 -c "import json; print(json.load(open('$work/oha.json'))['latencyPercentiles']['p50']*1000)")
+  python3 -c "print(f'round=$round p50 nitro-scenario={$ours:.3f} ms oha={$theirs:.3f} ms difference={abs($ours-$theirs):.3f} ms')"
+done
