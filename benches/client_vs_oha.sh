@@ -14,6 +14,7 @@ source benches/common.sh
 ROUNDS=${ROUNDS:-3}
 SECONDS_EACH=${SECONDS_EACH:-10}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
+SECTIONS=${SECTIONS:-"efficiency accuracy"}
 
 cargo build --release --quiet
 BIN=target/release/nitro-scenario
@@ -22,8 +23,17 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(free_port)
 start_nginx "$work/nginx" "$port"
 
-# scenario FILE URL CONC SECONDS [LATENCY_ROUTE]: a one-point GET scenario.
+# scenario FILE URL CONC SECONDS: a one-point scenario, a GET of / (nginx) or, with CHAT=1,
+# a POST of a small chat body to /v1/chat/completions (the mock).
 scenario() {
+  local route='method = "GET"
+path = "/"
+body = "none"'
+  if [ "${CHAT:-0}" = 1 ]; then
+    route='path = "/v1/chat/completions"
+body = { template = '"'"'{"model":"mock-gpt","messages":[{"role":"user","content":"Hello, world!"}]}'"'"' }
+headers = { content-type = "application/json" }'
+  fi
   cat > "$1" <<TOML
 name = "bench"
 [target]
@@ -31,12 +41,10 @@ base_url = "$2"
 transport = "${TRANSPORT:-auto}"
 [run]
 duration = "${4}s"
-[routes.get]
-method = "GET"
-path = "${5:-/}"
-body = "none"
+[routes.r]
+$route
 [matrix]
-route = ["get"]
+route = ["r"]
 concurrency = [$3]
 TOML
 }
@@ -49,7 +57,7 @@ report() {
   python3 -c "print(f'$1 requests=$2 client_cpu_s=$cpu per_cpu_s={$2/max($cpu,1e-9):.0f} peak_rss_mb={$rss/1024:.1f}')"
 }
 
-for conc in 32 128; do
+for conc in $([[ $SECTIONS == *efficiency* ]] && echo 32 128); do
   echo "# c=$conc, ${SECONDS_EACH}s each, requests per client CPU-second"
   scenario "$work/s.toml" "http://127.0.0.1:$port" "$conc" "$SECONDS_EACH"
   for round in $(seq "$ROUNDS"); do
@@ -64,7 +72,8 @@ for conc in 32 128; do
   done
 done
 
-echo "# p50 accuracy against the mock with a fixed 10 ms latency, c=8"
+[[ $SECTIONS == *accuracy* ]] || exit 0
+echo "# p50 accuracy against the mock with a fixed 10 ms latency, c=8, POST /v1/chat/completions"
 mock_port=$(free_port)
 cat > "$work/mock.toml" <<'TOML'
 [mock]
@@ -72,11 +81,13 @@ latency = "10ms"
 TOML
 "$BIN" mock --port "$mock_port" --config "$work/mock.toml" > /dev/null &
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$mock_port/health" >/dev/null && break; sleep 0.1; done
-scenario "$work/m.toml" "http://127.0.0.1:$mock_port" 8 "$SECONDS_EACH" "/v1/models"
+CHAT=1 scenario "$work/m.toml" "http://127.0.0.1:$mock_port" 8 "$SECONDS_EACH"
+body='{"model":"mock-gpt","messages":[{"role":"user","content":"Hello, world!"}]}'
 for round in $(seq "$ROUNDS"); do
   "$BIN" run "$work/m.toml" --quiet --out "$work/m" 2>/dev/null
   ours=$(python3 -c "import json; print(json.load(open('$work/m/results.json'))['points'][0]['runs'][0]['latency']['p50_us']/1000)")
-  "$OHA" -z "${SECONDS_EACH}s" -c 8 --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$mock_port/v1/models" >/dev/null
+  "$OHA" -z "${SECONDS_EACH}s" -c 8 --no-tui --output-format json -o "$work/oha.json" -m POST \
+    -H "content-type: application/json" -d "$body" "http://127.0.0.1:$mock_port/v1/chat/completions" >/dev/null
   theirs=$(python3 -c "import json; print(json.load(open('$work/oha.json'))['latencyPercentiles']['p50']*1000)")
   python3 -c "print(f'round=$round p50 nitro-scenario={$ours:.3f} ms oha={$theirs:.3f} ms difference={abs($ours-$theirs):.3f} ms')"
 done

@@ -32,7 +32,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     }
 }
 
-/// A current-thread-free multi-threaded tokio runtime for a command.
+/// The multi-threaded tokio runtime `run` drives load on (one worker thread per core).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()

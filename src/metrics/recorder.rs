@@ -197,21 +197,6 @@ impl Recorder {
         self.usage.estimated_requests += other.usage.estimated_requests;
     }
 
-    /// Requests with a final outcome so far.
-    pub fn requests(&self) -> u64 {
-        self.requests
-    }
-
-    /// Requests whose final outcome was a failure so far.
-    pub fn failures(&self) -> u64 {
-        self.requests - self.outcomes.success
-    }
-
-    /// Latency of successful requests at `quantile` (0..=1), µs; 0 when none.
-    pub fn latency_quantile_us(&self, quantile: f64) -> u64 {
-        self.latency.value_at_quantile(quantile)
-    }
-
     /// Forget everything, keeping the histograms' memory (reuse for the next phase).
     pub fn clear(&mut self) {
         self.latency.reset();

@@ -83,7 +83,7 @@ fn judge(cpu_utilization: f64, runtime_threads: usize, lag_p99_us: u64) -> bool 
 }
 
 /// User + system CPU seconds of this process so far.
-pub fn cpu_seconds() -> f64 {
+fn cpu_seconds() -> f64 {
     // SAFETY: getrusage fills the zeroed struct it is given; RUSAGE_SELF is always valid.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -101,7 +101,7 @@ fn reset_peak_rss() {
 }
 
 /// Peak resident set size, bytes: `VmHWM`, else `ru_maxrss`.
-pub fn peak_rss_bytes() -> u64 {
+fn peak_rss_bytes() -> u64 {
     let from_status = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

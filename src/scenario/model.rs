@@ -61,11 +61,6 @@ impl SecretText {
             display: text,
         }
     }
-
-    /// Whether any part of the value came from the environment.
-    pub fn is_secret(&self) -> bool {
-        self.resolved != self.display
-    }
 }
 
 impl std::fmt::Display for SecretText {
