@@ -14,6 +14,7 @@ source benches/common.sh
 ROUNDS=${ROUNDS:-3}
 SECONDS_EACH=${SECONDS_EACH:-10}
 CONNS=${CONNS:-32}
+SECTIONS=${SECTIONS:-"efficiency memory gaps"}
 
 cargo build --release --quiet
 BIN=target/release/nitro-scenario
@@ -44,17 +45,20 @@ measure() {
   python3 -c "t=($after-$before)/$TICKS; print(f'$name requests={$requests} server_cpu_s={t:.2f} per_cpu_s={$requests/max(t,1e-9):.0f}')"
 }
 
-echo "# served requests per server CPU-second, wrk -t1 -c$CONNS -d${SECONDS_EACH}s, $ROUNDS rounds alternating"
-for round in $(seq "$ROUNDS"); do
+[[ $SECTIONS == *efficiency* ]] && echo "# served requests per server CPU-second, wrk -t1 -c$CONNS -d${SECONDS_EACH}s, $ROUNDS rounds alternating"
+for round in $([[ $SECTIONS == *efficiency* ]] && seq "$ROUNDS"); do
   measure "round=$round nginx" "$NGINX_PID" "http://127.0.0.1:$nginx_port/"
   measure "round=$round mock " "$MOCK_PID" "http://127.0.0.1:$mock_port/v1/chat/completions"
 done
 
+if [[ $SECTIONS == *memory* ]]; then
 echo "# mock peak RSS at 128 connections (VmHWM), after 10 s and after 60 s more"
 wrk -t1 -c128 -d10s -s "$work/post.lua" "http://127.0.0.1:$mock_port/v1/chat/completions" >/dev/null
 grep VmHWM "/proc/$MOCK_PID/status"
 wrk -t1 -c128 -d60s -s "$work/post.lua" "http://127.0.0.1:$mock_port/v1/chat/completions" >/dev/null
 grep -E 'VmHWM|VmRSS' "/proc/$MOCK_PID/status"
+fi
+[[ $SECTIONS == *gaps* ]] || exit 0
 
 echo "# stream gaps with a 5 ms chunk interval, light load (4 streams), as nitro-scenario measures them"
 cat > "$work/gaps.toml" <<TOML

@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn bodies_are_valid_openai_json() {
         let c: serde_json::Value =
-            serde_json::from_slice(&completion("m\"x", "hi there", 10, 2)).unwrap();
+            serde_json::from_slice(&completion("m\"x", &json_string("hi there"), 10, 2)).unwrap();
         assert_eq!(c["model"], "m\"x");
         assert_eq!(c["usage"]["total_tokens"], 12);
         assert_eq!(c["choices"][0]["message"]["content"], "hi there");

@@ -5,6 +5,7 @@
 mod bodies;
 mod child;
 pub mod config;
+mod pacer;
 mod routes;
 mod server;
 mod stream;

@@ -3,6 +3,7 @@
 //! use (atomics: connections are served on several threads).
 
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use tokio::time::Instant;
 use super::MockConfig;
 use super::bodies::{self, ChatRequest};
 use super::config::RateLimit;
+use super::pacer::Pacer;
 use super::stream::{self, MockBody, ResetFault, StreamEnd, StreamPlan};
 
 /// Server-wide state.
@@ -29,20 +31,23 @@ pub(crate) struct Shared {
     chat_requests: AtomicU64,
     /// Content of the non-streamed completion as a JSON string, rendered once.
     completion_json: String,
+    /// Paces stream chunks more precisely than tokio's 1 ms timer.
+    pacer: Arc<Pacer>,
 }
 
 impl Shared {
     /// State for a server with `config`.
-    pub(crate) fn new(config: MockConfig) -> Self {
+    pub(crate) fn new(config: MockConfig) -> std::io::Result<Self> {
         let completion_json =
             bodies::json_string(&bodies::completion_text(config.completion_tokens));
-        Self {
+        Ok(Self {
             config,
             started: Instant::now(),
             rate_requests: AtomicU64::new(0),
             chat_requests: AtomicU64::new(0),
             completion_json,
-        }
+            pacer: Arc::new(Pacer::start()?),
+        })
     }
 }
 
@@ -184,7 +189,7 @@ fn stream_response(
         interval: shape.interval,
         end,
     };
-    let body = stream::spawn(plan, move || set_linger_zero(fd));
+    let body = stream::spawn(plan, Arc::clone(&shared.pacer), move || set_linger_zero(fd));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(

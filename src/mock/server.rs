@@ -29,7 +29,7 @@ impl MockServer {
     pub async fn start(config: MockConfig, addr: SocketAddr) -> Result<Self, MockError> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config));
+        let shared = Arc::new(Shared::new(config)?);
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
             loop {

@@ -3,15 +3,16 @@
 //! injects the stream faults.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 use super::bodies;
+use super::pacer::Pacer;
 
 /// Why a body ends abnormally: hyper then drops the connection.
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +91,13 @@ pub(crate) struct StreamPlan {
     pub(crate) end: StreamEnd,
 }
 
-/// Start the task that feeds a stream body; `on_reset` runs before a reset fault's error.
-pub(crate) fn spawn(plan: StreamPlan, on_reset: impl FnOnce() + Send + 'static) -> MockBody {
+/// Start the task that feeds a stream body, paced by `pacer`; `on_reset` runs before a reset
+/// fault's error.
+pub(crate) fn spawn(
+    plan: StreamPlan,
+    pacer: Arc<Pacer>,
+    on_reset: impl FnOnce() + Send + 'static,
+) -> MockBody {
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let start = Instant::now();
@@ -103,10 +109,10 @@ pub(crate) fn spawn(plan: StreamPlan, on_reset: impl FnOnce() + Send + 'static) 
             StreamEnd::Truncate(n) | StreamEnd::Reset(n) => n.min(plan.chunks),
         };
         for index in 0..limit {
-            let due = start + plan.first_chunk + plan.interval * index;
-            if due > Instant::now() {
-                tokio::time::sleep_until(due).await;
-            }
+            // Absolute deadlines: a late chunk does not push the later ones back.
+            pacer
+                .sleep_until(start + plan.first_chunk + plan.interval * index)
+                .await;
             if tx
                 .send(Ok(bodies::content_chunk(&plan.model, index)))
                 .await

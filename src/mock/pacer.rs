@@ -1,0 +1,151 @@
+//! Precise pacing of stream chunks. tokio's timer rounds every deadline up to its 1 ms wheel,
+//! which alone puts a 5 ms chunk interval at 5–6 ms; this pacer is one thread that sleeps on
+//! a condition variable until the earliest deadline (tens of microseconds late, not a whole
+//! millisecond) and then wakes the task waiting for it.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+/// One waiting task: its deadline, an order for equal deadlines, and its wake-up.
+struct Entry {
+    due: Instant,
+    seq: u64,
+    wake: oneshot::Sender<()>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.seq) == (other.due, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.due, self.seq).cmp(&(other.due, other.seq))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    queue: BinaryHeap<Reverse<Entry>>,
+    next_seq: u64,
+    stopped: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// The pacing thread's handle; the thread ends when the pacer is dropped.
+pub(crate) struct Pacer {
+    inner: Arc<Inner>,
+}
+
+impl Pacer {
+    /// Start the pacing thread.
+    pub(crate) fn start() -> std::io::Result<Self> {
+        let inner = Arc::new(Inner::default());
+        let thread_inner = Arc::clone(&inner);
+        std::thread::Builder::new()
+            .name("mock-pacer".into())
+            .spawn(move || run(&thread_inner))?;
+        Ok(Self { inner })
+    }
+
+    /// Resolve at `due` (or at once if it has passed).
+    pub(crate) async fn sleep_until(&self, due: Instant) {
+        if due <= Instant::now() {
+            return;
+        }
+        let (wake, woken) = oneshot::channel();
+        {
+            let Ok(mut state) = self.inner.state.lock() else {
+                return;
+            };
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            state.queue.push(Reverse(Entry { due, seq, wake }));
+        }
+        self.inner.changed.notify_one();
+        let _ = woken.await;
+    }
+}
+
+impl Drop for Pacer {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.inner.state.lock() {
+            state.stopped = true;
+        }
+        self.inner.changed.notify_one();
+    }
+}
+
+fn run(inner: &Inner) {
+    let Ok(mut state) = inner.state.lock() else {
+        return;
+    };
+    loop {
+        if state.stopped {
+            return;
+        }
+        let now = Instant::now();
+        while state.queue.peek().is_some_and(|Reverse(e)| e.due <= now) {
+            if let Some(Reverse(entry)) = state.queue.pop() {
+                let _ = entry.wake.send(());
+            }
+        }
+        let next = state.queue.peek().map(|Reverse(e)| e.due);
+        state = match next {
+            None => match inner.changed.wait(state) {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+            Some(due) => match inner
+                .changed
+                .wait_timeout(state, due.saturating_duration_since(now))
+            {
+                Ok((s, _)) => s,
+                Err(_) => return,
+            },
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn wakes_in_deadline_order_and_not_before() {
+        let pacer = Arc::new(Pacer::start().unwrap());
+        let start = Instant::now();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let tasks: Vec<_> = [3u64, 1, 2]
+            .into_iter()
+            .map(|ms| {
+                let (pacer, order) = (Arc::clone(&pacer), Arc::clone(&order));
+                tokio::spawn(async move {
+                    let due = start + std::time::Duration::from_millis(ms);
+                    pacer.sleep_until(due).await;
+                    assert!(Instant::now() >= due);
+                    order.lock().unwrap().push(ms);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [1, 2, 3]);
+    }
+}
