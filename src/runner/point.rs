@@ -109,9 +109,9 @@ async fn run_phase<T: super::transport::Transport>(
     run: u32,
     limit: Option<Duration>,
 ) -> Vec<Worker<T>> {
-    phase.live.reset();
+    phase.common.live.reset();
     let ticker = ctx.progress.watch_phase(
-        Arc::clone(&phase.live),
+        Arc::clone(&phase.common.live),
         run,
         ctx.scenario.run.runs.get(),
         phase.phase,

@@ -22,20 +22,8 @@ pub(crate) struct PhaseCtx {
     pub(crate) deadline: Option<Instant>,
     /// Requests that may still start, when the phase is bounded by count.
     pub(crate) tickets: Option<AtomicU64>,
-    /// The run's stop signal.
-    pub(crate) stop: Stop,
-    /// 429 handling.
-    pub(crate) retry: RetryPolicy,
-    /// Live counters for the progress bar.
-    pub(crate) live: Arc<Live>,
-    /// Where attempts are logged, if anywhere.
-    pub(crate) journal: Option<JournalSender>,
-    /// Point index and run number, for the log.
-    pub(crate) point: u32,
-    /// Run number, 1-based.
-    pub(crate) run: u32,
-    /// Start of the whole run; log offsets count from here.
-    pub(crate) run_start: Instant,
+    /// What does not depend on the phase.
+    pub(crate) common: PhaseCommon,
 }
 
 impl PhaseCtx {
@@ -45,19 +33,13 @@ impl PhaseCtx {
             phase,
             deadline: limit.duration.map(|d| Instant::now() + d),
             tickets: limit.requests.map(|n| AtomicU64::new(n.get())),
-            stop: common.stop,
-            retry: common.retry,
-            live: common.live,
-            journal: common.journal,
-            point: common.point,
-            run: common.run,
-            run_start: common.run_start,
+            common,
         }
     }
 
     /// Whether another request may start (taking a ticket when counted).
     fn take_ticket(&self) -> bool {
-        if self.stop.is_requested() || self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if self.common.stop.is_requested() || self.deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
         match &self.tickets {
@@ -135,19 +117,21 @@ impl<T: Transport> Worker<T> {
                 let attempt_start = Instant::now();
                 tokio::select! {
                     biased;
-                    _ = ctx.stop.requested() => return self,
+                    _ = ctx.common.stop.requested() => return self,
                     _ = self.transport.send(&req, &mut self.exchange, &mut self.obs) => {}
                 }
                 latency_us += self.obs.latency_us;
                 self.recorder.record_attempt(&self.obs, retry);
                 self.log(&ctx, attempt_start, retry);
-                if self.obs.failure != Some(FailureKind::Status(429)) || retry >= ctx.retry.max {
+                if self.obs.failure != Some(FailureKind::Status(429))
+                    || retry >= ctx.common.retry.max
+                {
                     break;
                 }
-                let wait = retry_wait(&ctx.retry, self.obs.retry_after);
+                let wait = retry_wait(&ctx.common.retry, self.obs.retry_after);
                 tokio::select! {
                     biased;
-                    _ = ctx.stop.requested() => return self,
+                    _ = ctx.common.stop.requested() => return self,
                     _ = tokio::time::sleep(wait) => {}
                 }
                 latency_us += wait.as_micros() as u64;
@@ -162,21 +146,23 @@ impl<T: Transport> Worker<T> {
                 None => (request_start, end),
                 Some((first, _)) => (first, end),
             });
-            ctx.live.record(latency_us, !self.obs.is_success());
+            ctx.common.live.record(latency_us, !self.obs.is_success());
         }
         self
     }
 
     fn log(&mut self, ctx: &PhaseCtx, attempt_start: Instant, retry: u32) {
-        let Some(journal) = &ctx.journal else { return };
+        let Some(journal) = &ctx.common.journal else {
+            return;
+        };
         let obs = &self.obs;
         let usage = obs.usage.unwrap_or_default();
         let record = RequestRecord {
-            point: ctx.point,
-            run: ctx.run,
+            point: ctx.common.point,
+            run: ctx.common.run,
             phase: ctx.phase,
             start_offset_us: attempt_start
-                .saturating_duration_since(ctx.run_start)
+                .saturating_duration_since(ctx.common.run_start)
                 .as_micros() as u64,
             latency_us: obs.latency_us,
             ttfb_us: obs.ttfb_us,
