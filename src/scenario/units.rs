@@ -5,6 +5,14 @@ use std::time::Duration;
 
 /// Parse a duration: one or more `<number><unit>` parts, units `us`, `ms`, `s`, `m`, `h`;
 /// a bare `0` is zero. Fractions are allowed (`"1.5s"`).
+///
+/// ```
+/// use std::time::Duration;
+/// use nitro_scenario::scenario::units::parse_duration;
+///
+/// assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+/// assert!(parse_duration("30").is_err(), "a unit is required");
+/// ```
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text == "0" {
