@@ -14,7 +14,7 @@ source benches/common.sh
 ROUNDS=${ROUNDS:-3}
 SECONDS_EACH=${SECONDS_EACH:-10}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
-SECTIONS=${SECTIONS:-"efficiency accuracy"}
+SECTIONS=${SECTIONS:-"efficiency memory accuracy"}
 
 cargo build --release --quiet
 BIN=target/release/nitro-scenario
@@ -57,7 +57,7 @@ report() {
   python3 -c "print(f'$1 requests=$2 client_cpu_s=$cpu per_cpu_s={$2/max($cpu,1e-9):.0f} peak_rss_mb={$rss/1024:.1f}')"
 }
 
-for conc in $([[ $SECTIONS == *efficiency* ]] && echo 32 128); do
+for conc in $([[ $SECTIONS == *efficiency* ]] && echo ${LEVELS:-32 128}); do
   echo "# c=$conc, ${SECONDS_EACH}s each, requests per client CPU-second"
   scenario "$work/s.toml" "http://127.0.0.1:$port" "$conc" "$SECONDS_EACH"
   for round in $(seq "$ROUNDS"); do
@@ -71,6 +71,16 @@ for conc in $([[ $SECTIONS == *efficiency* ]] && echo 32 128); do
     report "round=$round wrk           " "$(wrk_requests "$out")" "$(tail -1 "$work/wrk.err")"
   done
 done
+
+if [[ $SECTIONS == *memory* ]]; then
+  echo "# client peak RSS at c=128 against nginx: a 10 s and a 60 s measure phase"
+  for secs in 10 60; do
+    scenario "$work/r.toml" "http://127.0.0.1:$port" 128 "$secs"
+    usage=$(python3 benches/usage.py "$BIN" run "$work/r.toml" --quiet --out "$work/r" 2>&1 >/dev/null | tail -1)
+    phase=$(python3 -c "import json; print(json.load(open('$work/r/results.json'))['points'][0]['runs'][0]['client']['peak_rss_bytes']/1048576)")
+    python3 -c "print(f'measure={$secs}s process_peak_rss_mb={$(grep -oE 'maxrss_kb=[0-9]+' <<<"$usage" | cut -d= -f2)/1024:.1f} phase_peak_rss_mb={$phase:.1f}')"
+  done
+fi
 
 [[ $SECTIONS == *accuracy* ]] || exit 0
 echo "# p50 accuracy against the mock with a fixed 10 ms latency, c=8, POST /v1/chat/completions"

@@ -92,22 +92,12 @@ impl HyperTransport {
     }
 }
 
+/// The request, from parts `Prepared` built once: no parsing or formatting per request.
 fn request(req: &Prepared) -> http::Request<Full<Bytes>> {
     let mut request = http::Request::new(Full::new(req.body.clone()));
     *request.method_mut() = req.method.clone();
-    let path = &req.url[url::Position::BeforePath..];
-    *request.uri_mut() = path.parse().unwrap_or_default();
-    let headers = request.headers_mut();
-    headers.clone_from(&req.headers);
-    if let Some(host) = req.url.host_str() {
-        let host = match req.url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        };
-        if let Ok(value) = http::HeaderValue::from_str(&host) {
-            headers.insert(http::header::HOST, value);
-        }
-    }
+    *request.uri_mut() = req.origin_form.clone();
+    request.headers_mut().clone_from(&req.headers_with_host);
     request
 }
 

@@ -32,6 +32,10 @@ pub(crate) struct Prepared {
     pub(crate) url: Url,
     /// Headers with secrets resolved.
     pub(crate) headers: HeaderMap,
+    /// Path and query of `url`, parsed once for transports that send origin-form requests.
+    pub(crate) origin_form: http::Uri,
+    /// `headers` plus `Host`, for transports that write the request themselves.
+    pub(crate) headers_with_host: HeaderMap,
     /// The body, shared by reference count.
     pub(crate) body: Bytes,
     /// How to read the answer.
@@ -59,10 +63,24 @@ impl Prepared {
             })?;
             headers.append(name, value);
         }
+        let origin_form = url[url::Position::BeforePath..]
+            .parse()
+            .map_err(|e| RunError::Transport(format!("`{url}` has no valid path: {e}")))?;
+        let mut headers_with_host = headers.clone();
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => String::new(),
+        };
+        if let Ok(value) = http::HeaderValue::from_str(&host) {
+            headers_with_host.insert(http::header::HOST, value);
+        }
         Ok(Self {
             method: point.request.method.clone(),
-            url,
             headers,
+            origin_form,
+            headers_with_host,
+            url,
             body: point.request.body.clone(),
             answer: AnswerSpec {
                 stream: point.request.stream,
