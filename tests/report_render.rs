@@ -58,6 +58,7 @@ fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
             output_tokens: requests * 32,
             tokens_per_sec: rps * 32.0,
             tokens_estimated: false,
+            ..Default::default()
         }),
         usage: UsageTotals {
             prompt_tokens: requests * 256,
@@ -74,9 +75,11 @@ fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
             lag_p99_us: 800,
             lag_max_us: 2_000,
             client_bound: false,
+            ..Default::default()
         },
         in_flight_at_end: 8,
         journal_dropped: 0,
+        ..Default::default()
     }
 }
 

@@ -1,14 +1,17 @@
 //! The runner end to end against the in-process mock, for both transports: outcome counts of
 //! the five seed routes, retries honouring Retry-After, exact token counts, per-request timing
-//! order, and a mid-stream reset counted as a broken stream. Phases are bounded by request
-//! count; nothing asserts wall-clock latencies.
+//! order, a mid-stream reset counted as a broken stream, and failures without an answer
+//! classified alike by both transports. Phases are bounded by request count; nothing asserts
+//! wall-clock latencies.
 
 use std::num::NonZeroU32;
 use std::path::Path;
 
 use nitro_scenario::journal::Journal;
 use nitro_scenario::metrics::{PointResult, RunStats};
-use nitro_scenario::mock::{ChunkFault, Faults, MockConfig, MockServer, RateLimit, StreamShape};
+use nitro_scenario::mock::{
+    ChunkFault, Faults, MockConfig, MockServer, RateLimit, StallFault, StreamShape,
+};
 use nitro_scenario::runner::{self, RunOptions, Stop};
 use nitro_scenario::scenario::{self, Overrides};
 
@@ -30,10 +33,23 @@ async fn run(
     concurrency: u32,
     log: Option<&Path>,
 ) -> PointResult {
+    run_with_timeout(server, transport, suffix, stream, concurrency, log, "10s").await
+}
+
+/// `run` with the target's whole-attempt `timeout`.
+async fn run_with_timeout(
+    server: &MockServer,
+    transport: &str,
+    suffix: &str,
+    stream: bool,
+    concurrency: u32,
+    log: Option<&Path>,
+    timeout: &str,
+) -> PointResult {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.toml");
     let text = format!(
-        "[target]\nbase_url = \"{}\"\ntransport = \"{transport}\"\ntimeout = \"10s\"\n\
+        "[target]\nbase_url = \"{}\"\ntransport = \"{transport}\"\ntimeout = \"{timeout}\"\n\
          [run]\nrequests = {REQUESTS}\n[run.retry]\nmax = 3\nmax_wait = \"1s\"\n\
          [payloads]\nS = {{ fill = \"Hello, world! \", bytes = 1024 }}\n\
          [routes.r]\npath = \"/v1/chat/completions{suffix}\"\nstream = {stream}\n\
@@ -203,6 +219,71 @@ async fn a_mid_stream_reset_is_a_broken_stream_not_a_crash() {
         assert_eq!(
             (r.outcomes.stream, r.outcomes.success),
             (REQUESTS / 2, REQUESTS / 2),
+            "{t}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_classified_alike_by_both_transports() {
+    let every = NonZeroU32::MIN;
+    let reset_first = Faults {
+        reset: Some(ChunkFault {
+            every,
+            after_chunks: 0,
+        }),
+        ..Default::default()
+    };
+    let truncate = Faults {
+        truncate: Some(ChunkFault {
+            every,
+            after_chunks: 2,
+        }),
+        ..Default::default()
+    };
+    let stall = Faults {
+        stall: Some(StallFault {
+            every,
+            duration: std::time::Duration::from_secs(3600),
+        }),
+        ..Default::default()
+    };
+    for t in TRANSPORTS {
+        let server = mock(MockConfig {
+            faults: reset_first,
+            ..Default::default()
+        })
+        .await;
+        let p = run(&server, t, "", false, 2, None).await;
+        assert_eq!(
+            only_run(&p).outcomes.connect,
+            REQUESTS,
+            "{t}: reset before the answer"
+        );
+
+        let server = mock(MockConfig {
+            faults: truncate,
+            ..Default::default()
+        })
+        .await;
+        let p = run(&server, t, ":stream", true, 2, None).await;
+        assert_eq!(
+            only_run(&p).outcomes.stream,
+            REQUESTS,
+            "{t}: stream without [DONE]"
+        );
+
+        let server = mock(MockConfig {
+            faults: stall,
+            ..Default::default()
+        })
+        .await;
+        // Every request stalls for an hour: all of them at once, each ends at the timeout.
+        let p = run_with_timeout(&server, t, "", false, REQUESTS as u32, None, "200ms").await;
+        let r = only_run(&p);
+        assert_eq!(
+            (r.outcomes.timeout, r.outcomes.success),
+            (REQUESTS, 0),
             "{t}"
         );
     }

@@ -1,6 +1,6 @@
 //! Median and median absolute deviation of a point's headline figures across its runs.
 
-use super::summary::{PointAggregate, RunStats, Spread, StreamAggregate, Totals};
+use super::summary::{PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals};
 
 /// Median and MAD of `values` (empty gives zeros). Even counts average the middle two.
 pub fn median_mad(values: &[f64]) -> Spread {
@@ -25,15 +25,20 @@ fn median_of(mut values: Vec<f64>) -> f64 {
     }
 }
 
-fn spread(runs: &[RunStats], figure: impl Fn(&RunStats) -> f64) -> Spread {
-    median_mad(&runs.iter().map(figure).collect::<Vec<_>>())
+fn spread(runs: &[&RunStats], figure: impl Fn(&RunStats) -> f64) -> Spread {
+    median_mad(&runs.iter().map(|r| figure(r)).collect::<Vec<_>>())
 }
 
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-/// The headline figures of `runs`, each as median and MAD, plus totals.
+/// The headline figures of `runs`, each as median and MAD, plus totals over every run.
+///
+/// Which runs a figure's median is taken over: runs a stop cut short count only when no run
+/// is complete (a partial run's rate and tail are not comparable with full ones); latency and
+/// stream percentiles come only from runs that have successful requests, so a run where
+/// everything failed adds no zero to the median.
 pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
     let mut totals = Totals::default();
     for r in runs {
@@ -48,16 +53,25 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
         totals.estimated_requests += r.usage.estimated_requests;
         totals.journal_dropped += r.journal_dropped;
     }
-    let streams: Vec<&RunStats> = runs.iter().filter(|r| r.stream.is_some()).collect();
+    let complete: Vec<&RunStats> = runs.iter().filter(|r| !r.partial).collect();
+    let basis = if complete.is_empty() {
+        runs.iter().collect()
+    } else {
+        complete
+    };
+    let answered: Vec<&RunStats> = basis
+        .iter()
+        .copied()
+        .filter(|r| r.latency.count > 0)
+        .collect();
+    let streams: Vec<&StreamSummary> = basis
+        .iter()
+        .filter_map(|r| r.stream.as_ref())
+        .filter(|s| s.ttft.count > 0)
+        .collect();
     let stream = (!streams.is_empty()).then(|| {
-        let s = |f: &dyn Fn(&crate::metrics::StreamSummary) -> f64| {
-            median_mad(
-                &streams
-                    .iter()
-                    .filter_map(|r| r.stream.as_ref())
-                    .map(f)
-                    .collect::<Vec<_>>(),
-            )
+        let s = |f: &dyn Fn(&StreamSummary) -> f64| {
+            median_mad(&streams.iter().map(|x| f(x)).collect::<Vec<_>>())
         };
         StreamAggregate {
             ttft_p50_ms: s(&|x| ms(x.ttft.p50_us)),
@@ -68,24 +82,21 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
             tpot_p50_ms: s(&|x| ms(x.tpot.p50_us)),
             tokens_per_sec: s(&|x| x.tokens_per_sec),
             bytes_per_sec: s(&|x| x.bytes_per_sec),
-            tokens_estimated: streams
-                .iter()
-                .filter_map(|r| r.stream.as_ref())
-                .any(|x| x.tokens_estimated),
+            tokens_estimated: streams.iter().any(|x| x.tokens_estimated),
         }
     });
     PointAggregate {
-        runs: runs.len() as u32,
-        throughput_rps: spread(runs, |r| r.throughput_rps),
-        success_rps: spread(runs, |r| r.success_rps),
-        success_rate: spread(runs, |r| r.success_rate),
-        latency_p50_ms: spread(runs, |r| ms(r.latency.p50_us)),
-        latency_p90_ms: spread(runs, |r| ms(r.latency.p90_us)),
-        latency_p95_ms: spread(runs, |r| ms(r.latency.p95_us)),
-        latency_p99_ms: spread(runs, |r| ms(r.latency.p99_us)),
-        latency_p999_ms: spread(runs, |r| ms(r.latency.p999_us)),
-        latency_mean_ms: spread(runs, |r| r.latency.mean_us / 1000.0),
-        ttfb_p50_ms: spread(runs, |r| ms(r.ttfb.p50_us)),
+        runs: basis.len() as u32,
+        throughput_rps: spread(&basis, |r| r.throughput_rps),
+        success_rps: spread(&basis, |r| r.success_rps),
+        success_rate: spread(&basis, |r| r.success_rate),
+        latency_p50_ms: spread(&answered, |r| ms(r.latency.p50_us)),
+        latency_p90_ms: spread(&answered, |r| ms(r.latency.p90_us)),
+        latency_p95_ms: spread(&answered, |r| ms(r.latency.p95_us)),
+        latency_p99_ms: spread(&answered, |r| ms(r.latency.p99_us)),
+        latency_p999_ms: spread(&answered, |r| ms(r.latency.p999_us)),
+        latency_mean_ms: spread(&answered, |r| r.latency.mean_us / 1000.0),
+        ttfb_p50_ms: spread(&answered, |r| ms(r.ttfb.p50_us)),
         stream,
         totals,
         peak_rss_bytes: runs
@@ -93,8 +104,8 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
             .map(|r| r.client.peak_rss_bytes)
             .max()
             .unwrap_or(0),
-        client_cpu_utilization: spread(runs, |r| r.client.cpu_utilization),
-        lag_p99_us: spread(runs, |r| r.client.lag_p99_us as f64),
+        client_cpu_utilization: spread(&basis, |r| r.client.cpu_utilization),
+        lag_p99_us: spread(&basis, |r| r.client.lag_p99_us as f64),
         client_bound: runs.iter().any(|r| r.client.client_bound),
     }
 }
@@ -102,6 +113,7 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::LatencySummary;
 
     #[test]
     fn median_and_mad_by_hand() {
@@ -155,5 +167,43 @@ mod tests {
         );
         assert_eq!(a.totals.requests, 60);
         assert!(a.stream.is_none());
+    }
+
+    #[test]
+    fn runs_without_answers_and_partial_runs_stay_out_of_medians() {
+        let answered = |p50_us: u64, rps: f64| RunStats {
+            throughput_rps: rps,
+            requests: 10,
+            latency: LatencySummary {
+                count: 10,
+                p50_us,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let failed = RunStats {
+            throughput_rps: 50.0,
+            requests: 10,
+            ..Default::default()
+        };
+        let cut = RunStats {
+            partial: true,
+            ..answered(99_000, 1.0)
+        };
+        let a = aggregate(&[answered(10_000, 100.0), failed, cut]);
+        assert_eq!(
+            a.runs, 2,
+            "the partial run is left out while complete runs exist"
+        );
+        assert_eq!(a.latency_p50_ms.median, 10.0, "the failed run adds no zero");
+        assert_eq!(a.throughput_rps.median, 75.0);
+        assert_eq!(a.totals.requests, 30, "totals count every run");
+
+        let only_cut = aggregate(&[RunStats {
+            partial: true,
+            ..answered(5_000, 10.0)
+        }]);
+        assert_eq!(only_cut.runs, 1);
+        assert_eq!(only_cut.latency_p50_ms.median, 5.0);
     }
 }

@@ -19,7 +19,8 @@ pub enum FailureKind {
     Connect,
     /// The body does not decode as the route expects (not JSON, not SSE).
     Decode,
-    /// A stream that broke: reset mid-body, or ended without `[DONE]`.
+    /// A stream that broke: reset mid-body, ended without `[DONE]`, or reported an error
+    /// in-band.
     Stream,
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Precision and size: histograms keep 2 significant digits (every value within 1%) over
 //! 1 µs to 1 hour (longer values are clamped) with 32-bit counts — about 13 KB each. Stream
-//! histograms (TTFT, ITL, TPOT) are allocated on the first stream recorded, so a worker costs
-//! about 27 KB on JSON routes and 67 KB on stream routes: 8.5 MB for 128 stream workers.
+//! histograms (TTFT, ITL, TPOT, per-request bytes per second) are allocated on the first stream
+//! recorded, so a worker costs about 27 KB on JSON routes and 81 KB on stream routes: 10 MB
+//! for 128 stream workers.
 
 use std::time::Duration;
 
@@ -12,13 +13,15 @@ use hdrhistogram::Histogram;
 
 use super::attempt::{FailureKind, Observation};
 use super::summary::{
-    ClientStats, LatencySummary, OutcomeCounts, RunStats, StreamSummary, UsageTotals,
+    ClientStats, LatencySummary, OutcomeCounts, RateSummary, RunStats, StreamSummary, UsageTotals,
 };
 
 /// Largest value a histogram holds, µs (1 hour).
 const MAX_US: u64 = 3_600_000_000;
 /// Significant decimal digits kept.
 const SIGFIG: u8 = 2;
+/// Largest per-request stream rate a histogram holds, bytes per second (10 GB/s).
+const MAX_RATE: u64 = 10_000_000_000;
 
 fn histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, MAX_US, SIGFIG)
@@ -37,6 +40,8 @@ struct StreamRecorder {
     ttft: Histogram<u32>,
     itl: Histogram<u32>,
     tpot: Histogram<u32>,
+    /// Per-request stream bytes per second (body bytes / body-transfer time).
+    rate: Histogram<u32>,
     /// Stream body bytes of successful streams.
     bytes: u64,
     /// Summed body-transfer time (headers to last byte) of successful streams, µs.
@@ -53,6 +58,8 @@ impl StreamRecorder {
             ttft: histogram(),
             itl: histogram(),
             tpot: histogram(),
+            rate: Histogram::new_with_bounds(1, MAX_RATE, SIGFIG)
+                .expect("1 B/s to 10 GB/s at 2 digits is a valid histogram"),
             bytes: 0,
             transfer_us: 0,
             output_tokens: 0,
@@ -93,6 +100,29 @@ fn count(counts: &mut OutcomeCounts, failure: Option<FailureKind>) {
     }
 }
 
+/// What a request's attempts add up to, kept by the worker until the request ends, so that a
+/// request abandoned by a stop leaves no trace in the recorder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// Attempts sent: 1 plus the retries.
+    pub count: u32,
+    /// Outcome of the first attempt (`None` = success).
+    pub first_failure: Option<FailureKind>,
+    /// Response body bytes over all attempts.
+    pub body_bytes: u64,
+}
+
+impl Attempts {
+    /// Add an attempt that observed `obs`.
+    pub fn add(&mut self, obs: &Observation) {
+        if self.count == 0 {
+            self.first_failure = obs.failure;
+        }
+        self.count += 1;
+        self.body_bytes += obs.body_bytes;
+    }
+}
+
 impl Recorder {
     /// An empty recorder.
     pub fn new() -> Self {
@@ -110,29 +140,23 @@ impl Recorder {
         }
     }
 
-    /// Count one attempt; `retry` is 0 for a request's first attempt (its outcome is the
-    /// request's first-attempt outcome), 1.. for retries after a 429.
-    pub fn record_attempt(&mut self, obs: &Observation, retry: u32) {
-        self.attempts += 1;
-        self.body_bytes += obs.body_bytes;
-        if retry == 0 {
-            count(&mut self.first_attempt, obs.failure);
-        } else {
-            self.retries += 1;
-        }
-    }
-
-    /// Record a request's final outcome (its last attempt). `latency_us` runs from the first
-    /// attempt's start to the last attempt's last byte, retry waits included.
-    pub fn record_request(&mut self, last: &Observation, latency_us: u64) {
+    /// Record a request that ended: its attempts, and its last attempt's observation, which
+    /// started `offset_us` after the request did (0 without retries; retry waits otherwise).
+    /// Latency, TTFB and TTFT count from the request's start, so retry waits are included;
+    /// TPOT and stream bytes per second are the last attempt's own.
+    pub fn record_request(&mut self, attempts: &Attempts, last: &Observation, offset_us: u64) {
         self.requests += 1;
+        self.attempts += u64::from(attempts.count);
+        self.retries += u64::from(attempts.count.saturating_sub(1));
+        self.body_bytes += attempts.body_bytes;
+        count(&mut self.first_attempt, attempts.first_failure);
         count(&mut self.outcomes, last.failure);
         if !last.is_success() {
             return;
         }
-        record(&mut self.latency, latency_us);
+        record(&mut self.latency, offset_us + last.latency_us);
         if let Some(ttfb) = last.ttfb_us {
-            record(&mut self.ttfb, ttfb);
+            record(&mut self.ttfb, offset_us + ttfb);
         }
         if let Some(usage) = last.usage {
             self.usage.prompt_tokens += usage.prompt_tokens;
@@ -147,8 +171,16 @@ impl Recorder {
         let stream = self
             .stream
             .get_or_insert_with(|| Box::new(StreamRecorder::new()));
+        let transfer_us = last.latency_us.saturating_sub(last.ttfb_us.unwrap_or(0));
         stream.bytes += last.body_bytes;
-        stream.transfer_us += last.latency_us.saturating_sub(last.ttfb_us.unwrap_or(0));
+        stream.transfer_us += transfer_us;
+        if let Some(per_sec) = last
+            .body_bytes
+            .saturating_mul(1_000_000)
+            .checked_div(transfer_us)
+        {
+            stream.rate.saturating_record(per_sec.clamp(1, MAX_RATE));
+        }
         for &gap in &s.gaps_us {
             record(&mut stream.itl, gap);
         }
@@ -158,7 +190,7 @@ impl Recorder {
         stream.output_tokens += tokens;
         stream.estimated += u64::from(last.usage.is_none_or(|u| u.estimated));
         if let Some(ttft) = s.ttft_us {
-            record(&mut stream.ttft, ttft);
+            record(&mut stream.ttft, offset_us + ttft);
             if tokens >= 2 {
                 record(
                     &mut stream.tpot,
@@ -180,6 +212,7 @@ impl Recorder {
             let _ = s.ttft.add(&o.ttft);
             let _ = s.itl.add(&o.itl);
             let _ = s.tpot.add(&o.tpot);
+            let _ = s.rate.add(&o.rate);
             s.bytes += o.bytes;
             s.transfer_us += o.transfer_us;
             s.output_tokens += o.output_tokens;
@@ -205,6 +238,7 @@ impl Recorder {
             s.ttft.reset();
             s.itl.reset();
             s.tpot.reset();
+            s.rate.reset();
             s.bytes = 0;
             s.transfer_us = 0;
             s.output_tokens = 0;
@@ -234,6 +268,7 @@ impl Recorder {
             } else {
                 0.0
             },
+            request_bytes_per_sec: RateSummary::of(&s.rate),
             output_tokens: s.output_tokens,
             tokens_per_sec: per_sec(s.output_tokens),
             tokens_estimated: s.estimated > 0,
@@ -263,6 +298,7 @@ impl Recorder {
             client,
             in_flight_at_end: 0,
             journal_dropped: 0,
+            partial: false,
         }
     }
 }
@@ -299,6 +335,13 @@ mod tests {
         }
     }
 
+    /// A request of one attempt, `o`.
+    fn single(r: &mut Recorder, o: &Observation) {
+        let mut attempts = Attempts::default();
+        attempts.add(o);
+        r.record_request(&attempts, o, 0);
+    }
+
     fn stream(latency_us: u64, ttft_us: u64, gaps: &[u64], usage: Option<Usage>) -> Observation {
         let mut o = ok(latency_us);
         o.body_bytes = 1000;
@@ -315,9 +358,7 @@ mod tests {
     fn percentiles_of_known_latencies() {
         let mut r = Recorder::new();
         for ms in 1..=100u64 {
-            let o = ok(ms * 1000);
-            r.record_attempt(&o, 0);
-            r.record_request(&o, o.latency_us);
+            single(&mut r, &ok(ms * 1000));
         }
         let s = r.summarize(1, Duration::from_secs(10), ClientStats::default());
         assert_eq!(s.requests, 100);
@@ -343,10 +384,8 @@ mod tests {
         for i in 0..50u64 {
             let o = stream(10_000 + i * 100, 2_000 + i, &[100, 200, 300], None);
             let target = if i % 2 == 0 { &mut a } else { &mut b };
-            target.record_attempt(&o, 0);
-            target.record_request(&o, o.latency_us);
-            one.record_attempt(&o, 0);
-            one.record_request(&o, o.latency_us);
+            single(target, &o);
+            single(&mut one, &o);
         }
         a.merge(&b);
         let client = ClientStats::default();
@@ -365,18 +404,21 @@ mod tests {
             latency_us: 100,
             ..Default::default()
         };
-        let good = ok(1_000);
-        r.record_attempt(&limited, 0);
-        r.record_attempt(&good, 1);
-        r.record_request(&good, 5_000);
+        let good = ok(100);
+        let mut attempts = Attempts::default();
+        attempts.add(&limited);
+        attempts.add(&good);
+        // The answering attempt started 150 µs after the request: 100 µs of 429, 50 µs of wait.
+        r.record_request(&attempts, &good, 150);
         let s = r.summarize(1, Duration::from_secs(1), ClientStats::default());
         assert_eq!((s.requests, s.attempts, s.retries), (1, 2, 1));
         assert_eq!(s.first_attempt.status.get(&429), Some(&1));
         assert_eq!(s.outcomes.success, 1);
-        assert!(
-            (4_950..=5_050).contains(&s.latency.p50_us),
-            "latency includes the retry wait"
+        assert_eq!(
+            s.latency.p50_us, 250,
+            "latency includes the first attempt and the wait"
         );
+        assert_eq!(s.ttfb.p50_us, 200, "ttfb counts from the request's start");
     }
 
     #[test]
@@ -391,8 +433,7 @@ mod tests {
         let from_server = stream(20_000, 2_000, &[1_000; 9], Some(usage));
         let counted = stream(20_000, 2_000, &[1_000; 4], None);
         for o in [&from_server, &counted] {
-            r.record_attempt(o, 0);
-            r.record_request(o, o.latency_us);
+            single(&mut r, o);
         }
         let s = r
             .summarize(1, Duration::from_secs(1), ClientStats::default())
@@ -408,6 +449,10 @@ mod tests {
             s.tpot.min_us
         );
         assert_eq!(s.total_bytes, 2_000);
+        // 1000 bytes over 20 ms - 10 ms of headers: 100 kB/s each.
+        assert_eq!(s.request_bytes_per_sec.count, 2);
+        let p50 = s.request_bytes_per_sec.p50;
+        assert!((99_000..=101_000).contains(&p50), "{p50}");
     }
 
     #[test]

@@ -1,85 +1,143 @@
 //! The client watching itself during a measure phase: CPU seconds (getrusage), peak RSS
-//! (the kernel's high-water mark, reset at the phase start), and runtime lag — how late a
-//! 1 ms ticker wakes — from which the "client-bound" judgement follows.
+//! (the kernel's high-water mark, reset at the phase start), how busy each runtime thread was,
+//! and runtime lag — how long a task handed to the runtime waits before it first runs — from
+//! which the "client-bound" judgement follows.
+//!
+//! Lag is probed from a plain thread: every millisecond it spawns a tiny task and times how
+//! long the runtime takes to poll it. A tokio timer would not do: the timer wheel rounds every
+//! deadline up to the next millisecond, so an idle runtime would already look 0–1 ms late.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use super::summary::ClientStats;
 
 /// Lag p99 above this means the runtime could not keep up: the client is the bottleneck.
 const LAG_BOUND: Duration = Duration::from_millis(5);
-/// CPU use per runtime thread above this share of a core means the client is saturated.
-const CPU_BOUND: f64 = 0.9;
-/// Ticker period.
-const TICK: Duration = Duration::from_millis(1);
+/// A runtime thread busy for more than this share of the phase is saturated.
+const BUSY_BOUND: f64 = 0.9;
+/// Time between lag probes.
+const PROBE_EVERY: Duration = Duration::from_millis(1);
+/// Largest lag recorded, µs (longer stalls are clamped).
+const MAX_LAG_US: u64 = 60_000_000;
 
-/// A running watch over the client process; start it at the measure phase's start.
+/// A running watch over the client process; start it at the measure phase's start, from
+/// inside the runtime that drives the load.
 #[derive(Debug)]
 pub struct SelfWatch {
-    runtime_threads: usize,
+    runtime: Handle,
+    busy_at_start: Vec<Duration>,
     started: Instant,
     cpu_at_start: f64,
-    stop: oneshot::Sender<()>,
-    ticker: JoinHandle<Histogram<u32>>,
+    stop: Arc<AtomicBool>,
+    lag: oneshot::Receiver<Histogram<u32>>,
 }
 
 impl SelfWatch {
-    /// Start watching: takes a CPU snapshot, resets the peak-RSS mark, and spawns the 1 ms lag
-    /// ticker on the current tokio runtime. `runtime_threads` is the runtime's worker thread
-    /// count (for the client-bound judgement).
-    pub fn start(runtime_threads: usize) -> Self {
+    /// Start watching: takes CPU and busy-time snapshots, resets the peak-RSS mark, and
+    /// starts the lag probe thread against the current tokio runtime.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn start() -> Self {
         reset_peak_rss();
-        let (stop, mut stopped) = oneshot::channel();
-        let ticker = tokio::spawn(async move {
-            let mut lag =
-                Histogram::<u32>::new_with_bounds(1, 60_000_000, 2).expect("valid bounds");
-            loop {
-                let due = tokio::time::Instant::now() + TICK;
-                tokio::select! {
-                    _ = tokio::time::sleep_until(due) => {
-                        let late = tokio::time::Instant::now().saturating_duration_since(due);
-                        lag.saturating_record((late.as_micros() as u64).clamp(1, 60_000_000));
-                    }
-                    _ = &mut stopped => return lag,
-                }
-            }
-        });
+        let runtime = Handle::current();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (done, lag) = oneshot::channel();
+        let probe_runtime = runtime.clone();
+        let probe_stop = Arc::clone(&stop);
+        let spawned = std::thread::Builder::new()
+            .name("lag-probe".into())
+            .spawn(move || {
+                let _ = done.send(probe(&probe_runtime, &probe_stop));
+            });
+        if spawned.is_err() {
+            // No thread, no lag figure: `finish` reports zeros rather than failing the run.
+            stop.store(true, Ordering::Relaxed);
+        }
         Self {
-            runtime_threads: runtime_threads.max(1),
+            busy_at_start: busy_times(&runtime),
+            runtime,
             started: Instant::now(),
             cpu_at_start: cpu_seconds(),
             stop,
-            ticker,
+            lag,
         }
     }
 
     /// Stop watching and report.
     pub async fn finish(self) -> ClientStats {
-        let wall = self.started.elapsed().as_secs_f64();
+        let wall = self.started.elapsed();
         let cpu_secs = (cpu_seconds() - self.cpu_at_start).max(0.0);
-        let _ = self.stop.send(());
-        let lag = self.ticker.await.ok();
-        let (lag_p99_us, lag_max_us) = lag.map_or((0, 0), |h| (h.value_at_quantile(0.99), h.max()));
-        let cpu_utilization = if wall > 0.0 { cpu_secs / wall } else { 0.0 };
+        let busiest = busy_times(&self.runtime)
+            .iter()
+            .zip(&self.busy_at_start)
+            .map(|(now, then)| now.saturating_sub(*then).as_secs_f64())
+            .fold(0.0, f64::max);
+        self.stop.store(true, Ordering::Relaxed);
+        let lag = self.lag.await.ok();
+        let (lag_p99_us, lag_max_us) = lag
+            .filter(|h| !h.is_empty())
+            .map_or((0, 0), |h| (h.value_at_quantile(0.99), h.max()));
+        let wall = wall.as_secs_f64();
+        let share = |x: f64| if wall > 0.0 { x / wall } else { 0.0 };
+        let busiest_thread_share = share(busiest).min(1.0);
         ClientStats {
             peak_rss_bytes: peak_rss_bytes(),
             cpu_secs,
-            cpu_utilization,
+            cpu_utilization: share(cpu_secs),
+            busiest_thread_share,
             lag_p99_us,
             lag_max_us,
-            client_bound: judge(cpu_utilization, self.runtime_threads, lag_p99_us),
+            client_bound: judge(busiest_thread_share, lag_p99_us),
         }
     }
 }
 
-/// Whether the client limited the run: its threads near fully busy, or its runtime late.
-fn judge(cpu_utilization: f64, runtime_threads: usize, lag_p99_us: u64) -> bool {
-    cpu_utilization >= CPU_BOUND * runtime_threads as f64
-        || lag_p99_us > LAG_BOUND.as_micros() as u64
+/// Probe `runtime` every millisecond until `stop`: the time from spawning a task to its first
+/// poll, µs.
+fn probe(runtime: &Handle, stop: &AtomicBool) -> Histogram<u32> {
+    let mut lag = Histogram::<u32>::new_with_bounds(1, MAX_LAG_US, 2).expect("valid bounds");
+    let (tx, rx) = sync_channel::<Duration>(1);
+    'probing: while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(PROBE_EVERY);
+        let sent = Instant::now();
+        let tx = tx.clone();
+        runtime.spawn(async move {
+            let _ = tx.try_send(sent.elapsed());
+        });
+        loop {
+            match rx.recv_timeout(Duration::from_millis(10)) {
+                Ok(late) => {
+                    lag.saturating_record((late.as_micros() as u64).clamp(1, MAX_LAG_US));
+                    break;
+                }
+                // Still waiting: the runtime is that late. Keep waiting unless told to stop.
+                Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => {}
+                Err(_) => break 'probing,
+            }
+        }
+    }
+    lag
+}
+
+/// Each runtime worker thread's busy time so far.
+fn busy_times(runtime: &Handle) -> Vec<Duration> {
+    let metrics = runtime.metrics();
+    (0..metrics.num_workers())
+        .map(|w| metrics.worker_total_busy_duration(w))
+        .collect()
+}
+
+/// Whether the client limited the run: a runtime thread near fully busy, or the runtime late.
+fn judge(busiest_thread_share: f64, lag_p99_us: u64) -> bool {
+    busiest_thread_share >= BUSY_BOUND || lag_p99_us > LAG_BOUND.as_micros() as u64
 }
 
 /// User + system CPU seconds of this process so far.
@@ -127,14 +185,14 @@ mod tests {
 
     #[test]
     fn client_bound_when_busy_or_late() {
-        assert!(!judge(0.5, 2, 100));
-        assert!(judge(1.9, 2, 100));
-        assert!(judge(0.1, 2, 6_000));
+        assert!(!judge(0.5, 100));
+        assert!(judge(0.95, 100));
+        assert!(judge(0.1, 6_000));
     }
 
     #[tokio::test]
     async fn a_watch_reports_memory_and_cpu() {
-        let watch = SelfWatch::start(1);
+        let watch = SelfWatch::start();
         let mut x = 0u64;
         for i in 0..100_000u64 {
             x = x.wrapping_add(i * i);

@@ -31,6 +31,40 @@ pub struct LatencySummary {
     pub max_us: u64,
 }
 
+/// Percentiles of a rate, per request, in bytes per second.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct RateSummary {
+    /// Requests measured.
+    pub count: u64,
+    /// Slowest request, bytes/s.
+    pub min: u64,
+    /// 10th percentile (the slow tail), bytes/s.
+    pub p10: u64,
+    /// Median, bytes/s.
+    pub p50: u64,
+    /// 90th percentile, bytes/s.
+    pub p90: u64,
+    /// Fastest request, bytes/s.
+    pub max: u64,
+}
+
+impl RateSummary {
+    /// Percentiles of `h` (zeros when empty).
+    pub(crate) fn of(h: &hdrhistogram::Histogram<u32>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            count: h.len(),
+            min: h.min(),
+            p10: h.value_at_quantile(0.10),
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            max: h.max(),
+        }
+    }
+}
+
 /// Outcome counts of a set of attempts or requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OutcomeCounts {
@@ -99,16 +133,20 @@ pub struct UsageTotals {
 /// Stream metrics of the successful streamed requests of a run (DESIGN.md section 6).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StreamSummary {
-    /// Time to first token.
+    /// Time to first token, from the request's start.
     pub ttft: LatencySummary,
     /// Inter-token latency: gaps between content events, all requests pooled.
     pub itl: LatencySummary,
-    /// Time per output token: (latency - ttft) / (output tokens - 1), per request.
+    /// Time per output token: (latency - ttft) / (output tokens - 1), per request, over the
+    /// answering attempt.
     pub tpot: LatencySummary,
     /// Stream body bytes received.
     pub total_bytes: u64,
     /// Stream bytes / summed stream durations (aggregate bytes per second of one stream).
     pub bytes_per_sec: f64,
+    /// Stream bytes per second of each request (body bytes / headers-to-last-byte time).
+    #[serde(default)]
+    pub request_bytes_per_sec: RateSummary,
     /// Output tokens (usage, or counted events when the server sent none).
     pub output_tokens: u64,
     /// Output tokens per measure-phase second, all streams together.
@@ -126,7 +164,10 @@ pub struct ClientStats {
     pub cpu_secs: f64,
     /// CPU seconds per wall second (1.0 = one core busy).
     pub cpu_utilization: f64,
-    /// Runtime lag (how late a 1 ms ticker wakes), 99th percentile, µs.
+    /// Busy time of the busiest runtime thread / wall time (1.0 = it never idled).
+    #[serde(default)]
+    pub busiest_thread_share: f64,
+    /// Runtime lag (how long a task handed to the runtime waits to run), 99th percentile, µs.
     pub lag_p99_us: u64,
     /// Runtime lag, maximum, µs.
     pub lag_max_us: u64,
@@ -155,11 +196,11 @@ pub struct RunStats {
     pub throughput_rps: f64,
     /// Successful requests per second.
     pub success_rps: f64,
-    /// Successful requests / requests, percent (100 when no request completed is 0).
+    /// Successful requests / requests, percent (0 when no request completed).
     pub success_rate: f64,
     /// Latency of successful requests (first attempt start to last byte, retry waits included).
     pub latency: LatencySummary,
-    /// Time to response headers of successful requests.
+    /// Time to response headers of successful requests (from the request's start).
     pub ttfb: LatencySummary,
     /// Stream metrics, for stream routes.
     pub stream: Option<StreamSummary>,
@@ -173,6 +214,9 @@ pub struct RunStats {
     pub in_flight_at_end: u64,
     /// Per-request log records the journal could not take (buffer full).
     pub journal_dropped: u64,
+    /// Whether a stop cut this run's measure phase short.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// Median and median absolute deviation of one figure across runs.

@@ -2,7 +2,9 @@
 //! `Retry-After` from the headers, then the body chunk by chunk — SSE events through the
 //! parser for stream routes (TTFT, gaps, tokens, `[DONE]`), the JSON check for others.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use http::HeaderMap;
 
@@ -29,6 +31,8 @@ pub(crate) struct Exchange {
     start: Option<Instant>,
     last_content: Option<Instant>,
     decode_error: bool,
+    /// The stream carried an in-band error event.
+    stream_error: bool,
     streaming: bool,
     keep_body: bool,
 }
@@ -42,6 +46,7 @@ impl Exchange {
         self.start = Some(start);
         self.last_content = None;
         self.decode_error = false;
+        self.stream_error = false;
         self.streaming = false;
         self.keep_body = false;
     }
@@ -101,15 +106,19 @@ impl Exchange {
             sse,
             last_content,
             decode_error,
+            stream_error,
             ..
         } = self;
         let stream = &mut obs.stream;
         let usage = &mut obs.usage;
         let parsed = sse.feed(bytes, |event| match event {
             SseEvent::Done => stream.done = true,
+            // An empty event carries nothing (some servers send them to keep the line open).
+            SseEvent::Data("") => {}
             SseEvent::Data(data) => match openai::inspect_chunk(data) {
                 None => *decode_error = true,
                 Some(info) => {
+                    *stream_error |= info.error;
                     if info.has_content {
                         match last_content {
                             None => stream.ttft_us = Some(since_start),
@@ -140,7 +149,7 @@ impl Exchange {
         if self.streaming {
             if self.decode_error {
                 obs.failure = Some(FailureKind::Decode);
-            } else if !obs.stream.done {
+            } else if self.stream_error || !obs.stream.done {
                 obs.failure = Some(FailureKind::Stream);
             } else if obs.usage.is_none() {
                 let events = u64::from(obs.stream.content_events);
@@ -263,6 +272,28 @@ mod tests {
         ex.chunk(&mut obs, b"{\"choices\": [", t0);
         ex.finish(&mut obs, t0);
         assert_eq!(obs.failure, Some(FailureKind::Decode));
+    }
+
+    #[test]
+    fn an_in_band_error_breaks_the_stream_and_empty_events_are_ignored() {
+        let t0 = Instant::now();
+        let mut ex = Exchange::default();
+        let mut obs = Observation::default();
+        ex.begin(&mut obs, t0);
+        ex.headers(&mut obs, &spec(true), 200, &sse_headers(), t0);
+        ex.chunk(
+            &mut obs,
+            b"data:\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+            t0,
+        );
+        ex.chunk(
+            &mut obs,
+            b"data: {\"error\":{\"message\":\"boom\"}}\n\ndata: [DONE]\n\n",
+            t0,
+        );
+        ex.finish(&mut obs, t0);
+        assert_eq!(obs.failure, Some(FailureKind::Stream));
+        assert_eq!(obs.stream.content_events, 1);
     }
 
     #[test]

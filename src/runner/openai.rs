@@ -15,6 +15,9 @@ pub struct ChunkInfo {
     pub has_content: bool,
     /// `usage`, when the event carries one (usually the last).
     pub usage: Option<Usage>,
+    /// The event reports an error in-band (`{"error": ...}` or `"object": "error"`), as
+    /// servers such as vLLM do when generation fails after the headers were sent.
+    pub error: bool,
 }
 
 /// The body is not a JSON document.
@@ -27,6 +30,10 @@ struct Chunk<'a> {
     choices: Vec<Choice<'a>>,
     #[serde(default)]
     usage: Option<UsageJson>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+    #[serde(default, borrow)]
+    object: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +93,7 @@ pub fn inspect_chunk(data: &str) -> Option<ChunkInfo> {
     Some(ChunkInfo {
         has_content,
         usage: chunk.usage.map(Usage::from),
+        error: chunk.error.is_some() || chunk.object.as_deref() == Some("error"),
     })
 }
 
@@ -115,6 +123,16 @@ mod tests {
             r#"{"choices":[{"delta":{"content":null},"finish_reason":"stop"}],"usage":null}"#;
         assert_eq!(inspect_chunk(vllm_null), Some(ChunkInfo::default()));
         assert_eq!(inspect_chunk("not json"), None);
+    }
+
+    #[test]
+    fn in_band_errors() {
+        let openai = r#"{"error":{"message":"overloaded","type":"server_error"}}"#;
+        assert!(inspect_chunk(openai).unwrap().error);
+        let vllm = r#"{"object":"error","message":"engine dead","code":500}"#;
+        assert!(inspect_chunk(vllm).unwrap().error);
+        let fine = r#"{"object":"chat.completion.chunk","choices":[]}"#;
+        assert!(!inspect_chunk(fine).unwrap().error);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! each measure phase the worker recorders are merged and summarized, and the runs aggregated.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::live::Live;
 use super::progress::Progress;
@@ -25,22 +27,23 @@ pub(crate) struct RunCtx<'a> {
     pub(crate) run_start: Instant,
     /// The bars.
     pub(crate) progress: &'a Progress,
-    /// Tokio worker threads (for the client-bound judgement).
-    pub(crate) runtime_threads: usize,
 }
 
-/// Run `point` and return what was measured (partial when stopped).
+/// Run `point` (`done` points came before it) and return what was measured (partial when
+/// stopped).
 pub(crate) async fn run_point<C: Connector>(
     connector: &C,
     point: &Point,
     req: Prepared,
     ctx: &RunCtx<'_>,
+    done: usize,
 ) -> PointResult {
     let settings = &ctx.scenario.run;
     let req = Arc::new(req);
-    let live = Arc::new(Live::default());
-    let mut workers: Vec<Worker<C::Transport>> = (0..point.concurrency.get())
-        .map(|_| Worker::new(connector.transport()))
+    let workers = point.concurrency.get() as usize;
+    let live = Arc::new(Live::new(workers));
+    let mut workers: Vec<Worker<C::Transport>> = (0..workers)
+        .map(|i| Worker::new(i, connector.transport()))
         .collect();
     let mut runs: Vec<RunStats> = Vec::new();
     let mut partial = false;
@@ -60,7 +63,7 @@ pub(crate) async fn run_point<C: Connector>(
         };
         if let Some(limit) = settings.warmup {
             let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
-            workers = run_phase(workers, &req, phase, ctx, run, limit.duration).await;
+            workers = run_phase(workers, &req, phase, ctx, (run, done), limit.duration).await;
             for w in &mut workers {
                 w.clear();
             }
@@ -69,16 +72,25 @@ pub(crate) async fn run_point<C: Connector>(
                 break;
             }
         }
-        let watch = SelfWatch::start(ctx.runtime_threads);
+        let watch = SelfWatch::start();
         let phase = PhaseCtx::starting_now(Phase::Measure, settings.measure, common);
-        workers = run_phase(workers, &req, phase, ctx, run, settings.measure.duration).await;
+        workers = run_phase(
+            workers,
+            &req,
+            phase,
+            ctx,
+            (run, done),
+            settings.measure.duration,
+        )
+        .await;
         let client = watch.finish().await;
-        let stats = summarize(&workers, run, client);
+        let mut stats = summarize(&workers, run, client);
         for w in &mut workers {
             w.clear();
         }
         let stopped = ctx.stop.is_requested();
         partial |= stopped;
+        stats.partial = stopped;
         if stats.requests > 0 || !stopped {
             runs.push(stats);
         }
@@ -101,12 +113,13 @@ pub(crate) async fn run_point<C: Connector>(
     }
 }
 
+/// Run one phase on every worker; `(run, done)`: the run number and the points before this.
 async fn run_phase<T: super::transport::Transport>(
     workers: Vec<Worker<T>>,
     req: &Arc<Prepared>,
     phase: PhaseCtx,
     ctx: &RunCtx<'_>,
-    run: u32,
+    (run, done): (u32, usize),
     limit: Option<Duration>,
 ) -> Vec<Worker<T>> {
     phase.common.live.reset();
@@ -116,6 +129,7 @@ async fn run_phase<T: super::transport::Transport>(
         ctx.scenario.run.runs.get(),
         phase.phase,
         limit,
+        done,
     );
     let phase = Arc::new(phase);
     let tasks: Vec<_> = workers
@@ -126,7 +140,10 @@ async fn run_phase<T: super::transport::Transport>(
     for task in tasks {
         match task.await {
             Ok(worker) => back.push(worker),
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            // A worker's panic is a bug: surface it as it was rather than as a join error.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Tasks are only cancelled by the runtime shutting down, which ends the run anyway.
+            Err(_) => {}
         }
     }
     ticker.abort();

@@ -1,5 +1,7 @@
 //! Server-sent events parser, correct across arbitrary TCP chunk boundaries, `\r\n`, `\r` and
-//! `\n` line ends, multi-line `data:` fields and comments. Allocation-free once warm: the
+//! `\n` line ends, multi-line `data:` fields, comments and a leading byte-order mark. As the
+//! SSE specification says, an event is dispatched at a blank line: a last event the server
+//! does not end with one is dropped. Allocation-free once warm: the
 //! partial-line and data buffers are reused from one response to the next.
 
 /// One dispatched event.
@@ -28,6 +30,8 @@ pub struct SseParser {
     data: String,
     /// The last byte seen was `\r`: a `\n` right after it belongs to the same line end.
     after_cr: bool,
+    /// A line was processed since the start of the response (a BOM can only come first).
+    past_first_line: bool,
 }
 
 impl SseParser {
@@ -41,6 +45,7 @@ impl SseParser {
         self.line.clear();
         self.data.clear();
         self.after_cr = false;
+        self.past_first_line = false;
     }
 
     /// Feed the next bytes of the body; `on_event` is called for each complete event.
@@ -49,6 +54,10 @@ impl SseParser {
         mut chunk: &[u8],
         mut on_event: impl FnMut(SseEvent<'_>),
     ) -> Result<(), SseError> {
+        // An empty read says nothing, not even that a `\r` was not followed by `\n`.
+        if chunk.is_empty() {
+            return Ok(());
+        }
         if self.after_cr && chunk.first() == Some(&b'\n') {
             chunk = &chunk[1..];
         }
@@ -83,6 +92,12 @@ impl SseParser {
         line: &[u8],
         on_event: &mut impl FnMut(SseEvent<'_>),
     ) -> Result<(), SseError> {
+        let line = if self.past_first_line {
+            line
+        } else {
+            self.past_first_line = true;
+            line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+        };
         if line.is_empty() {
             if !self.data.is_empty() {
                 self.data.pop();
@@ -199,6 +214,35 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn an_empty_read_keeps_a_pending_carriage_return() {
+        // `\r` then nothing then `\n`: one line end, so both data lines join one event.
+        let events = parse_in_pieces(b"data: a\r\ndata: b\r\n\r\n", &[8, 8]);
+        assert_eq!(events, vec![Owned::Data("a\nb".into())]);
+        let events = parse_in_pieces(b"data: a\r\ndata: b\n\n", &[7, 7, 8]);
+        assert_eq!(events, vec![Owned::Data("a\nb".into())]);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_wherever_the_read_splits_it() {
+        let input = b"\xEF\xBB\xBFdata: x\n\ndata: [DONE]\n\n";
+        for cut in 0..input.len() {
+            assert_eq!(
+                parse_in_pieces(input, &[cut]),
+                vec![Owned::Data("x".into()), Owned::Done],
+                "split at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_data_field_dispatches_an_empty_event() {
+        assert_eq!(
+            parse_in_pieces(b"data:\n\ndata: [DONE]\n\n", &[]),
+            vec![Owned::Data(String::new()), Owned::Done]
+        );
     }
 
     #[test]

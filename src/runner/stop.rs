@@ -58,7 +58,7 @@ impl Stop {
             if tokio::signal::ctrl_c().await.is_err() {
                 return;
             }
-            eprintln!("\nstopping: finishing the current point (Ctrl-C again to quit at once)");
+            // The runner says what happens next, above its progress bars.
             raised.request();
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(EXIT_SECOND_INTERRUPT);

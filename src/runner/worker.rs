@@ -4,13 +4,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so that tests on paused time see exact durations; without tokio's
+// `test-util` feature it is `std::time::Instant`.
+use tokio::time::Instant;
 
 use super::exchange::Exchange;
 use super::live::Live;
 use super::stop::Stop;
 use super::transport::{Prepared, Transport};
 use crate::journal::{JournalSender, RequestRecord};
+use crate::metrics::recorder::Attempts;
 use crate::metrics::{FailureKind, Observation, Phase, Recorder};
 use crate::scenario::{PhaseLimit, RetryPolicy};
 
@@ -72,6 +77,8 @@ pub(crate) struct PhaseCommon {
 
 /// A worker between phases: its transport (and connection) and its measurements.
 pub(crate) struct Worker<T> {
+    /// Index among the point's workers (its live-counter slot).
+    index: usize,
     transport: T,
     exchange: Exchange,
     obs: Observation,
@@ -86,9 +93,10 @@ pub(crate) struct Worker<T> {
 }
 
 impl<T: Transport> Worker<T> {
-    /// A worker sending through `transport`.
-    pub(crate) fn new(transport: T) -> Self {
+    /// Worker number `index` of a point, sending through `transport`.
+    pub(crate) fn new(index: usize, transport: T) -> Self {
         Self {
+            index,
             transport,
             exchange: Exchange::default(),
             obs: Observation::default(),
@@ -107,38 +115,41 @@ impl<T: Transport> Worker<T> {
         self.span = None;
     }
 
-    /// Send requests until the phase ends. A stop abandons the attempt in flight (not recorded).
+    /// Send requests until the phase ends. A stop abandons the request in flight: none of its
+    /// attempts reach the recorder (the request log already has those that ended).
     pub(crate) async fn run_phase(mut self, req: Arc<Prepared>, ctx: Arc<PhaseCtx>) -> Self {
         while ctx.take_ticket() {
             let request_start = Instant::now();
-            let mut latency_us = 0;
-            let mut retry = 0;
+            let mut attempts = Attempts::default();
+            let mut attempt_start;
             loop {
-                let attempt_start = Instant::now();
+                attempt_start = Instant::now();
                 tokio::select! {
                     biased;
                     _ = ctx.common.stop.requested() => return self,
                     _ = self.transport.send(&req, &mut self.exchange, &mut self.obs) => {}
                 }
-                latency_us += self.obs.latency_us;
-                self.recorder.record_attempt(&self.obs, retry);
-                self.log(&ctx, attempt_start, retry);
+                attempts.add(&self.obs);
+                self.log(&ctx, attempt_start, attempts.count - 1);
                 if self.obs.failure != Some(FailureKind::Status(429))
-                    || retry >= ctx.common.retry.max
+                    || attempts.count > ctx.common.retry.max
                 {
                     break;
                 }
                 let wait = retry_wait(&ctx.common.retry, self.obs.retry_after);
-                tokio::select! {
-                    biased;
-                    _ = ctx.common.stop.requested() => return self,
-                    _ = tokio::time::sleep(wait) => {}
+                if !wait.is_zero() {
+                    tokio::select! {
+                        biased;
+                        _ = ctx.common.stop.requested() => return self,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
                 }
-                latency_us += wait.as_micros() as u64;
-                retry += 1;
             }
-            self.recorder.record_request(&self.obs, latency_us);
-            let end = Instant::now();
+            // The answering attempt's timings are its own; the request's count from its start.
+            let offset_us = micros(attempt_start - request_start);
+            self.recorder
+                .record_request(&attempts, &self.obs, offset_us);
+            let end = attempt_start + Duration::from_micros(self.obs.latency_us);
             if ctx.deadline.is_some_and(|d| end > d) {
                 self.in_flight_at_end += 1;
             }
@@ -146,7 +157,11 @@ impl<T: Transport> Worker<T> {
                 None => (request_start, end),
                 Some((first, _)) => (first, end),
             });
-            ctx.common.live.record(latency_us, !self.obs.is_success());
+            ctx.common.live.record(
+                self.index,
+                offset_us + self.obs.latency_us,
+                !self.obs.is_success(),
+            );
         }
         self
     }
@@ -161,9 +176,7 @@ impl<T: Transport> Worker<T> {
             point: ctx.common.point,
             run: ctx.common.run,
             phase: ctx.phase,
-            start_offset_us: attempt_start
-                .saturating_duration_since(ctx.common.run_start)
-                .as_micros() as u64,
+            start_offset_us: micros(attempt_start.saturating_duration_since(ctx.common.run_start)),
             latency_us: obs.latency_us,
             ttfb_us: obs.ttfb_us,
             ttft_us: obs.stream.ttft_us,
@@ -179,6 +192,11 @@ impl<T: Transport> Worker<T> {
             self.journal_dropped += 1;
         }
     }
+}
+
+/// Whole microseconds of `d` (saturating: 584,000 years fit).
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// How long to wait before retrying a 429.

@@ -3,13 +3,16 @@
 //! per-request URL parsing: the wrk-class way to drive a server from few cores.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use super::{Connector, Prepared, Transport};
 use crate::metrics::{FailureKind, Observation};
@@ -17,32 +20,52 @@ use crate::runner::RunError;
 use crate::runner::exchange::Exchange;
 use crate::scenario::Target;
 
-/// Makes connection-owning transports for one server address.
+/// Makes connection-owning transports for one server.
 pub(crate) struct HyperConnector {
-    addr: SocketAddr,
+    addrs: Arc<Addrs>,
     connect_timeout: Duration,
 }
 
+/// The server's addresses, in resolver order, and the one that last accepted a connection:
+/// a host such as `localhost` may resolve to `::1` first while the server listens on IPv4.
+struct Addrs {
+    all: Vec<SocketAddr>,
+    preferred: AtomicUsize,
+}
+
 impl HyperConnector {
-    /// Resolve the base URL's host once.
-    pub(crate) async fn new(base: &url::Url, target: &Target) -> Result<Self, RunError> {
+    /// Resolve the base URL's host once. `shown` is the base URL as messages may show it
+    /// (secrets redacted).
+    pub(crate) async fn new(
+        base: &url::Url,
+        shown: &str,
+        target: &Target,
+    ) -> Result<Self, RunError> {
         if base.scheme() != "http" {
             return Err(RunError::Transport(format!(
-                "the hyper transport speaks plain http://, not `{}`",
+                "the hyper transport speaks plain http://, not `{}` (`{shown}`); \
+                 use `transport = \"reqwest\"`",
                 base.scheme()
             )));
         }
         let host = base
             .host_str()
-            .ok_or_else(|| RunError::Transport(format!("`{base}` has no host")))?;
+            .ok_or_else(|| RunError::Transport(format!("`{shown}` has no host")))?;
         let port = base.port_or_known_default().unwrap_or(80);
-        let addr = tokio::net::lookup_host((host, port))
+        let all: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
-            .ok()
-            .and_then(|mut a| a.next())
-            .ok_or_else(|| RunError::Transport(format!("cannot resolve `{host}`")))?;
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        if all.is_empty() {
+            return Err(RunError::Transport(format!(
+                "cannot resolve the host of `{shown}`"
+            )));
+        }
         Ok(Self {
-            addr,
+            addrs: Arc::new(Addrs {
+                all,
+                preferred: AtomicUsize::new(0),
+            }),
             connect_timeout: target.connect_timeout,
         })
     }
@@ -53,7 +76,7 @@ impl Connector for HyperConnector {
 
     fn transport(&self) -> HyperTransport {
         HyperTransport {
-            addr: self.addr,
+            addrs: Arc::clone(&self.addrs),
             connect_timeout: self.connect_timeout,
             sender: None,
         }
@@ -62,33 +85,60 @@ impl Connector for HyperConnector {
 
 /// One worker's connection.
 pub(crate) struct HyperTransport {
-    addr: SocketAddr,
+    addrs: Arc<Addrs>,
     connect_timeout: Duration,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl HyperTransport {
-    /// A ready sender, connecting (again) when there is none or the server closed it.
-    async fn ready(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, FailureKind> {
-        if let Some(sender) = self.sender.as_mut() {
-            if sender.ready().await.is_err() {
-                self.sender = None;
-            }
-        }
-        if self.sender.is_none() {
-            let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addr))
-                .await
-                .map_err(|_| FailureKind::Connect)?
-                .map_err(|_| FailureKind::Connect)?;
+    /// Open a connection: the address that worked last first, then the others in order.
+    async fn connect(&mut self) -> Result<(), FailureKind> {
+        let preferred = self.addrs.preferred.load(Ordering::Relaxed);
+        let n = self.addrs.all.len();
+        for i in (0..n).map(|k| (preferred + k) % n) {
+            let attempt =
+                tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addrs.all[i]));
+            let Ok(Ok(stream)) = attempt.await else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
-            let (sender, connection) = http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|_| FailureKind::Connect)?;
+            let Ok((sender, connection)) = http1::handshake(TokioIo::new(stream)).await else {
+                continue;
+            };
             // The connection task ends when the server closes or the sender is dropped.
             tokio::spawn(connection);
             self.sender = Some(sender);
+            if i != preferred {
+                self.addrs.preferred.store(i, Ordering::Relaxed);
+            }
+            return Ok(());
         }
-        self.sender.as_mut().ok_or(FailureKind::Connect)
+        Err(FailureKind::Connect)
+    }
+
+    /// Send `req` on the worker's connection, (re)connecting as needed. A request the server
+    /// refused unread on a reused keep-alive connection (it closed it as we sent) is sent once
+    /// more on a fresh one, as connection pools do: the server never saw it.
+    async fn send_request(
+        &mut self,
+        req: &Prepared,
+    ) -> Result<http::Response<hyper::body::Incoming>, FailureKind> {
+        let mut reused = match self.sender.as_mut() {
+            Some(sender) => sender.ready().await.is_ok(),
+            None => false,
+        };
+        loop {
+            if !reused {
+                self.connect().await?;
+            }
+            let sender = self.sender.as_mut().ok_or(FailureKind::Connect)?;
+            match sender.send_request(request(req)).await {
+                Ok(response) => return Ok(response),
+                Err(e) if reused && e.is_canceled() => reused = false,
+                // No answer: refused, reset or closed before the headers.
+                Err(_) => return Err(FailureKind::Connect),
+            }
+        }
     }
 }
 
@@ -106,14 +156,7 @@ impl Transport for HyperTransport {
         let start = Instant::now();
         ex.begin(obs, start);
         let attempt = async {
-            let sender = match self.ready().await {
-                Ok(s) => s,
-                Err(kind) => return Err(kind),
-            };
-            let response = match sender.send_request(request(req)).await {
-                Ok(r) => r,
-                Err(_) => return Err(FailureKind::Connect),
-            };
+            let response = self.send_request(req).await?;
             ex.headers(
                 obs,
                 &req.answer,
@@ -123,29 +166,21 @@ impl Transport for HyperTransport {
             );
             let mut body = response.into_body();
             while let Some(frame) = body.frame().await {
-                match frame {
-                    Ok(frame) => {
-                        if let Some(data) = frame.data_ref() {
-                            ex.chunk(obs, data, Instant::now());
-                        }
-                    }
-                    Err(_) => return Err(FailureKind::Stream),
+                let frame = frame.map_err(|_| FailureKind::Stream)?;
+                if let Some(data) = frame.data_ref() {
+                    ex.chunk(obs, data, Instant::now());
                 }
             }
             ex.finish(obs, Instant::now());
             Ok(())
         };
-        match tokio::time::timeout(req.timeout, attempt).await {
-            Ok(Ok(())) => {}
-            Ok(Err(kind)) => {
-                // A broken connection is not reused.
-                self.sender = None;
-                ex.fail(obs, kind, Instant::now());
-            }
-            Err(_) => {
-                self.sender = None;
-                ex.fail(obs, FailureKind::Timeout, Instant::now());
-            }
-        }
+        let failure = match tokio::time::timeout(req.timeout, attempt).await {
+            Ok(Ok(())) => return,
+            Ok(Err(kind)) => kind,
+            Err(_) => FailureKind::Timeout,
+        };
+        // A connection that failed or timed out mid-answer is not reused.
+        self.sender = None;
+        ex.fail(obs, failure, Instant::now());
     }
 }

@@ -45,15 +45,14 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// Build the request of `point` against `base`.
+    /// Build the request of `point` against `base`. Messages name the point and its path,
+    /// never the resolved URL, which may carry secrets.
     pub(crate) fn new(point: &Point, base: &Url, target: &Target) -> Result<Self, RunError> {
-        let url = format!(
-            "{}{}",
-            base.as_str().trim_end_matches('/'),
-            point.request.path
-        );
-        let url = Url::parse(&url)
-            .map_err(|e| RunError::Transport(format!("`{url}` is not a URL: {e}")))?;
+        let path = &point.request.path;
+        let bad_url =
+            || RunError::Transport(format!("point `{}`: `{path}` gives no valid URL", point.id));
+        let url = Url::parse(&format!("{}{path}", base.as_str().trim_end_matches('/')))
+            .map_err(|_| bad_url())?;
         let mut headers = HeaderMap::new();
         for (name, value) in &point.request.headers {
             let name = http::HeaderName::from_bytes(name.as_bytes())
@@ -65,7 +64,7 @@ impl Prepared {
         }
         let origin_form = url[url::Position::BeforePath..]
             .parse()
-            .map_err(|e| RunError::Transport(format!("`{url}` has no valid path: {e}")))?;
+            .map_err(|_| bad_url())?;
         let mut headers_with_host = headers.clone();
         let host = match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -89,6 +88,33 @@ impl Prepared {
             timeout: target.timeout,
         })
     }
+}
+
+/// Whether the environment's proxy settings (`http_proxy`, `https_proxy`, `all_proxy`, in
+/// either case, less `no_proxy`) send requests to `url` through a proxy — as reqwest reads them.
+pub(crate) fn proxy_applies(url: &Url) -> bool {
+    let var = |name: &str| {
+        std::env::var(name)
+            .or_else(|_| std::env::var(name.to_ascii_uppercase()))
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    };
+    let scheme_proxy = match url.scheme() {
+        "https" => var("https_proxy"),
+        _ => var("http_proxy"),
+    };
+    if scheme_proxy.or_else(|| var("all_proxy")).is_none() {
+        return false;
+    }
+    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']);
+    let excluded = var("no_proxy").is_some_and(|list| {
+        list.split(',').map(str::trim).any(|entry| {
+            let entry = entry.trim_start_matches('.');
+            entry == "*"
+                || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
+        })
+    });
+    !excluded
 }
 
 /// Sends attempts. One per worker.

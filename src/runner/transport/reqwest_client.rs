@@ -1,7 +1,7 @@
 //! The general transport: one shared, pooled `reqwest::Client` (TLS via rustls, HTTP/2,
 //! proxies), cloned into every worker.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use super::{Connector, Prepared, Transport};
 use crate::metrics::{FailureKind, Observation};
@@ -16,11 +16,21 @@ pub(crate) struct ReqwestConnector {
 
 impl ReqwestConnector {
     /// A client with the target's connect timeout and a pool as large as the concurrency.
-    pub(crate) fn new(target: &Target, max_concurrency: usize) -> Result<Self, RunError> {
-        let client = reqwest::Client::builder()
+    /// `use_proxies`: whether the environment's `HTTP_PROXY`-style settings apply (not for the
+    /// built-in mock on loopback).
+    pub(crate) fn new(
+        target: &Target,
+        max_concurrency: usize,
+        use_proxies: bool,
+    ) -> Result<Self, RunError> {
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(target.connect_timeout)
             .pool_max_idle_per_host(max_concurrency)
-            .tcp_nodelay(true)
+            .tcp_nodelay(true);
+        if !use_proxies {
+            builder = builder.no_proxy();
+        }
+        let client = builder
             .build()
             .map_err(|e| RunError::Transport(e.to_string()))?;
         Ok(Self { client })
@@ -42,17 +52,6 @@ pub(crate) struct ReqwestTransport {
     client: reqwest::Client,
 }
 
-fn classify(e: &reqwest::Error) -> FailureKind {
-    if e.is_timeout() {
-        FailureKind::Timeout
-    } else if e.is_connect() {
-        FailureKind::Connect
-    } else {
-        // Sent, but the answer never came whole: the connection broke under it.
-        FailureKind::Stream
-    }
-}
-
 impl Transport for ReqwestTransport {
     async fn send(&mut self, req: &Prepared, ex: &mut Exchange, obs: &mut Observation) {
         let start = Instant::now();
@@ -63,9 +62,12 @@ impl Transport for ReqwestTransport {
                 .request(req.method.clone(), req.url.clone())
                 .headers(req.headers.clone())
                 .body(req.body.clone());
+            // No answer: refused, reset or closed before the headers, or the connect timeout
+            // (the whole-attempt timeout is the `timeout` around this block). The hyper
+            // transport calls these `connect` too.
             let mut response = match request.send().await {
                 Ok(r) => r,
-                Err(e) => return ex.fail(obs, classify(&e), Instant::now()),
+                Err(_) => return ex.fail(obs, FailureKind::Connect, Instant::now()),
             };
             ex.headers(
                 obs,
@@ -78,7 +80,8 @@ impl Transport for ReqwestTransport {
                 match response.chunk().await {
                     Ok(Some(bytes)) => ex.chunk(obs, &bytes, Instant::now()),
                     Ok(None) => return ex.finish(obs, Instant::now()),
-                    Err(e) => return ex.fail(obs, classify(&e), Instant::now()),
+                    // Sent, but the answer never came whole: the connection broke under it.
+                    Err(_) => return ex.fail(obs, FailureKind::Stream, Instant::now()),
                 }
             }
         };

@@ -1,29 +1,96 @@
-//! A transport for tests: answers from a script of fixed outcomes and latencies, with no
-//! socket, so the pipeline (workers, phases, retries, merge, summaries) can be checked
-//! against exact numbers.
+//! A transport for tests: answers from a script of fixed outcomes and timings, with no socket,
+//! read through the same `Exchange` as real answers, so the pipeline (workers, phases,
+//! retries, stream timing, merge, summaries) can be checked against exact numbers.
+//!
+//! Each attempt sleeps its scripted latency — on a paused tokio clock that moves time exactly
+//! without waiting — and hands the exchange instants computed from the script, so recorded
+//! timings are exact to the microsecond even where the paused clock rounds to milliseconds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use http::HeaderMap;
+use tokio::time::Instant;
 
 use super::{Connector, Prepared, Transport};
 use crate::metrics::{FailureKind, Observation};
+use crate::runner::Stop;
 use crate::runner::exchange::Exchange;
 
 /// One scripted answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Step {
-    /// Reported latency, µs.
+    /// Status of the answer; `None` for no answer at all (a connect failure).
+    pub(crate) status: Option<u16>,
+    /// Headers arrive this long after the attempt starts, µs.
+    pub(crate) ttfb_us: u64,
+    /// Body pieces, each with when it arrives, µs after the attempt starts.
+    pub(crate) body: Vec<(u64, &'static str)>,
+    /// The answer ends this long after the attempt starts, µs.
     pub(crate) latency_us: u64,
-    /// Status code.
-    pub(crate) status: u16,
-    /// Failure, if any.
-    pub(crate) failure: Option<FailureKind>,
+    /// Headers of the answer.
+    pub(crate) headers: Vec<(&'static str, &'static str)>,
+}
+
+impl Step {
+    /// A 200 JSON answer (`{}`) taking `latency_us`, headers at half of it.
+    pub(crate) fn ok(latency_us: u64) -> Self {
+        Self {
+            status: Some(200),
+            ttfb_us: latency_us / 2,
+            body: vec![(latency_us, "{}")],
+            latency_us,
+            headers: vec![("content-type", "application/json")],
+        }
+    }
+
+    /// A 429 after `latency_us` asking to retry after `retry_after` (header text).
+    pub(crate) fn limited(latency_us: u64, retry_after: &'static str) -> Self {
+        Self {
+            status: Some(429),
+            ttfb_us: latency_us,
+            body: Vec::new(),
+            latency_us,
+            headers: vec![("retry-after", retry_after)],
+        }
+    }
+
+    /// An SSE answer: headers at `ttfb_us`, one content event at each of `tokens_us`, then a
+    /// usage event and `[DONE]` at `latency_us`. `usage` false leaves tokens to be counted.
+    pub(crate) fn stream(ttfb_us: u64, tokens_us: &[u64], latency_us: u64, usage: bool) -> Self {
+        let mut body = vec![(
+            ttfb_us,
+            "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+        )];
+        body.extend(tokens_us.iter().map(|&t| {
+            (
+                t,
+                "data: {\"choices\":[{\"delta\":{\"content\":\"tok\"}}]}\n\n",
+            )
+        }));
+        if usage {
+            body.push((
+                latency_us,
+                "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":4,\"total_tokens\":11}}\n\n",
+            ));
+        }
+        body.push((latency_us, "data: [DONE]\n\n"));
+        Self {
+            status: Some(200),
+            ttfb_us,
+            body,
+            latency_us,
+            headers: vec![("content-type", "text/event-stream")],
+        }
+    }
 }
 
 /// Hands out transports that walk one shared script, cycling.
 pub(crate) struct ScriptedConnector {
     steps: Arc<Vec<Step>>,
     next: Arc<AtomicUsize>,
+    stop_after: Option<(usize, Stop)>,
 }
 
 impl ScriptedConnector {
@@ -32,7 +99,15 @@ impl ScriptedConnector {
         Self {
             steps: Arc::new(steps),
             next: Arc::new(AtomicUsize::new(0)),
+            stop_after: None,
         }
+    }
+
+    /// Raise `stop` when the attempt numbered `after` (0-based) begins: it is then abandoned,
+    /// as an attempt in flight at a Ctrl-C is.
+    pub(crate) fn stopping(mut self, after: usize, stop: Stop) -> Self {
+        self.stop_after = Some((after, stop));
+        self
     }
 }
 
@@ -43,6 +118,7 @@ impl Connector for ScriptedConnector {
         ScriptedTransport {
             steps: Arc::clone(&self.steps),
             next: Arc::clone(&self.next),
+            stop_after: self.stop_after.clone(),
         }
     }
 }
@@ -51,21 +127,36 @@ impl Connector for ScriptedConnector {
 pub(crate) struct ScriptedTransport {
     steps: Arc<Vec<Step>>,
     next: Arc<AtomicUsize>,
+    stop_after: Option<(usize, Stop)>,
 }
 
 impl Transport for ScriptedTransport {
-    async fn send(&mut self, _req: &Prepared, _ex: &mut Exchange, obs: &mut Observation) {
-        obs.reset();
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.steps.len();
-        let step = self.steps[i];
-        obs.status = Some(step.status);
-        obs.failure = step.failure;
-        obs.latency_us = step.latency_us;
-        obs.ttfb_us = Some(step.latency_us / 2);
-        if step.status == 429 {
-            obs.retry_after = Some(std::time::Duration::ZERO);
+    async fn send(&mut self, req: &Prepared, ex: &mut Exchange, obs: &mut Observation) {
+        let start = Instant::now();
+        ex.begin(obs, start);
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Some((after, stop)) = &self.stop_after {
+            if n == *after {
+                stop.request();
+            }
         }
-        // Let the other workers run, as a real transport would while waiting.
-        tokio::task::yield_now().await;
+        let step = &self.steps[n % self.steps.len()];
+        let at = |us: u64| start + Duration::from_micros(us);
+        tokio::time::sleep(Duration::from_micros(step.latency_us)).await;
+        let Some(status) = step.status else {
+            return ex.fail(obs, FailureKind::Connect, at(step.latency_us));
+        };
+        let mut headers = HeaderMap::new();
+        for (name, value) in &step.headers {
+            headers.insert(
+                *name,
+                value.parse().expect("scripted header values are valid"),
+            );
+        }
+        ex.headers(obs, &req.answer, status, &headers, at(step.ttfb_us));
+        for (t, piece) in &step.body {
+            ex.chunk(obs, piece.as_bytes(), at(*t));
+        }
+        ex.finish(obs, at(step.latency_us));
     }
 }
