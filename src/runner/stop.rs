@@ -1,9 +1,16 @@
-//! Stopping a run: a flag workers check between requests plus a notification that interrupts
+//! Stopping a run: a flag workers check between requests, plus wake-ups that interrupt
 //! in-flight attempts and retry waits. Ctrl-C sets it once; a second Ctrl-C exits at once.
+//!
+//! Workers wait through a `StopListener` each: registered once per phase (the only lock), then
+//! polled on every wake-up of the worker with two atomic operations. A shared `Notify` would
+//! take its mutex on each of those polls, from every worker.
 
-use std::sync::Arc;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
 
+use atomic_waker::AtomicWaker;
 use tokio::sync::Notify;
 
 /// Exit code when a second Ctrl-C ends the process at once.
@@ -18,7 +25,36 @@ pub struct Stop {
 #[derive(Debug, Default)]
 struct Inner {
     requested: AtomicBool,
+    /// For `requested()`, off the request path.
     notify: Notify,
+    /// The workers' listeners, woken by `request`.
+    listeners: Mutex<Vec<Weak<AtomicWaker>>>,
+}
+
+/// One worker's wait for a stop.
+#[derive(Debug)]
+pub(crate) struct StopListener {
+    stop: Stop,
+    waker: Arc<AtomicWaker>,
+}
+
+impl StopListener {
+    /// Resolves once a stop is asked for; cheap to poll again and again.
+    pub(crate) async fn stopped(&self) {
+        poll_fn(|cx| {
+            if self.stop.is_requested() {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            // Checked again after registering: a stop raised in between woke no one.
+            if self.stop.is_requested() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
 }
 
 impl Stop {
@@ -29,13 +65,36 @@ impl Stop {
 
     /// Ask the run to stop: the current point ends cleanly and no other starts.
     pub fn request(&self) {
-        self.inner.requested.store(true, Ordering::Relaxed);
+        self.inner.requested.store(true, Ordering::SeqCst);
         self.inner.notify.notify_waiters();
+        let listeners = match self.inner.listeners.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for waker in listeners.iter().filter_map(Weak::upgrade) {
+            waker.wake();
+        }
     }
 
     /// Whether a stop was asked for.
     pub fn is_requested(&self) -> bool {
-        self.inner.requested.load(Ordering::Relaxed)
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    /// A listener for one worker.
+    pub(crate) fn listener(&self) -> StopListener {
+        let waker = Arc::new(AtomicWaker::new());
+        let mut listeners = match self.inner.listeners.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Listeners of finished phases are gone: do not let the list grow with the run.
+        listeners.retain(|w| w.strong_count() > 0);
+        listeners.push(Arc::downgrade(&waker));
+        StopListener {
+            stop: self.clone(),
+            waker,
+        }
     }
 
     /// Resolves once a stop is asked for.
@@ -71,6 +130,17 @@ impl Stop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn listeners_wake_on_a_stop_and_return_at_once_after_it() {
+        let stop = Stop::new();
+        let listener = stop.listener();
+        let waiter = tokio::spawn(async move { listener.stopped().await });
+        tokio::task::yield_now().await;
+        stop.request();
+        waiter.await.unwrap();
+        stop.listener().stopped().await;
+    }
 
     #[tokio::test]
     async fn waiters_wake_and_late_waiters_return_at_once() {

@@ -118,6 +118,7 @@ impl<T: Transport> Worker<T> {
     /// Send requests until the phase ends. A stop abandons the request in flight: none of its
     /// attempts reach the recorder (the request log already has those that ended).
     pub(crate) async fn run_phase(mut self, req: Arc<Prepared>, ctx: Arc<PhaseCtx>) -> Self {
+        let stop = ctx.common.stop.listener();
         while ctx.take_ticket() {
             let request_start = Instant::now();
             let mut attempts = Attempts::default();
@@ -126,7 +127,7 @@ impl<T: Transport> Worker<T> {
                 attempt_start = Instant::now();
                 tokio::select! {
                     biased;
-                    _ = ctx.common.stop.requested() => return self,
+                    _ = stop.stopped() => return self,
                     _ = self.transport.send(&req, &mut self.exchange, &mut self.obs) => {}
                 }
                 attempts.add(&self.obs);
@@ -140,7 +141,7 @@ impl<T: Transport> Worker<T> {
                 if !wait.is_zero() {
                     tokio::select! {
                         biased;
-                        _ = ctx.common.stop.requested() => return self,
+                        _ = stop.stopped() => return self,
                         _ = tokio::time::sleep(wait) => {}
                     }
                 }
