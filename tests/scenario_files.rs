@@ -184,7 +184,8 @@ fn a_bad_override_names_itself() {
     assert_eq!(
         err.to_string(),
         "scenarios/quick.toml: run.runs: must be at least 1 (from `--set run.runs=0`)\n\
-         scenarios/quick.toml: matrix.concurrency: expected an integer, found string (from `C=many`)"
+         scenarios/quick.toml: matrix.concurrency: `many` is not a concurrency level; write e.g. \
+         `C=32` or `C=8,32` (from `C=many`)"
     );
 }
 
