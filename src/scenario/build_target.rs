@@ -168,8 +168,7 @@ pub(crate) fn headers(
                     value.span(),
                     &path,
                     format!(
-                        "`{}` is not a valid header value; use visible ASCII characters, \
-                         spaces and tabs only",
+                        "`{}` is not a valid header value: it holds a control character",
                         v.display.escape_debug()
                     ),
                 );

@@ -26,21 +26,24 @@ const TEMPLATE_WORDS: &[&str] = &[
 /// Check a route or payload name (`kind` is "route" or "payload"): letters, digits, `_` and
 /// `-`, starting with a letter or digit. No `.`, so `--set routes.NAME.path=...` can name it.
 pub(crate) fn check_name(kind: &str, name: &str) -> Result<(), String> {
-    check(name, &format!("{kind} name"), |c| {
-        c.is_ascii_alphanumeric() || c == '_' || c == '-'
-    })
-    .map_err(|problem| format!("{problem}; use letters, digits, `_` and `-`"))
+    check(
+        name,
+        &format!("{kind} name"),
+        "use letters, digits, `_` and `-`, starting with a letter or digit",
+        |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+    )
 }
 
 /// Check the scenario's name, which names the report folder: letters, digits, `_`, `-` and
 /// `.`, starting with a letter or digit.
 pub(crate) fn check_scenario_name(name: &str) -> Result<(), String> {
-    check(name, "scenario name", |c| {
-        c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
-    })
-    .map_err(|problem| {
-        format!("{problem}; it names the report folder: use letters, digits, `_`, `-` and `.`")
-    })
+    check(
+        name,
+        "scenario name",
+        "it names the report folder, so use letters, digits, `_`, `-` and `.`, starting with a \
+         letter or digit",
+        |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'),
+    )
 }
 
 /// Check a user axis name: a template variable, so letters, digits and `_`, not starting with
@@ -68,7 +71,8 @@ pub(crate) fn check_axis_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check(name: &str, what: &str, allowed: impl Fn(char) -> bool) -> Result<(), String> {
+/// Check `name` (a `what`) against `allowed` characters, saying `rule` when it breaks it.
+fn check(name: &str, what: &str, rule: &str, allowed: impl Fn(char) -> bool) -> Result<(), String> {
     if name.is_empty() {
         return Err(format!("a {what} must not be empty"));
     }
@@ -78,9 +82,7 @@ fn check(name: &str, what: &str, allowed: impl Fn(char) -> bool) -> Result<(), S
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.chars().all(allowed) {
-        return Err(format!(
-            "`{name}` is not a valid {what}: it must start with a letter or digit"
-        ));
+        return Err(format!("`{name}` is not a valid {what}; {rule}"));
     }
     Ok(())
 }
@@ -111,12 +113,12 @@ mod tests {
         assert!(check_name("payload", "S").is_ok());
         assert_eq!(
             check_name("route", "../../evil").unwrap_err(),
-            "`../../evil` is not a valid route name: it must start with a letter or digit; \
-             use letters, digits, `_` and `-`"
+            "`../../evil` is not a valid route name; use letters, digits, `_` and `-`, \
+             starting with a letter or digit"
         );
         assert_eq!(
             check_name("payload", "").unwrap_err(),
-            "a payload name must not be empty; use letters, digits, `_` and `-`"
+            "a payload name must not be empty"
         );
         assert!(
             check_name("route", "a.b").is_err(),

@@ -230,16 +230,17 @@ pub(crate) fn shown(value: &Value<'_>) -> String {
         DeValue::Integer(i) => i.to_string(),
         DeValue::Float(f) => f.to_string(),
         DeValue::Boolean(b) => b.to_string(),
+        DeValue::Datetime(t) => t.to_string(),
         other => other.type_str().to_string(),
     }
 }
 
-/// A string value. A number or boolean given by an override (`--set target.model=2024`) is
-/// taken as the text it was written as: on a command line, quoting it would be a chore.
+/// A string value. A number, boolean or date given by an override (`--set target.model=2024`)
+/// is taken as the text it was written as: on a command line, quoting it would be a chore.
 pub(crate) fn string(d: &mut Diagnostics<'_>, value: &Value<'_>, path: &str) -> Option<String> {
     match value.get_ref() {
         DeValue::String(s) => Some(s.to_string()),
-        DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_)
+        DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) | DeValue::Datetime(_)
             if is_override(&value.span()) =>
         {
             Some(shown(value))
