@@ -167,7 +167,10 @@ pub(crate) fn file_problem(file: &Path, message: impl Into<String>) -> ScenarioE
 
 /// 1-based line and column (in characters) of byte `offset` of `text`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -24,12 +24,19 @@ pub const ENV_VARS: [&str; 8] = [
 ];
 
 /// Overrides applied on top of a file: `--set key=value` pairs, then the framework's env vars.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Overrides {
     /// `--set` pairs in command-line order.
     pub set: Vec<(String, String)>,
     /// The framework's variables found in the environment, in `ENV_VARS` order.
     pub env: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A `--set` header or a `BASE` with credentials holds a secret: show what `plan` shows.
+        f.debug_list().entries(self.shown()).finish()
+    }
 }
 
 impl Overrides {
@@ -424,6 +431,17 @@ mod tests {
                 "SIZE=M"
             ]
         );
+    }
+
+    #[test]
+    fn debug_shows_overrides_redacted() {
+        let o = Overrides::from_args(
+            &["target.headers.x-key=k-secret".into()],
+            env(&[("BASE", "http://u:p-secret@h")]),
+        )
+        .unwrap();
+        let debug = format!("{o:?}");
+        assert!(!debug.contains("secret"), "{debug}");
     }
 
     #[test]
