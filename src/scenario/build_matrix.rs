@@ -146,21 +146,49 @@ fn items<'t, 'i>(
     Some(items)
 }
 
-/// Push `value` unless `list` has it; a repeat is a problem at `item`.
-fn push_once<T: PartialEq>(
-    d: &mut Diagnostics<'_>,
-    list: &mut Option<Vec<T>>,
-    value: T,
-    item: &Value<'_>,
-    path: &str,
-    repeated: impl FnOnce() -> String,
-) {
-    let Some(values) = list.as_mut() else { return };
-    if values.contains(&value) {
-        d.error(item.span(), path, repeated());
-        *list = None;
-    } else {
-        values.push(value);
+/// The values of one axis as they are read: a bad or repeated value is recorded as a
+/// problem and marks the axis invalid, but reading goes on so that every problem is found.
+struct Values<T> {
+    list: Vec<T>,
+    ok: bool,
+}
+
+impl<T> Values<T> {
+    /// Values for an axis with `count` items (none is already a problem).
+    fn new(count: usize) -> Self {
+        Self {
+            list: Vec::new(),
+            ok: count > 0,
+        }
+    }
+
+    /// A value of the axis had a problem.
+    fn fail(&mut self) {
+        self.ok = false;
+    }
+
+    /// Add `value`, read from `item`, unless an earlier value is the `same`: then `repeated`
+    /// (given the earlier value) says what is wrong.
+    fn push(
+        &mut self,
+        d: &mut Diagnostics<'_>,
+        (item, path): (&Value<'_>, &str),
+        value: T,
+        same: impl Fn(&T, &T) -> bool,
+        repeated: impl FnOnce(&T) -> String,
+    ) {
+        match self.list.iter().find(|earlier| same(earlier, &value)) {
+            Some(earlier) => {
+                d.error(item.span(), path, repeated(earlier));
+                self.ok = false;
+            }
+            None => self.list.push(value),
+        }
+    }
+
+    /// The values, if every one was good.
+    fn finish(self) -> Option<Vec<T>> {
+        self.ok.then_some(self.list)
     }
 }
 
@@ -180,10 +208,10 @@ fn route_axis(
         return None;
     };
     let route_names: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
-    let mut out = (!items.is_empty()).then(Vec::new);
+    let mut out = Values::new(items.len());
     for item in items {
         let Some(name) = read::string(d, item, &path) else {
-            out = None;
+            out.fail();
             continue;
         };
         // A route may be named by its path too, as the framework's `ROUTE` variable does.
@@ -195,20 +223,19 @@ fn route_axis(
             by_path.as_slice(),
         ) {
             (Some(i), _) | (None, &[i]) => i,
-            (None, []) if declared.routes.contains(&name) => {
-                out = None;
-                continue;
-            }
             (None, []) => {
-                d.error(
-                    item.span(),
-                    &path,
-                    format!(
-                        "no route `{name}` in [routes]{}",
-                        suggestion(&name, &route_names)
-                    ),
-                );
-                out = None;
+                // A route declared but invalid is reported already.
+                if !declared.routes.contains(&name) {
+                    d.error(
+                        item.span(),
+                        &path,
+                        format!(
+                            "no route `{name}` in [routes]{}",
+                            suggestion(&name, &route_names)
+                        ),
+                    );
+                }
+                out.fail();
                 continue;
             }
             (None, several) => {
@@ -224,12 +251,12 @@ fn route_axis(
                         listed.join(" and ")
                     ),
                 );
-                out = None;
+                out.fail();
                 continue;
             }
         };
         let route = &routes[index].name;
-        push_once(d, &mut out, index, item, &path, || {
+        out.push(d, (item, &path), index, PartialEq::eq, |_| {
             if *route == name {
                 format!("`{name}` is listed twice")
             } else {
@@ -237,7 +264,7 @@ fn route_axis(
             }
         });
     }
-    out
+    out.finish()
 }
 
 fn payload_axis(
@@ -251,33 +278,35 @@ fn payload_axis(
         return Some(Vec::new());
     };
     let payload_names: Vec<&str> = payloads.iter().map(|p| p.name.as_str()).collect();
-    let mut out = (!items.is_empty()).then(Vec::new);
+    let mut out = Values::new(items.len());
     for item in items {
         let Some(name) = read::string(d, item, &path) else {
-            out = None;
+            out.fail();
             continue;
         };
         match payload_names.iter().position(|n| *n == name) {
-            Some(index) => push_once(d, &mut out, index, item, &path, || {
+            Some(index) => out.push(d, (item, &path), index, PartialEq::eq, |_| {
                 format!("`{name}` is listed twice")
             }),
-            None if declared.payloads.contains(&name) => out = None,
             None => {
-                let hint = if payload_names.is_empty() {
-                    "; define it under [payloads]".to_string()
-                } else {
-                    suggestion(&name, &payload_names)
-                };
-                d.error(
-                    item.span(),
-                    &path,
-                    format!("no payload `{name}` in [payloads]{hint}"),
-                );
-                out = None;
+                // A payload declared but invalid is reported already.
+                if !declared.payloads.contains(&name) {
+                    let hint = if payload_names.is_empty() {
+                        "; define it under [payloads]".to_string()
+                    } else {
+                        suggestion(&name, &payload_names)
+                    };
+                    d.error(
+                        item.span(),
+                        &path,
+                        format!("no payload `{name}` in [payloads]{hint}"),
+                    );
+                }
+                out.fail();
             }
         }
     }
-    out
+    out.finish()
 }
 
 fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<NonZeroU32>> {
@@ -290,7 +319,7 @@ fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<No
         );
         return None;
     };
-    let mut out = (!items.is_empty()).then(Vec::new);
+    let mut out = Values::new(items.len());
     for item in items {
         match read::count::<NonZeroU32>(d, item, &path) {
             Some(c) if c.get() > MAX_CONCURRENCY => {
@@ -299,15 +328,15 @@ fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<No
                     &path,
                     format!("`{c}` workers is more than the limit of {MAX_CONCURRENCY}"),
                 );
-                out = None;
+                out.fail();
             }
-            Some(c) => push_once(d, &mut out, c, item, &path, || {
+            Some(c) => out.push(d, (item, &path), c, PartialEq::eq, |_| {
                 format!("`{c}` is listed twice")
             }),
-            None => out = None,
+            None => out.fail(),
         }
     }
-    out
+    out.finish()
 }
 
 /// The typed values of one user axis, distinct by their text (which joins the point id).
@@ -315,37 +344,28 @@ fn user_axis(d: &mut Diagnostics<'_>, path: &str, value: &Value<'_>) -> Option<V
     let items = read::list(value);
     if items.is_empty() {
         d.error(value.span(), path, "an axis needs at least one value");
-        return None;
     }
-    let mut out: Option<Vec<AxisValue>> = Some(Vec::new());
+    let mut out = Values::new(items.len());
     for item in items {
         let Some(v) = axis_value(d, path, item) else {
-            out = None;
+            out.fail();
             continue;
         };
         let text = v.to_string();
-        let earlier = out
-            .as_ref()
-            .and_then(|list| list.iter().find(|e| e.to_string() == text).cloned());
-        match (earlier, out.as_mut()) {
-            (Some(e), _) => {
-                let message = if e == v {
-                    format!("`{text}` is listed twice")
-                } else {
-                    format!(
-                        "`{}` and `{}` are the same value `{text}` in point ids and reports",
-                        written(&e),
-                        written(&v)
-                    )
-                };
-                d.error(item.span(), path, message);
-                out = None;
+        let same_text = |a: &AxisValue, b: &AxisValue| a.to_string() == b.to_string();
+        out.push(d, (item, path), v.clone(), same_text, |earlier| {
+            if *earlier == v {
+                format!("`{text}` is listed twice")
+            } else {
+                format!(
+                    "`{}` and `{}` are the same value `{text}` in point ids and reports",
+                    written(earlier),
+                    written(&v)
+                )
             }
-            (None, Some(list)) => list.push(v),
-            (None, None) => {}
-        }
+        });
     }
-    out
+    out.finish()
 }
 
 fn axis_value(d: &mut Diagnostics<'_>, path: &str, item: &Value<'_>) -> Option<AxisValue> {

@@ -251,7 +251,8 @@ impl<'s> Expander<'s> {
                 self.render(t, &context, &key, id).map(Bytes::from)
             }
         };
-        let (_, body) = (text?, body?);
+        // Both must have rendered for the point to exist.
+        let body = body.filter(|_| text.is_some())?;
         if !payload_template && !body_template {
             self.bodies.insert(key, body.clone());
         }
