@@ -5,6 +5,12 @@
 //! The file is parsed into a spanned document (`toml::de::DeTable`), overrides are assigned
 //! into it, and `build*` read it section by section, recording every problem with its
 //! position before giving up — so one run of `validate` shows everything wrong with a file.
+//!
+//! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
+//! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
+//!   `build_routes`, `build_matrix`, `build_mock`: one per section.
+//! - `names`: what may be named how; `templates`: template compile and variable checks.
+//! - `expand`: the matrix product into points, and the time estimate.
 
 mod build;
 mod build_matrix;
