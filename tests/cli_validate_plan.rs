@@ -3,8 +3,13 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+/// The binary, with none of the framework's variables inherited from the test's environment.
 fn bin() -> Command {
-    Command::cargo_bin("nitro-scenario").expect("binary builds")
+    let mut cmd = Command::cargo_bin("nitro-scenario").expect("binary builds");
+    for var in nitro_scenario::scenario::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
 }
 
 #[test]
@@ -88,4 +93,66 @@ fn validate_reports_every_file_and_exits_2_on_any_problem() {
         ))
         .stderr(predicate::str::contains("nope.toml: cannot read the file"))
         .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn plan_of_a_small_scenario_matches_its_snapshot() {
+    // `UPDATE_FIXTURES=1 cargo test --test cli_validate_plan` rewrites small.plan.
+    let out = bin()
+        .args([
+            "plan",
+            "tests/fixtures/plan/small.toml",
+            "--set",
+            "matrix.concurrency=[4]",
+            "--set",
+            "target.headers.authorization=Bearer sk-secret",
+        ])
+        .env("SIZE", "M")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("sk-secret") && !text.contains("user:secret"));
+    let expected_path = "tests/fixtures/plan/small.plan";
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(expected_path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(expected_path).expect("small.plan");
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn plan_and_validate_print_problems_alike() {
+    let file = "tests/fixtures/invalid/mock_every_problem.toml";
+    let stderr = |command: &str| {
+        let out = bin()
+            .args([command, file])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let plan = stderr("plan");
+    assert_eq!(plan, stderr("validate"));
+    let expected =
+        std::fs::read_to_string("tests/fixtures/invalid/mock_every_problem.err").unwrap();
+    let prefixed: String = expected.lines().map(|l| format!("error: {l}\n")).collect();
+    assert_eq!(plan, prefixed);
+}
+
+#[test]
+fn conflicting_framework_variables_stop_the_plan() {
+    bin()
+        .args(["plan", "scenarios/quick.toml"])
+        .env("T", "5")
+        .env("BENCHMARK_SECONDS", "7")
+        .assert()
+        .code(2)
+        .stderr(
+            "error: scenarios/quick.toml: run.duration: disagrees with `T=5`; unset one or give \
+             both the same value (from `BENCHMARK_SECONDS=7`)\n",
+        );
 }

@@ -184,7 +184,8 @@ fn a_bad_override_names_itself() {
     assert_eq!(
         err.to_string(),
         "scenarios/quick.toml: run.runs: must be at least 1 (from `--set run.runs=0`)\n\
-         scenarios/quick.toml: matrix.concurrency: expected an integer, found string (from `C=many`)"
+         scenarios/quick.toml: matrix.concurrency: `many` is not a concurrency level; write e.g. \
+         `C=32` or `C=8,32` (from `C=many`)"
     );
 }
 
@@ -215,4 +216,159 @@ fn secrets_reach_the_wire_but_not_the_plan_or_the_echo() {
     );
     assert!(echo.contains("Bearer ***"));
     assert!(!format!("{s:?}").is_empty());
+}
+
+/// Write `text` as a scenario in a temporary folder and load it.
+fn load_text(text: &str, overrides: &Overrides) -> Result<scenario::Scenario, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, text).unwrap();
+    scenario::load_with_env(&file, overrides, &no_env)
+        .map_err(|e| e.to_string().replace(&file.display().to_string(), "s.toml"))
+}
+
+const MOCK_CHAT: &str = "[target]\nbase_url = \"mock\"\n\
+    [routes.chat]\npath = \"/v1/chat/completions\"\n";
+
+#[test]
+fn user_axes_and_headers_keep_file_order() {
+    let s = load_text(
+        &format!(
+            "{MOCK_CHAT}headers = {{ x-zeta = \"1\", x-alpha = \"2\", content-type = \"text/plain\" }}\n\
+             [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\nzeta = [\"z\"]\nalpha = [\"a\"]\n"
+        ),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let axes: Vec<&str> = s.matrix.extra.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(axes, ["zeta", "alpha"]);
+    let points = scenario::expand(&s).unwrap();
+    assert_eq!(points[0].id, "chat-c1-z-a");
+    let headers: Vec<&str> = points[0]
+        .request
+        .headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        headers,
+        ["x-zeta", "x-alpha", "content-type"],
+        "no second content-type"
+    );
+}
+
+#[test]
+fn templates_see_axis_values_with_their_types() {
+    let s = load_text(
+        "[target]\nbase_url = \"mock\"\n\
+         [routes.t]\npath = \"/v1/t\"\nbody = { template = '{{ n * 10 }} {{ flag | tojson }} {{ model | tojson }}' }\n\
+         [matrix]\nroute = [\"t\"]\nconcurrency = [1]\nn = [1, 2]\nflag = [true]\nmodel = [\"m-1\"]\n",
+        &Overrides::default(),
+    )
+    .unwrap();
+    let points = scenario::expand(&s).unwrap();
+    let bodies: Vec<&[u8]> = points.iter().map(|p| &p.request.body[..]).collect();
+    assert_eq!(bodies, [&b"10 true \"m-1\""[..], &b"20 true \"m-1\""[..]]);
+    assert_eq!(points[0].vars["n"], "1");
+    assert_eq!(points[0].vars["flag"], "true");
+    assert!(
+        points[0].request.headers.is_empty(),
+        "a body that is not JSON gets no content-type"
+    );
+}
+
+#[test]
+fn a_json_template_body_is_sent_as_json_and_payload_templates_see_their_name() {
+    let s = load_text(
+        "[target]\nbase_url = \"mock\"\n\
+         [payloads]\nq = { template = '{{ payload }}/{{ payload_name }}/{{ concurrency }}' }\n\
+         [routes.t]\npath = \"/v1/t\"\nbody = { template = '{\"p\": {{ payload | tojson }}, \"n\": {{ payload_name | tojson }}}' }\n\
+         [matrix]\nroute = [\"t\"]\npayload = [\"q\"]\nconcurrency = [4]\n",
+        &Overrides::default(),
+    )
+    .unwrap();
+    let points = scenario::expand(&s).unwrap();
+    assert_eq!(&points[0].request.body[..], br#"{"p": "q/q/4", "n": "q"}"#);
+    assert_eq!(points[0].request.headers[0].0, "content-type");
+    assert_eq!(points[0].request.headers[0].1.resolved, "application/json");
+}
+
+#[test]
+fn set_values_are_coerced_or_refused_with_a_hint() {
+    let set = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Overrides::from_args(&args, vec![]).unwrap()
+    };
+    let base = format!("{MOCK_CHAT}[matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n");
+    let s = load_text(&base, &set(&["target.model=2024", "name=2024-01-01"])).unwrap();
+    assert_eq!(s.target.model, "2024");
+    assert_eq!(s.name, "2024-01-01");
+    let err = load_text(&base, &set(&["matrix.model=[a,b]"])).unwrap_err();
+    assert_eq!(
+        err,
+        "s.toml: matrix.model: `[a,b]` is not a valid TOML list or table; quote strings, e.g. \
+         `[\"a\", \"b\"]` (from `--set matrix.model=[a,b]`)"
+    );
+    let env = vec![("WARMUP_SECONDS".to_string(), "x".to_string())];
+    let err = load_text(&base, &Overrides::from_args(&[], env).unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        "s.toml: run.warmup: `x` is not a number of seconds; write e.g. `60` or `0.5` \
+         (from `WARMUP_SECONDS=x`)"
+    );
+}
+
+#[test]
+fn debug_output_shows_no_secret() {
+    let text = "[target]\nbase_url = \"http://user:pw-secret@127.0.0.1:9/${env:TENANT}\"\n\
+                headers = { authorization = \"Bearer ${env:KEY}\" }\n\
+                [routes.chat]\npath = \"/v1/chat/completions\"\n\
+                [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, text).unwrap();
+    let env = |name: &str| match name {
+        "KEY" => Some("sk-very-secret".to_string()),
+        "TENANT" => Some("tenant-secret".to_string()),
+        _ => None,
+    };
+    let s = scenario::load_with_env(&file, &Overrides::default(), &env).unwrap();
+    let points = scenario::expand(&s).unwrap();
+    let debug = format!("{s:?}{points:?}");
+    for secret in ["sk-very-secret", "tenant-secret", "pw-secret"] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    assert!(debug.contains("http://***@127.0.0.1:9/***"), "{debug}");
+}
+
+#[test]
+fn a_mock_config_may_be_a_whole_scenario() {
+    let config = scenario::load_mock_config(Path::new("scenarios/quick.toml")).unwrap();
+    assert_eq!(
+        config.rate_limit,
+        nitro_scenario::mock::RateLimit::EveryNth(std::num::NonZeroU32::new(2).unwrap())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mock.toml");
+    std::fs::write(&file, "[mokc]\nlatency = \"1ms\"\n").unwrap();
+    let err = scenario::load_mock_config(&file).unwrap_err().to_string();
+    assert!(
+        err.ends_with("1:2: mokc: `mokc` is not a key of the top level; did you mean `mock`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn huge_runs_and_phases_estimate_without_overflow() {
+    let s = load_text(
+        &format!(
+            "{MOCK_CHAT}[run]\nruns = 4000000000\nduration = \"8760h\"\nwarmup = \"8760h\"\n\
+             [matrix]\nroute = [\"chat\"]\nconcurrency = [1, 2, 3]\n"
+        ),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let points = scenario::expand(&s).unwrap();
+    let estimate = scenario::estimate(&s, &points);
+    assert!(estimate.wall > std::time::Duration::from_secs(1000 * 86_400));
 }

@@ -2,61 +2,65 @@
 
 use std::fmt::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use super::validate::print_problems;
 use crate::cli::PlanArgs;
-use crate::scenario::{self, BaseUrl, Overrides, PhaseLimit, Point, Scenario, units};
+use crate::scenario::{
+    self, BaseUrl, BodyCheck, Overrides, PhaseLimit, Point, Scenario, ScenarioError, units,
+};
 
-/// Carry out `plan`: print the plan on stdout.
+/// Carry out `plan`: print the plan on stdout; problems go to stderr like `validate`'s.
 pub(super) fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    match load_and_expand(&args) {
+        Ok((scenario, overrides, points)) => {
+            print!("{}", render(&scenario, &overrides.shown(), &points));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            print_problems(&err);
+            Ok(ExitCode::from(super::EXIT_ERROR))
+        }
+    }
+}
+
+fn load_and_expand(args: &PlanArgs) -> Result<(Scenario, Overrides, Vec<Point>), ScenarioError> {
     let overrides = Overrides::from_args_and_env(&args.set)?;
     let scenario = scenario::load(&args.file, &overrides)?;
     let points = scenario::expand(&scenario)?;
-    print!("{}", render(&scenario, &points));
-    Ok(ExitCode::SUCCESS)
+    Ok((scenario, overrides, points))
 }
 
-/// The plan as text: header, one aligned row per point, totals.
-pub(crate) fn render(scenario: &Scenario, points: &[Point]) -> String {
+/// The plan as text: header (with the overrides in effect, secrets redacted), one aligned row
+/// per point, totals.
+pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]) -> String {
     let mut out = String::new();
     let target = match &scenario.target.base_url {
         BaseUrl::Mock => "mock (built-in, started for the run)".to_string(),
         BaseUrl::Url { display, .. } => display.to_string(),
     };
-    let _ = writeln!(out, "scenario  {}", scenario.name);
-    let _ = writeln!(out, "target    {target}");
+    let _ = writeln!(out, "scenario   {}", scenario.name);
+    let _ = writeln!(out, "target     {target}");
+    if !overrides.is_empty() {
+        let _ = writeln!(out, "overrides  {}", overrides.join(", "));
+    }
     let warmup = scenario
         .run
         .warmup
         .map_or_else(|| "none".to_string(), |w| phase(&w));
     let _ = writeln!(
         out,
-        "phases    warmup {warmup}, measure {}, {} run(s) per point",
+        "phases     warmup {warmup}, measure {}, {} run(s) per point",
         phase(&scenario.run.measure),
         scenario.run.runs
     );
     let _ = writeln!(out);
-    let rows: Vec<[String; 5]> = points
-        .iter()
-        .map(|p| {
-            let payload = match &p.payload {
-                Some(name) => format!("{name} ({} B body)", p.request.body.len()),
-                None => format!("- ({} B body)", p.request.body.len()),
-            };
-            let kind = if p.request.stream { "sse" } else { "json" };
-            [
-                p.id.clone(),
-                format!("{} {}", p.request.method, p.request.path),
-                payload,
-                p.concurrency.to_string(),
-                kind.into(),
-            ]
-        })
-        .collect();
+    let rows: Vec<[String; 5]> = points.iter().map(row).collect();
     let header = ["point", "request", "payload", "concurrency", "answer"];
     let mut widths = header.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
+            *w = (*w).max(cell.chars().count());
         }
     }
     let line = |cells: [&str; 5]| {
@@ -79,20 +83,47 @@ pub(crate) fn render(scenario: &Scenario, points: &[Point]) -> String {
         );
     }
     let estimate = scenario::estimate(scenario, points);
-    let bound = if estimate.lower_bound {
-        "at least "
-    } else {
-        ""
-    };
     let _ = writeln!(out);
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "{} points x {} run(s); estimated wall time {bound}{}",
+        "{} points x {} run(s); estimated wall time ",
         points.len(),
-        scenario.run.runs,
-        units::format_duration(std::time::Duration::from_secs(estimate.wall.as_secs()))
+        scenario.run.runs
     );
+    if estimate.lower_bound {
+        let _ = writeln!(
+            out,
+            "at least {} (phases that end after a number of requests are not counted)",
+            format_estimate(estimate.wall)
+        );
+    } else {
+        let _ = writeln!(out, "{}", format_estimate(estimate.wall));
+    }
     out
+}
+
+/// One row: id, request, payload and body size, workers, and what a good answer is.
+fn row(p: &Point) -> [String; 5] {
+    let size = p.request.body.len();
+    let payload = format!("{} ({size} B body)", p.payload.as_deref().unwrap_or("-"));
+    let check = match p.request.expect.body {
+        BodyCheck::Json => "json",
+        BodyCheck::Sse => "sse",
+        BodyCheck::Any => "any",
+    };
+    let answer = if p.request.expect.status.is_empty() {
+        check.to_string()
+    } else {
+        let codes: Vec<String> = p.request.expect.status.iter().map(u16::to_string).collect();
+        format!("{check}, status {}", codes.join("|"))
+    };
+    [
+        p.id.clone(),
+        format!("{} {}", p.request.method, p.request.path),
+        payload,
+        p.concurrency.to_string(),
+        answer,
+    ]
 }
 
 fn phase(limit: &PhaseLimit) -> String {
@@ -101,5 +132,59 @@ fn phase(limit: &PhaseLimit) -> String {
         (Some(d), None) => units::format_duration(d),
         (None, Some(n)) => format!("{n} requests"),
         (None, None) => "unbounded".into(),
+    }
+}
+
+/// An estimate as precise as it is useful: `0.6s`, `42s`, `7m30s`, `7h30m`, `3d4h`.
+fn format_estimate(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    if ms < 9_950 {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    let joined = |big: u128, big_unit: &str, small: u128, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{big_unit}")
+        } else {
+            format!("{big}{big_unit}{small}{small_unit}")
+        }
+    };
+    let secs = (ms + 500) / 1000;
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    if secs < 3600 {
+        return joined(secs / 60, "m", secs % 60, "s");
+    }
+    let mins = (secs + 30) / 60;
+    if mins < 24 * 60 {
+        return joined(mins / 60, "h", mins % 60, "m");
+    }
+    let hours = (mins + 30) / 60;
+    if hours >= 1000 * 24 {
+        return "more than 1000 days".into();
+    }
+    joined(hours / 24, "d", hours % 24, "h")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_keep_sub_minute_precision() {
+        let ms = Duration::from_millis;
+        assert_eq!(format_estimate(Duration::ZERO), "0s");
+        assert_eq!(format_estimate(ms(600)), "0.6s");
+        assert_eq!(format_estimate(ms(6_040)), "6.0s");
+        assert_eq!(format_estimate(ms(42_400)), "42s");
+        assert_eq!(format_estimate(ms(90_000)), "1m30s");
+        assert_eq!(format_estimate(ms(120_000)), "2m");
+        assert_eq!(format_estimate(ms(27_006_000)), "7h30m");
+        assert_eq!(format_estimate(ms(3_599_800)), "1h");
+        assert_eq!(format_estimate(ms(97_200_000)), "1d3h");
+        assert_eq!(format_estimate(Duration::MAX), "more than 1000 days");
     }
 }

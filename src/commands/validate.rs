@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::ValidateArgs;
-use crate::scenario::{self, Overrides};
+use crate::scenario::{self, Overrides, ScenarioError};
 
 /// Carry out `validate`: `FILE: ok` on stdout per good file, problems on stderr, exit 2 on any.
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -14,7 +14,7 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         {
             Ok((_, points)) => println!("{}: ok ({} points)", file.display(), points.len()),
             Err(err) => {
-                eprintln!("{err}");
+                print_problems(&err);
                 failed = true;
             }
         }
@@ -24,4 +24,12 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Print every problem on stderr, one per line, each with the `error: ` prefix that other
+/// failures get, so that `plan` and `validate` read alike and every line can be grepped.
+pub(super) fn print_problems(err: &ScenarioError) {
+    for line in err.to_string().lines() {
+        eprintln!("error: {line}");
+    }
 }

@@ -2,6 +2,7 @@
 //! `file:line:col: key.path: message`. Values that came from `--set` or an environment variable
 //! carry a marker span instead of a file position, and say where they came from.
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -15,13 +16,52 @@ pub(crate) fn override_span(index: usize) -> Range<usize> {
     OVERRIDE_MARK + index..OVERRIDE_MARK + index
 }
 
+/// Whether `span` marks an override rather than file text.
+pub(crate) fn is_override(span: &Range<usize>) -> bool {
+    span.start >= OVERRIDE_MARK
+}
+
+/// Where a value was written, resolved from its span while the file text is at hand, so that
+/// problems found later (while expanding templates) can still point at it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Spot {
+    /// Byte offset in the file, for sorting problems in file order.
+    offset: usize,
+    /// 1-based line, or `None` for a value that came from an override.
+    line: Option<usize>,
+    /// 1-based column in characters.
+    column: Option<usize>,
+    /// ` (from `--set ...`)` for a value that came from an override.
+    from: Option<String>,
+}
+
+impl Spot {
+    /// A problem at this spot.
+    pub(crate) fn problem(&self, file: &Path, key: &str, message: impl Into<String>) -> Problem {
+        let mut message = message.into();
+        if let Some(from) = &self.from {
+            message = format!("{message} (from `{from}`)");
+        }
+        Problem {
+            file: file.to_path_buf(),
+            line: self.line,
+            column: self.column,
+            key: key.into(),
+            message,
+        }
+    }
+}
+
 /// Collects every problem of one file.
 pub(crate) struct Diagnostics<'a> {
     file: &'a Path,
     text: &'a str,
-    /// How each override was written (`--set run.duration=5s`, `env C=8`), by index.
+    /// How each override was written (`--set run.duration=5s`, `C=8`), secrets redacted.
     override_labels: &'a [String],
     problems: Vec<(usize, Problem)>,
+    /// Key paths that a "did you mean" hint proposed: a "missing" problem for one of them
+    /// would only repeat the hint, so it is not recorded.
+    suggested: BTreeSet<String>,
 }
 
 impl<'a> Diagnostics<'a> {
@@ -32,41 +72,67 @@ impl<'a> Diagnostics<'a> {
             text,
             override_labels,
             problems: Vec::new(),
+            suggested: BTreeSet::new(),
         }
+    }
+
+    /// Where `span` is.
+    pub(crate) fn spot(&self, span: &Range<usize>) -> Spot {
+        if is_override(span) {
+            Spot {
+                offset: span.start,
+                line: None,
+                column: None,
+                from: self
+                    .override_labels
+                    .get(span.start - OVERRIDE_MARK)
+                    .cloned(),
+            }
+        } else {
+            let (line, column) = line_column(self.text, span.start);
+            Spot {
+                offset: span.start,
+                line: Some(line),
+                column: Some(column),
+                from: None,
+            }
+        }
+    }
+
+    /// The file text at `span`, if it is file text.
+    pub(crate) fn text_at(&self, span: &Range<usize>) -> Option<&'a str> {
+        self.text.get(span.clone())
     }
 
     /// Record a problem with the value or key at `span`.
     pub(crate) fn error(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
-        let mut message = message.into();
-        let (line, column) = if span.start >= OVERRIDE_MARK {
-            if let Some(label) = self.override_labels.get(span.start - OVERRIDE_MARK) {
-                message = format!("{message} (from `{label}`)");
-            }
-            (None, None)
-        } else {
-            let (line, column) = line_column(self.text, span.start);
-            (Some(line), Some(column))
-        };
-        let problem = Problem {
-            file: self.file.to_path_buf(),
-            line,
-            column,
-            key: key.into(),
-            message,
-        };
-        self.problems.push((span.start, problem));
+        let spot = self.spot(&span);
+        self.error_at(&spot, key, message);
+    }
+
+    /// Record a problem at `spot`.
+    pub(crate) fn error_at(&mut self, spot: &Spot, key: &str, message: impl Into<String>) {
+        let problem = spot.problem(self.file, key, message);
+        self.problems.push((spot.offset, problem));
     }
 
     /// Record a problem with the file as a whole.
     pub(crate) fn error_in_file(&mut self, key: &str, message: impl Into<String>) {
-        let problem = Problem {
-            file: self.file.to_path_buf(),
-            line: None,
-            column: None,
-            key: key.into(),
-            message: message.into(),
-        };
+        let problem = Spot::default().problem(self.file, key, message);
         self.problems.push((0, problem));
+    }
+
+    /// Remember that a hint proposed the key at `path`.
+    pub(crate) fn suggested(&mut self, path: String) {
+        self.suggested.insert(path);
+    }
+
+    /// Record that the required key `path` is missing from the table at `span`, unless a
+    /// misspelt key in that table already pointed at it.
+    pub(crate) fn missing(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
+        if !self.suggested.contains(path) {
+            self.error(span, path, message);
+        }
     }
 
     /// Whether nothing is wrong so far.
@@ -101,22 +167,30 @@ pub(crate) fn file_problem(file: &Path, message: impl Into<String>) -> ScenarioE
 
 /// 1-based line and column (in characters) of byte `offset` of `text`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// `did you mean `x`?` for the closest of `known` to `unknown`, if any is close.
-pub(crate) fn suggestion(unknown: &str, known: &[&str]) -> String {
-    let best = known
+/// The closest of `known` to `unknown`, if any is close enough to be a likely typo.
+pub(crate) fn closest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
         .iter()
         .map(|k| (strsim::jaro_winkler(unknown, k), *k))
         .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((_, k)) => format!("; did you mean `{k}`?"),
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+/// `did you mean `x`?` for the closest of `known` to `unknown`, if any is close.
+pub(crate) fn suggestion(unknown: &str, known: &[&str]) -> String {
+    match closest(unknown, known) {
+        Some(k) => format!("; did you mean `{k}`?"),
         None => format!(
             "; expected one of {}",
             known

@@ -1,174 +1,342 @@
 //! Matrix expansion: the cartesian product of the axes (first axis slowest) into points with
 //! stable readable ids, each with its request fully built, and the plan's time estimate.
+//!
+//! Templates were checked at validation; what can still fail here (a filter given the wrong
+//! type, say) is reported at the template, once per template, with the first failing point.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bytes::Bytes;
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, Value};
 
+use super::diagnostics::Spot;
 use super::{
-    BodySpec, PayloadSource, Point, Problem, RequestSpec, Scenario, ScenarioError, SecretText,
+    AxisValue, BodySpec, MAX_PAYLOAD_BYTES, PayloadSource, Point, Problem, RequestSpec, Scenario,
+    ScenarioError, SecretText, Template, names, templates, units,
 };
 
 /// Time a point needs beyond its phases (connections, merge, mock start), an estimate.
 const POINT_OVERHEAD: Duration = Duration::from_millis(100);
 
-/// Expand the matrix into points, in stable order, each with its request built.
+/// Expand the matrix into points, in stable order, each with its request built. Point ids
+/// are unique: two points with one id (`a-b` + `c` and `a` + `b-c`) are a problem.
 pub fn expand(scenario: &Scenario) -> Result<Vec<Point>, ScenarioError> {
     let m = &scenario.matrix;
-    let payloads: Vec<Option<&String>> = if m.payload.is_empty() {
+    let payloads: Vec<Option<usize>> = if m.payload.is_empty() {
         vec![None]
     } else {
-        m.payload.iter().map(Some).collect()
+        m.payload.iter().copied().map(Some).collect()
     };
-    let mut extra_combos: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
-    for (axis, values) in &m.extra {
-        extra_combos = extra_combos
+    let combos = combinations(&m.extra.iter().map(|a| a.values.len()).collect::<Vec<_>>());
+    let mut x = Expander::new(scenario);
+    for &route in &m.route {
+        for &payload in &payloads {
+            for &concurrency in &m.concurrency {
+                for (combo, values) in combos.iter().enumerate() {
+                    let cell = Cell {
+                        route,
+                        payload,
+                        concurrency: concurrency.get(),
+                        combo,
+                        values,
+                    };
+                    x.point(&cell, concurrency);
+                }
+            }
+        }
+    }
+    x.finish()
+}
+
+/// Every combination of one value index per axis of the given lengths, first axis slowest.
+fn combinations(lengths: &[usize]) -> Vec<Vec<usize>> {
+    let mut combos = vec![Vec::new()];
+    for &len in lengths {
+        combos = combos
             .into_iter()
             .flat_map(|combo| {
-                values.iter().map(move |v| {
+                (0..len).map(move |i| {
                     let mut next = combo.clone();
-                    next.push((axis.as_str(), v.as_str()));
+                    next.push(i);
                     next
                 })
             })
             .collect();
     }
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let mut points = Vec::new();
-    let mut problems = Vec::new();
-    for route_name in &m.route {
-        let route = &scenario.routes[route_name];
-        for payload in &payloads {
-            for concurrency in &m.concurrency {
-                for combo in &extra_combos {
-                    let mut id = route_name.clone();
-                    if let Some(p) = payload {
-                        id.push('-');
-                        id.push_str(p);
-                    }
-                    id.push_str(&format!("-c{concurrency}"));
-                    let mut vars = BTreeMap::new();
-                    vars.insert("route".to_string(), route_name.clone());
-                    if let Some(p) = payload {
-                        vars.insert("payload".to_string(), (*p).clone());
-                    }
-                    vars.insert("concurrency".to_string(), concurrency.to_string());
-                    for (axis, value) in combo {
-                        id.push('-');
-                        id.push_str(value);
-                        vars.insert(axis.to_string(), value.to_string());
-                    }
-                    let model = vars
-                        .get("model")
-                        .cloned()
-                        .unwrap_or_else(|| scenario.target.model.clone());
-                    let mut context: BTreeMap<String, Value> = vars
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                        .collect();
-                    context.insert("model".into(), Value::from(model.as_str()));
-                    context.insert("stream".into(), Value::from(route.stream));
-                    context.insert("concurrency".into(), Value::from(concurrency.get()));
-                    context.insert("point_id".into(), Value::from(id.as_str()));
-                    context.insert(
-                        "payload_name".into(),
-                        Value::from(payload.map_or("", |p| p.as_str())),
-                    );
-                    let text = match payload.map(|p| &scenario.payloads[p.as_str()].source) {
-                        None => Ok(String::new()),
-                        Some(PayloadSource::Fill { fill, bytes }) => Ok(fill_to(fill, *bytes)),
-                        Some(PayloadSource::Text(t)) => Ok(t.clone()),
-                        Some(PayloadSource::File { contents, .. }) => Ok(contents.clone()),
-                        Some(PayloadSource::Template(src)) => {
-                            env.render_str(src, &context).map_err(|e| {
-                                (
-                                    format!("payloads.{}", payload.map_or("", |p| p.as_str())),
-                                    e,
-                                )
-                            })
-                        }
-                    };
-                    let text = match text {
-                        Ok(t) => t,
-                        Err((key, e)) => {
-                            push_problem(&mut problems, scenario, &key, &id, &e);
-                            continue;
-                        }
-                    };
-                    context.insert("payload".into(), Value::from(text.as_str()));
-                    let body = match &route.body {
-                        BodySpec::Empty => Ok(Bytes::new()),
-                        BodySpec::Raw => Ok(Bytes::from(text)),
-                        BodySpec::OpenAiChat { max_tokens } => {
-                            let mut body = serde_json::json!({
-                                "model": model,
-                                "messages": [{ "role": "user", "content": text }],
-                                "stream": route.stream,
-                            });
-                            if let Some(n) = max_tokens {
-                                body["max_tokens"] = (*n).into();
-                            }
-                            Ok(Bytes::from(body.to_string()))
-                        }
-                        BodySpec::Template(src) => env.render_str(src, &context).map(Bytes::from),
-                    };
-                    let body = match body {
-                        Ok(b) => b,
-                        Err(e) => {
-                            push_problem(
-                                &mut problems,
-                                scenario,
-                                &format!("routes.{route_name}.body"),
-                                &id,
-                                &e,
-                            );
-                            continue;
-                        }
-                    };
-                    let mut headers: Vec<(String, SecretText)> = scenario.target.headers.clone();
-                    for (name, value) in &route.headers {
-                        headers.retain(|(n, _)| n != name);
-                        headers.push((name.clone(), value.clone()));
-                    }
-                    let json_body = matches!(route.body, BodySpec::OpenAiChat { .. });
-                    if json_body && !headers.iter().any(|(n, _)| n == "content-type") {
-                        headers
-                            .push(("content-type".into(), SecretText::plain("application/json")));
-                    }
-                    points.push(Point {
-                        index: points.len(),
-                        id,
-                        route: route_name.clone(),
-                        payload: payload.cloned(),
-                        concurrency: *concurrency,
-                        vars,
-                        request: RequestSpec {
-                            method: route.method.clone(),
-                            path: route.path.clone(),
-                            headers,
-                            body,
-                            stream: route.stream,
-                            expect: route.expect.clone(),
-                        },
-                    });
-                }
-            }
+    combos
+}
+
+/// One cell of the matrix: indices into the scenario's routes, payloads and axis values.
+struct Cell<'a> {
+    route: usize,
+    payload: Option<usize>,
+    concurrency: u32,
+    /// Index of the user-axis combination, for the body cache.
+    combo: usize,
+    /// One value index per user axis.
+    values: &'a [usize],
+}
+
+/// Builds points one by one, collecting problems instead of stopping at the first.
+struct Expander<'s> {
+    scenario: &'s Scenario,
+    env: Environment<'static>,
+    points: Vec<Point>,
+    problems: Vec<Problem>,
+    /// Index of the point that first took each id.
+    ids: HashMap<String, usize>,
+    /// Bodies that depend on neither a template nor the concurrency, built once and shared
+    /// by reference count across concurrency levels: (route, payload, combination).
+    bodies: HashMap<(usize, Option<usize>, usize), Bytes>,
+}
+
+impl<'s> Expander<'s> {
+    fn new(scenario: &'s Scenario) -> Self {
+        Self {
+            scenario,
+            env: templates::environment(),
+            points: Vec::new(),
+            problems: Vec::new(),
+            ids: HashMap::new(),
+            bodies: HashMap::new(),
         }
     }
-    if problems.is_empty() {
-        Ok(points)
-    } else {
-        Err(ScenarioError { problems })
+
+    fn point(&mut self, cell: &Cell<'_>, concurrency: std::num::NonZeroU32) {
+        let s = self.scenario;
+        let route = &s.routes[cell.route];
+        let payload = cell.payload.map(|i| &s.payloads[i]);
+        let axes: Vec<(&str, &AxisValue)> = s
+            .matrix
+            .extra
+            .iter()
+            .zip(cell.values)
+            .map(|(axis, &i)| (axis.name.as_str(), &axis.values[i]))
+            .collect();
+        let mut id = route.name.clone();
+        if let Some(p) = payload {
+            id.push('-');
+            id.push_str(&p.name);
+        }
+        id.push_str(&format!("-c{}", cell.concurrency));
+        let mut vars = BTreeMap::new();
+        vars.insert("route".to_string(), route.name.clone());
+        if let Some(p) = payload {
+            vars.insert("payload".to_string(), p.name.clone());
+        }
+        vars.insert("concurrency".to_string(), cell.concurrency.to_string());
+        for (name, value) in &axes {
+            id.push('-');
+            id.push_str(&names::id_part(&value.to_string()));
+            vars.insert(name.to_string(), value.to_string());
+        }
+        let body = self.body(cell, &id, &axes);
+        if let Some(&first) = self.ids.get(&id) {
+            let first = &self.points[first];
+            let problem = s.matrix.spot.problem(
+                &s.source,
+                "matrix",
+                format!(
+                    "two points get the id `{id}`: {} and {}; rename a route, payload or axis \
+                     value so that ids stay unique",
+                    describe(&first.vars),
+                    describe(&vars)
+                ),
+            );
+            self.problems.push(problem);
+            return;
+        }
+        let Some((body, json)) = body else { return };
+        let mut headers: Vec<(String, SecretText)> = s.target.headers.clone();
+        for (name, value) in &route.headers {
+            headers.retain(|(n, _)| n != name);
+            headers.push((name.clone(), value.clone()));
+        }
+        if json && !headers.iter().any(|(n, _)| n == "content-type") {
+            headers.push(("content-type".into(), SecretText::plain("application/json")));
+        }
+        self.ids.insert(id.clone(), self.points.len());
+        self.points.push(Point {
+            index: self.points.len(),
+            id,
+            route: route.name.clone(),
+            payload: payload.map(|p| p.name.clone()),
+            concurrency,
+            vars,
+            request: RequestSpec {
+                method: route.method.clone(),
+                path: route.path.clone(),
+                headers,
+                body,
+                stream: route.stream,
+                expect: route.expect.clone(),
+            },
+        });
     }
+
+    /// The body of a point and whether it is JSON; `None` when a template failed.
+    fn body(
+        &mut self,
+        cell: &Cell<'_>,
+        id: &str,
+        axes: &[(&str, &AxisValue)],
+    ) -> Option<(Bytes, bool)> {
+        let s = self.scenario;
+        let route = &s.routes[cell.route];
+        let payload = cell.payload.map(|i| &s.payloads[i]);
+        let payload_template =
+            matches!(payload.map(|p| &p.source), Some(PayloadSource::Template(_)));
+        let body_template = matches!(route.body, BodySpec::Template(_));
+        let json = |body: &Bytes| match route.body {
+            BodySpec::OpenAiChat { .. } => true,
+            BodySpec::Template(_) => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
+            BodySpec::Raw | BodySpec::Empty => false,
+        };
+        let key = (cell.route, cell.payload, cell.combo);
+        if !payload_template && !body_template {
+            if let Some(body) = self.bodies.get(&key) {
+                return Some((body.clone(), json(body)));
+            }
+        }
+        let model = match axes.iter().find(|(name, _)| *name == "model") {
+            Some((_, value)) => value.to_string(),
+            None => s.target.model.clone(),
+        };
+        let mut context: BTreeMap<&str, Value> = BTreeMap::new();
+        context.insert("route", Value::from(route.name.as_str()));
+        context.insert(
+            "payload",
+            Value::from(payload.map_or("", |p| p.name.as_str())),
+        );
+        context.insert(
+            "payload_name",
+            Value::from(payload.map_or("", |p| p.name.as_str())),
+        );
+        context.insert("concurrency", Value::from(cell.concurrency));
+        context.insert("model", Value::from(model.as_str()));
+        context.insert("stream", Value::from(route.stream));
+        context.insert("point_id", Value::from(id));
+        for (name, value) in axes {
+            context.insert(name, axis_value(value));
+        }
+        // A failed payload template still lets the body template run (on an empty payload),
+        // so that a problem in each is reported.
+        let text = match payload.map(|p| (&p.name, &p.source)) {
+            None => Some(String::new()),
+            Some((_, PayloadSource::Fill { fill, bytes })) => Some(fill_to(fill, *bytes)),
+            Some((_, PayloadSource::Text(t))) => Some(t.clone()),
+            Some((_, PayloadSource::File { contents, .. })) => Some(contents.clone()),
+            Some((name, PayloadSource::Template(t))) => {
+                self.render(t, &context, &format!("payloads.{name}.template"), id)
+            }
+        };
+        context.insert("payload", Value::from(text.as_deref().unwrap_or("")));
+        let body = match &route.body {
+            BodySpec::Empty => Some(Bytes::new()),
+            BodySpec::Raw => text.clone().map(Bytes::from),
+            BodySpec::OpenAiChat { max_tokens } => text.as_ref().map(|text| {
+                let mut body = serde_json::json!({
+                    "model": model,
+                    "messages": [{ "role": "user", "content": text }],
+                    "stream": route.stream,
+                });
+                if let Some(n) = max_tokens {
+                    body["max_tokens"] = (*n).into();
+                }
+                Bytes::from(body.to_string())
+            }),
+            BodySpec::Template(t) => {
+                let key = format!("routes.{}.body.template", route.name);
+                self.render(t, &context, &key, id).map(Bytes::from)
+            }
+        };
+        // Both must have rendered for the point to exist.
+        let body = body.filter(|_| text.is_some())?;
+        if !payload_template && !body_template {
+            self.bodies.insert(key, body.clone());
+        }
+        let json = json(&body);
+        Some((body, json))
+    }
+
+    /// Render `template` (at `key`) for point `id`; a failure is a problem, once per template.
+    fn render(
+        &mut self,
+        template: &Template,
+        context: &BTreeMap<&str, Value>,
+        key: &str,
+        id: &str,
+    ) -> Option<String> {
+        let problem = match self.env.render_str(&template.source, context) {
+            Ok(text) if text.len() as u64 <= MAX_PAYLOAD_BYTES => return Some(text),
+            Ok(text) => format!(
+                "renders {} bytes for point `{id}`, more than the limit of {}",
+                text.len(),
+                units::format_size(MAX_PAYLOAD_BYTES)
+            ),
+            Err(e) => format!(
+                "template failed for point `{id}`: {}",
+                templates::describe(&e)
+            ),
+        };
+        self.problem_once(&template.spot, key, problem);
+        None
+    }
+
+    fn problem_once(&mut self, spot: &Spot, key: &str, message: String) {
+        if !self.problems.iter().any(|p| p.key == key) {
+            let problem = spot.problem(&self.scenario.source, key, message);
+            self.problems.push(problem);
+        }
+    }
+
+    fn finish(self) -> Result<Vec<Point>, ScenarioError> {
+        if self.problems.is_empty() {
+            Ok(self.points)
+        } else {
+            Err(ScenarioError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+/// A user axis value as a template sees it: a number stays a number.
+fn axis_value(value: &AxisValue) -> Value {
+    match value {
+        AxisValue::Text(s) => Value::from(s.as_str()),
+        AxisValue::Integer(i) => Value::from(*i),
+        AxisValue::Float(x) => Value::from(*x),
+        AxisValue::Bool(b) => Value::from(*b),
+    }
+}
+
+/// A point's axis values for a message: `route `a`, payload `b-c`, concurrency `1``.
+fn describe(vars: &BTreeMap<String, String>) -> String {
+    let mut order: Vec<&String> = ["route", "payload", "concurrency"]
+        .iter()
+        .filter_map(|k| vars.keys().find(|v| v == k))
+        .collect();
+    order.extend(
+        vars.keys()
+            .filter(|k| !matches!(k.as_str(), "route" | "payload" | "concurrency")),
+    );
+    let parts: Vec<String> = order
+        .into_iter()
+        .map(|k| format!("{k} `{}`", vars[k]))
+        .collect();
+    parts.join(", ")
 }
 
 /// `fill` repeated and cut to exactly `bytes` bytes (on a character boundary at or below).
 fn fill_to(fill: &str, bytes: u64) -> String {
-    let bytes = bytes as usize;
-    let mut text = fill.repeat(bytes / fill.len() + 1);
+    // Validation caps `bytes` at MAX_PAYLOAD_BYTES, which fits any `usize` we build for.
+    let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+    let mut text = String::with_capacity(bytes + fill.len());
+    while text.len() < bytes {
+        text.push_str(fill);
+    }
     let mut cut = bytes.min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -177,36 +345,17 @@ fn fill_to(fill: &str, bytes: u64) -> String {
     text
 }
 
-/// A template failure, once per template: the first failing point stands for the rest.
-fn push_problem(
-    problems: &mut Vec<Problem>,
-    scenario: &Scenario,
-    key: &str,
-    point: &str,
-    e: &minijinja::Error,
-) {
-    if problems.iter().any(|p| p.key == key) {
-        return;
-    }
-    problems.push(Problem {
-        file: scenario.source.clone(),
-        line: None,
-        column: None,
-        key: key.to_string(),
-        message: format!("template failed for point `{point}`: {e}"),
-    });
-}
-
 /// The plan's wall-time estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Estimate {
-    /// Estimated wall time of the whole run.
+    /// Estimated wall time of the whole run; `Duration::MAX` when too long to count.
     pub wall: Duration,
     /// True when some phase ends by request count only, so its time is unknown (counted as 0).
     pub lower_bound: bool,
 }
 
 /// Estimated wall time of running `points`: runs x (warmup + measure) per point plus overhead.
+/// Saturates instead of overflowing, however many runs and points.
 pub fn estimate(scenario: &Scenario, points: &[Point]) -> Estimate {
     let run = &scenario.run;
     let warmup = run
@@ -216,21 +365,35 @@ pub fn estimate(scenario: &Scenario, points: &[Point]) -> Estimate {
     let measure = run.measure.duration.unwrap_or(Duration::ZERO);
     let lower_bound =
         run.measure.duration.is_none() || run.warmup.is_some_and(|w| w.duration.is_none());
-    let per_point = (warmup + measure) * run.runs.get() + POINT_OVERHEAD;
+    let per_point = warmup
+        .saturating_add(measure)
+        .saturating_mul(run.runs.get())
+        .saturating_add(POINT_OVERHEAD);
+    let count = u32::try_from(points.len()).unwrap_or(u32::MAX);
     Estimate {
-        wall: per_point * points.len() as u32,
+        wall: per_point.saturating_mul(count),
         lower_bound,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fill_to;
+    use super::{combinations, fill_to};
 
     #[test]
     fn fill_repeats_to_the_exact_size() {
         assert_eq!(fill_to("Hello, world! ", 1024).len(), 1024);
         assert_eq!(fill_to("ab", 5), "ababa");
         assert_eq!(fill_to("é", 3).len(), 2);
+        assert_eq!(fill_to("x", 0), "");
+    }
+
+    #[test]
+    fn combinations_keep_the_first_axis_slowest() {
+        assert_eq!(
+            combinations(&[2, 2]),
+            [vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]
+        );
+        assert_eq!(combinations(&[]), [Vec::<usize>::new()]);
     }
 }

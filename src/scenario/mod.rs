@@ -5,25 +5,36 @@
 //! The file is parsed into a spanned document (`toml::de::DeTable`), overrides are assigned
 //! into it, and `build*` read it section by section, recording every problem with its
 //! position before giving up — so one run of `validate` shows everything wrong with a file.
+//!
+//! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
+//! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
+//!   `build_routes`, `build_matrix`, `build_mock`: one per section.
+//! - `names`: what may be named how; `templates`: template compile and variable checks.
+//! - `expand`: the matrix product into points, and the time estimate.
 
 mod build;
+mod build_matrix;
 mod build_mock;
+mod build_payloads;
 mod build_routes;
+mod build_target;
 mod diagnostics;
 mod expand;
 mod interpolate;
 pub mod model;
+mod names;
 mod overrides;
 mod read;
+mod templates;
 pub mod units;
 
 use std::path::{Path, PathBuf};
 
 pub use expand::{Estimate, estimate, expand};
 pub use model::{
-    BaseUrl, BodyCheck, BodySpec, Expect, Matrix, OutputSettings, Payload, PayloadSource,
-    PhaseLimit, Point, RequestSpec, RetryPolicy, Route, RunSettings, Scenario, SecretText, Target,
-    TransportKind,
+    Axis, AxisValue, BaseUrl, BodyCheck, BodySpec, Expect, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES,
+    MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource, PhaseLimit, Point, RequestSpec,
+    RetryPolicy, Route, RunSettings, Scenario, SecretText, Target, Template, TransportKind,
 };
 pub use overrides::{ENV_VARS, Overrides};
 
@@ -70,45 +81,53 @@ pub fn load_with_env(
     let assignments = overrides.assignments();
     let labels: Vec<String> = assignments.iter().map(|a| a.label.clone()).collect();
     let mut d = Diagnostics::new(path, &text, &labels);
-    let (mut root, errors) = toml::de::DeTable::parse_recoverable(&text);
-    if !errors.is_empty() {
-        // What the parser recovered from broken syntax would only add confusing problems.
-        for e in &errors {
-            d.error(
-                e.span().unwrap_or(0..0),
-                "",
-                format!("invalid TOML: {}", first_line(e.message())),
-            );
-        }
+    let Some(mut root) = parse_document(&mut d, &text) else {
         return Err(d.into_result().expect_err("syntax errors were recorded"));
-    }
-    overrides::apply(root.get_mut(), &assignments, &mut d);
-    let scenario = build::scenario(&mut d, &Table::root(root.get_ref()), path, env);
+    };
+    overrides::apply(&mut root, &assignments, &mut d);
+    let scenario = build::scenario(&mut d, &Table::root(&root), path, env);
     d.into_result()?;
     scenario.ok_or_else(|| file_problem(path, "invalid scenario"))
 }
 
-/// Read a mock config file (`nitro-scenario mock --config FILE`): a `[mock]` table in the same
-/// language as a scenario's.
+/// Read the mock's settings (`nitro-scenario mock --config FILE`): the `[mock]` table of a
+/// scenario file, or of a file holding only `[mock]`. Other tables of a scenario are not read.
 pub fn load_mock_config(path: &Path) -> Result<MockConfig, ScenarioError> {
     let text = read_file(path)?;
     let mut d = Diagnostics::new(path, &text, &[]);
-    let (root, errors) = toml::de::DeTable::parse_recoverable(&text);
-    for e in &errors {
-        d.error(
-            e.span().unwrap_or(0..0),
-            "",
-            format!("invalid TOML: {}", first_line(e.message())),
-        );
-    }
-    let root = Table::root(root.get_ref());
-    root.check_keys(&mut d, &["mock"]);
+    let Some(root) = parse_document(&mut d, &text) else {
+        return Err(d.into_result().expect_err("syntax errors were recorded"));
+    };
+    let root = Table::root(&root);
+    root.check_keys(&mut d, build::TOP_KEYS);
     let config = match root.table(&mut d, "mock") {
         Some(m) => build_mock::mock(&mut d, &m),
         None => Some(MockConfig::default()),
     };
     d.into_result()?;
     config.ok_or_else(|| file_problem(path, "invalid mock config"))
+}
+
+/// Parse `text` as TOML; `None`, with every syntax error recorded, when it does not parse.
+/// What the parser recovers from broken syntax would only add confusing problems, so a
+/// document with syntax errors is not read further.
+fn parse_document<'i>(d: &mut Diagnostics<'_>, text: &'i str) -> Option<toml::de::DeTable<'i>> {
+    let (root, errors) = toml::de::DeTable::parse_recoverable(text);
+    for e in &errors {
+        let span = e.span().unwrap_or(0..0);
+        let mut message = first_line(e.message()).to_string();
+        // toml says "duplicate key" without naming it; the span holds it.
+        if message == "duplicate key" {
+            if let Some(key) = d
+                .text_at(&span)
+                .filter(|k| !k.contains('\n') && k.len() <= 80)
+            {
+                message = format!("duplicate key `{}`", key.trim());
+            }
+        }
+        d.error(span, "", format!("invalid TOML: {message}"));
+    }
+    errors.is_empty().then(|| root.into_inner())
 }
 
 fn read_file(path: &Path) -> Result<String, ScenarioError> {

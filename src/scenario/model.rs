@@ -13,6 +13,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use url::Url;
 
+use super::diagnostics::Spot;
 use crate::mock::MockConfig;
 
 /// A checked scenario file with overrides applied.
@@ -28,10 +29,10 @@ pub struct Scenario {
     pub target: Target,
     /// Phases, repetitions and retry policy shared by every point.
     pub run: RunSettings,
-    /// Named request payloads, by name.
-    pub payloads: BTreeMap<String, Payload>,
-    /// Named routes, by name.
-    pub routes: BTreeMap<String, Route>,
+    /// Named request payloads, in file order.
+    pub payloads: Vec<Payload>,
+    /// Named routes, in file order.
+    pub routes: Vec<Route>,
     /// The axes whose cartesian product gives the points.
     pub matrix: Matrix,
     /// Settings of the built-in mock server, used when `target.base_url = "mock"`.
@@ -43,8 +44,8 @@ pub struct Scenario {
 /// A string that may hold secrets interpolated from `${env:NAME}`.
 ///
 /// `resolved` is sent on the wire; `display` (with every interpolated value replaced by
-/// `***`) is what `plan`, logs and reports show. Serializing writes `display` only.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `***`) is what `plan`, logs and reports show. Serializing and `Debug` show `display` only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecretText {
     /// The value with every `${env:NAME}` replaced by the variable's value.
     pub resolved: String,
@@ -63,6 +64,13 @@ impl SecretText {
     }
 }
 
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Derived `Debug` would print `resolved`: a `{:?}` in a log must not leak a key.
+        f.debug_tuple("SecretText").field(&self.display).finish()
+    }
+}
+
 impl std::fmt::Display for SecretText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.display)
@@ -76,7 +84,7 @@ impl Serialize for SecretText {
 }
 
 /// Where requests go.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BaseUrl {
     /// `base_url = "mock"`: the built-in mock server, started on a free port for the run.
@@ -89,6 +97,16 @@ pub enum BaseUrl {
         /// The URL as shown in plans and reports.
         display: SecretText,
     },
+}
+
+impl std::fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Mock => f.write_str("Mock"),
+            // `url` holds resolved secrets; show the redacted text only.
+            Self::Url { display, .. } => f.debug_tuple("Url").field(&display.display).finish(),
+        }
+    }
 }
 
 /// Which HTTP client implementation the runner uses.
@@ -165,6 +183,8 @@ pub struct RetryPolicy {
 /// One named payload: the text a route's body is built around.
 #[derive(Debug, Clone, Serialize)]
 pub struct Payload {
+    /// Its name under `[payloads]`: letters, digits, `_` and `-`.
+    pub name: String,
     /// Where the text comes from.
     pub source: PayloadSource,
 }
@@ -177,12 +197,13 @@ pub enum PayloadSource {
     Fill {
         /// The text to repeat.
         fill: String,
-        /// Size of the produced text, in bytes.
+        /// Size of the produced text, in bytes (at most `MAX_PAYLOAD_BYTES`).
         bytes: u64,
     },
     /// The text as written in the file.
     Text(String),
-    /// The contents of a file (read at validation; path relative to the scenario file).
+    /// The contents of a file (read at validation; path relative to the scenario file; at
+    /// most `MAX_PAYLOAD_BYTES`).
     File {
         /// The file read.
         path: PathBuf,
@@ -190,8 +211,29 @@ pub enum PayloadSource {
         #[serde(skip)]
         contents: String,
     },
-    /// A minijinja template rendered per point with the point's variables.
-    Template(String),
+    /// A minijinja template rendered per point with the point's variables; `payload` in it is
+    /// the payload's name.
+    Template(Template),
+}
+
+/// The largest payload, in bytes (64 MiB): far above any LLM prompt, and every point holds
+/// its request body in memory for the whole run.
+pub const MAX_PAYLOAD_BYTES: u64 = 64 << 20;
+
+/// A minijinja template from a scenario file, checked at validation (syntax and variables)
+/// and rendered per point at expansion.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The template text.
+    pub source: String,
+    /// Where it is written, for problems found while rendering it.
+    pub(crate) spot: Spot,
+}
+
+impl Serialize for Template {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.source)
+    }
 }
 
 /// The request body a route sends.
@@ -208,9 +250,10 @@ pub enum BodySpec {
     },
     /// `"raw"`: the payload text itself.
     Raw,
-    /// A minijinja template rendered per point; sees `payload`, `model`, `stream`,
-    /// `concurrency`, `route`, `point_id` and every matrix axis.
-    Template(String),
+    /// A minijinja template rendered per point; sees `payload` (the payload's text),
+    /// `payload_name`, `model`, `stream`, `concurrency`, `route`, `point_id` and every matrix
+    /// axis. A rendering that is a JSON document is sent as `application/json`.
+    Template(Template),
 }
 
 /// What kind of body a good answer has.
@@ -228,6 +271,8 @@ pub enum BodyCheck {
 /// `[routes.NAME]`: one endpoint and how to call it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Route {
+    /// Its name under `[routes]`: letters, digits, `_` and `-`.
+    pub name: String,
     /// HTTP method.
     #[serde(serialize_with = "serialize_method")]
     pub method: http::Method,
@@ -268,16 +313,62 @@ fn serialize_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::O
 }
 
 /// `[matrix]`: axes in a fixed order; points are their cartesian product, first axis slowest.
+/// Every axis lists distinct values.
 #[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
-    /// Route names (keys of `[routes]`).
-    pub route: Vec<String>,
-    /// Payload names (keys of `[payloads]`); empty means the routes send no payload.
-    pub payload: Vec<String>,
-    /// Concurrency levels: closed-loop workers, each with one request in flight.
+    /// Routes, as indices into `Scenario::routes`.
+    pub route: Vec<usize>,
+    /// Payloads, as indices into `Scenario::payloads`; empty means the routes send no payload.
+    pub payload: Vec<usize>,
+    /// Concurrency levels: closed-loop workers, each with one request in flight (at most
+    /// `MAX_CONCURRENCY`).
     pub concurrency: Vec<NonZeroU32>,
     /// User axes (e.g. `model = ["a", "b"]`), in file order, usable in templates.
-    pub extra: Vec<(String, Vec<String>)>,
+    pub extra: Vec<Axis>,
+    /// Where `[matrix]` is written, for problems found at expansion.
+    #[serde(skip)]
+    pub(crate) spot: Spot,
+}
+
+/// The most closed-loop workers a point may have.
+pub const MAX_CONCURRENCY: u32 = 100_000;
+
+/// The most points a matrix may expand to.
+pub const MAX_POINTS: u64 = 100_000;
+
+/// A user axis of `[matrix]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Axis {
+    /// Its name, a template variable: letters, digits and `_`, not starting with a digit.
+    pub name: String,
+    /// Its values, distinct, in file order.
+    pub values: Vec<AxisValue>,
+}
+
+/// One value of a user axis, typed as written: templates see a number as a number.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum AxisValue {
+    /// A string.
+    Text(String),
+    /// An integer.
+    Integer(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl std::fmt::Display for AxisValue {
+    /// The value as text: what `Point::vars` holds and what joins the point id.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(s) => f.write_str(s),
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Float(x) => write!(f, "{x}"),
+            Self::Bool(b) => write!(f, "{b}"),
+        }
+    }
 }
 
 /// `[output]`: where reports go.
@@ -298,7 +389,9 @@ pub struct OutputSettings {
 pub struct Point {
     /// Position in the expanded list (0-based, stable).
     pub index: usize,
-    /// Readable stable id, e.g. `chat-S-c32` (user axes appended as values).
+    /// Readable stable id, unique in the plan, e.g. `chat-S-c32`: route, payload, `c` and the
+    /// concurrency, then each user axis value (characters other than letters, digits, `_`,
+    /// `-` and `.` become `_`).
     pub id: String,
     /// Route name.
     pub route: String,
@@ -320,7 +413,8 @@ pub struct RequestSpec {
     pub method: http::Method,
     /// Path and query appended to the base URL.
     pub path: String,
-    /// Headers in order: target headers, then route headers, then `content-type` when a body is sent.
+    /// Headers in order: target headers, then route headers, then `content-type:
+    /// application/json` for a JSON body unless a header already sets the content type.
     pub headers: Vec<(String, SecretText)>,
     /// The body bytes, identical for every request of the point.
     #[serde(serialize_with = "serialize_body_len", rename = "body_bytes")]

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::build_target::redact_userinfo;
 use super::diagnostics::{Diagnostics, override_span};
-use super::{Problem, ScenarioError};
+use super::{Problem, ScenarioError, units};
 
 /// The framework's variables, in the order they apply.
 pub const ENV_VARS: [&str; 8] = [
@@ -23,12 +24,19 @@ pub const ENV_VARS: [&str; 8] = [
 ];
 
 /// Overrides applied on top of a file: `--set key=value` pairs, then the framework's env vars.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Overrides {
     /// `--set` pairs in command-line order.
     pub set: Vec<(String, String)>,
     /// The framework's variables found in the environment, in `ENV_VARS` order.
     pub env: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A `--set` header or a `BASE` with credentials holds a secret: show what `plan` shows.
+        f.debug_list().entries(self.shown()).finish()
+    }
 }
 
 impl Overrides {
@@ -69,6 +77,12 @@ impl Overrides {
         }
     }
 
+    /// Every override as the user wrote it (`--set run.duration=5s`, `SIZE=M`), in the order
+    /// they apply, with secrets redacted: header values and URL credentials.
+    pub fn shown(&self) -> Vec<String> {
+        self.assignments().into_iter().map(|a| a.label).collect()
+    }
+
     /// Every override as an assignment to a key path, in the order they apply.
     pub(crate) fn assignments(&self) -> Vec<Assignment> {
         let mut out: Vec<Assignment> = self
@@ -76,48 +90,138 @@ impl Overrides {
             .iter()
             .map(|(key, value)| Assignment {
                 path: key.split('.').map(str::to_string).collect(),
-                text: value.clone(),
-                label: format!("--set {key}={value}"),
+                value: Assigned::Written(value.clone()),
+                label: format!("--set {key}={}", redacted(key, value)),
             })
             .collect();
-        for (name, value) in &self.env {
+        // `T` and `BENCHMARK_SECONDS` both set the measure phase: the first one set.
+        let mut measure_var: Option<&(String, String)> = None;
+        for var in &self.env {
+            let (name, value) = var;
             let (key, text) = match name.as_str() {
-                "BASE" => ("target.base_url", toml_string(value)),
-                "ROUTE" => ("matrix.route", format!("[{}]", toml_string(value))),
-                "C" => ("matrix.concurrency", format!("[{}]", value.trim())),
+                "BASE" => ("target.base_url", Ok(toml_string(value))),
+                "ROUTE" => ("matrix.route", Ok(format!("[{}]", toml_string(value)))),
+                "C" => ("matrix.concurrency", concurrency_list(value)),
                 "T" | "BENCHMARK_SECONDS" => {
-                    ("run.duration", toml_string(&format!("{}s", value.trim())))
+                    let first = *measure_var.get_or_insert(var);
+                    (
+                        "run.duration",
+                        seconds(value).and_then(|text| {
+                            agree(first, value)?;
+                            Ok(text)
+                        }),
+                    )
                 }
-                "SIZE" => ("matrix.payload", format!("[{}]", toml_string(value))),
-                "WARMUP_SECONDS" => ("run.warmup", toml_string(&format!("{}s", value.trim()))),
-                "RESULTS_FILE" => ("output.results_file", toml_string(value)),
+                "SIZE" => ("matrix.payload", Ok(format!("[{}]", toml_string(value)))),
+                "WARMUP_SECONDS" => ("run.warmup", seconds(value)),
+                "RESULTS_FILE" => ("output.results_file", Ok(toml_string(value))),
                 _ => continue,
             };
             out.push(Assignment {
                 path: key.split('.').map(str::to_string).collect(),
-                text,
-                label: format!("{name}={value}"),
+                value: match text {
+                    Ok(toml) => Assigned::Toml(toml),
+                    Err(problem) => Assigned::Invalid(problem),
+                },
+                label: format!("{name}={}", redacted(key, value)),
             });
         }
         out
     }
 }
 
-/// `value` as a TOML basic string.
-fn toml_string(value: &str) -> String {
-    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-    format!("\"{escaped}\"")
+/// `value` as shown in plans and messages: `***` for a header, credentials cut from a URL.
+fn redacted(key: &str, value: &str) -> String {
+    if key.split('.').any(|part| part == "headers") {
+        "***".into()
+    } else if key == "target.base_url" {
+        redact_userinfo(value)
+    } else {
+        value.to_string()
+    }
 }
 
-/// One override: set the value at `path` to `text` (TOML, or a bare string when not TOML).
+/// A number of seconds (`60`, `0.5`) as a TOML duration string, or a problem quoting it.
+fn seconds(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let number = !v.is_empty()
+        && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && v.bytes().filter(|&b| b == b'.').count() <= 1
+        && v != ".";
+    if number {
+        Ok(toml_string(&format!("{v}s")))
+    } else {
+        Err(format!(
+            "`{value}` is not a number of seconds; write e.g. `60` or `0.5`"
+        ))
+    }
+}
+
+/// `T` and `BENCHMARK_SECONDS` both set the measure phase: a second one set must agree with
+/// the `first` (rather than silently win).
+fn agree((first, first_value): &(String, String), value: &str) -> Result<(), String> {
+    let parsed = |v: &str| units::parse_duration(&format!("{}s", v.trim())).ok();
+    if parsed(value) == parsed(first_value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "disagrees with `{first}={first_value}`; unset one or give both the same value"
+        ))
+    }
+}
+
+/// `C=8` or `C=8,32` as a TOML list of counts, or a problem quoting what was written.
+fn concurrency_list(value: &str) -> Result<String, String> {
+    let levels: Vec<&str> = value
+        .split([',', ' '])
+        .filter(|part| !part.is_empty())
+        .collect();
+    if levels.is_empty() || !levels.iter().all(|l| l.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(format!(
+            "`{value}` is not a concurrency level; write e.g. `C=32` or `C=8,32`"
+        ));
+    }
+    Ok(format!("[{}]", levels.join(", ")))
+}
+
+/// `value` as a TOML basic string.
+fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One override: set the value at `path`.
 #[derive(Debug, Clone)]
 pub(crate) struct Assignment {
     /// Key path, e.g. `["run", "duration"]`.
     pub(crate) path: Vec<String>,
-    /// The value as written.
-    pub(crate) text: String,
-    /// How the user wrote it, for messages.
+    /// The value to set.
+    pub(crate) value: Assigned,
+    /// How the user wrote it, secrets redacted, for messages and plans.
     pub(crate) label: String,
+}
+
+/// The value of an override.
+#[derive(Debug, Clone)]
+pub(crate) enum Assigned {
+    /// `--set` text: TOML when it parses, a bare string otherwise (`--set run.duration=5s`).
+    Written(String),
+    /// TOML made from an environment variable.
+    Toml(String),
+    /// An environment variable whose value is wrong: the problem, quoting it.
+    Invalid(String),
 }
 
 /// Apply `assignments` to `root`. Every value gets the marker span of its assignment so that
@@ -129,11 +233,29 @@ pub(crate) fn apply<'i>(
 ) {
     for (index, assignment) in assignments.iter().enumerate() {
         let span = override_span(index);
-        let value = match DeValue::parse(&assignment.text) {
-            Ok(value) => respan(value.into_inner(), &span),
-            Err(_) => DeValue::String(Cow::Borrowed(assignment.text.as_str())),
-        };
         let key = assignment.path.join(".");
+        let value = match &assignment.value {
+            Assigned::Invalid(problem) => Err(problem.clone()),
+            Assigned::Toml(text) => DeValue::parse(text)
+                .map(|v| respan(v.into_inner(), &span))
+                .map_err(|e| format!("cannot be read as TOML: {}", e.message().trim_end())),
+            Assigned::Written(text) => match DeValue::parse(text) {
+                Ok(v) => Ok(respan(v.into_inner(), &span)),
+                // A list or table that does not parse is a mistake, not a string.
+                Err(_) if text.trim_start().starts_with(['[', '{']) => Err(format!(
+                    "`{text}` is not a valid TOML list or table; quote strings, e.g. \
+                     `[\"a\", \"b\"]`"
+                )),
+                Err(_) => Ok(DeValue::String(Cow::Borrowed(text.as_str()))),
+            },
+        };
+        let value = match value {
+            Ok(value) => value,
+            Err(problem) => {
+                d.error(span, &key, problem);
+                continue;
+            }
+        };
         let Some((last, parents)) = assignment.path.split_last() else {
             continue;
         };
@@ -237,7 +359,10 @@ mod tests {
         let got: Vec<(String, String)> = o
             .assignments()
             .into_iter()
-            .map(|a| (a.path.join("."), a.text))
+            .map(|a| match a.value {
+                Assigned::Toml(text) => (a.path.join("."), text),
+                other => panic!("{other:?}"),
+            })
             .collect();
         assert_eq!(
             got,
@@ -249,5 +374,78 @@ mod tests {
                 ("matrix.route".into(), "[\"/v1/chat/completions\"]".into()),
             ]
         );
+    }
+
+    fn problem(o: &Overrides, key: &str) -> String {
+        o.assignments()
+            .into_iter()
+            .find_map(|a| match a.value {
+                Assigned::Invalid(p) if a.path.join(".") == key => Some(p),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn seconds_quote_what_was_typed() {
+        let o = Overrides::from_args(&[], env(&[("WARMUP_SECONDS", "x")])).unwrap();
+        assert_eq!(
+            problem(&o, "run.warmup"),
+            "`x` is not a number of seconds; write e.g. `60` or `0.5`"
+        );
+        let o = Overrides::from_args(&[], env(&[("C", "many")])).unwrap();
+        assert_eq!(
+            problem(&o, "matrix.concurrency"),
+            "`many` is not a concurrency level; write e.g. `C=32` or `C=8,32`"
+        );
+    }
+
+    #[test]
+    fn both_measure_variables_must_agree() {
+        let o = Overrides::from_args(&[], env(&[("T", "5"), ("BENCHMARK_SECONDS", "7")])).unwrap();
+        assert_eq!(
+            problem(&o, "run.duration"),
+            "disagrees with `T=5`; unset one or give both the same value"
+        );
+        let o =
+            Overrides::from_args(&[], env(&[("T", "5"), ("BENCHMARK_SECONDS", "5.0")])).unwrap();
+        assert_eq!(problem(&o, "run.duration"), "");
+    }
+
+    #[test]
+    fn shown_overrides_hide_secrets() {
+        let o = Overrides::from_args(
+            &[
+                "target.headers.authorization=Bearer sk-1".into(),
+                "run.duration=5s".into(),
+            ],
+            env(&[("BASE", "http://u:p@h:1"), ("SIZE", "M")]),
+        )
+        .unwrap();
+        assert_eq!(
+            o.shown(),
+            [
+                "--set target.headers.authorization=***",
+                "--set run.duration=5s",
+                "BASE=http://***@h:1",
+                "SIZE=M"
+            ]
+        );
+    }
+
+    #[test]
+    fn debug_shows_overrides_redacted() {
+        let o = Overrides::from_args(
+            &["target.headers.x-key=k-secret".into()],
+            env(&[("BASE", "http://u:p-secret@h")]),
+        )
+        .unwrap();
+        let debug = format!("{o:?}");
+        assert!(!debug.contains("secret"), "{debug}");
+    }
+
+    #[test]
+    fn generated_strings_escape_quotes_and_control_characters() {
+        assert_eq!(toml_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000A\"");
     }
 }

@@ -2,24 +2,30 @@
 //! problem when it is wrong, and returns `None` so that reading goes on and every problem of
 //! a file is found in one pass.
 
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU64;
+use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeString, DeTable, DeValue};
 
-use super::diagnostics::{Diagnostics, suggestion};
+use super::diagnostics::{Diagnostics, closest, is_override, suggestion};
 use super::units;
 
 /// A spanned value of the parsed document.
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
-/// One table being read, with its key path for messages.
+/// A spanned key of the parsed document.
+pub(crate) type Key<'i> = Spanned<DeString<'i>>;
+
+/// One table being read, with its key path and position for messages.
 pub(crate) struct Table<'t, 'i> {
     /// The table's entries.
     pub(crate) entries: &'t DeTable<'i>,
     /// Dotted path, empty for the root.
     pub(crate) path: String,
+    /// Where the table is written: its `[header]` or `{ inline table }`; `0..0` for the root.
+    pub(crate) span: Range<usize>,
 }
 
 impl<'t, 'i> Table<'t, 'i> {
@@ -28,6 +34,19 @@ impl<'t, 'i> Table<'t, 'i> {
         Self {
             entries,
             path: String::new(),
+            span: 0..0,
+        }
+    }
+
+    /// `value` read as a table at `path`, if it is one.
+    pub(crate) fn of(value: &'t Value<'i>, path: String) -> Option<Self> {
+        match value.get_ref() {
+            DeValue::Table(entries) => Some(Self {
+                entries,
+                path,
+                span: value.span(),
+            }),
+            _ => None,
         }
     }
 
@@ -40,50 +59,81 @@ impl<'t, 'i> Table<'t, 'i> {
         }
     }
 
+    /// How messages name this table: `[target]`, or `the top level`.
+    pub(crate) fn section(&self) -> String {
+        if self.path.is_empty() {
+            "the top level".to_string()
+        } else {
+            format!("[{}]", self.path)
+        }
+    }
+
     /// The value of `key`, if present.
     pub(crate) fn get(&self, key: &str) -> Option<&'t Value<'i>> {
         self.entries.get(key)
     }
 
+    /// The entries in the order they are written in the file. The parsed table is sorted by
+    /// key; keys added by overrides carry marker spans past the end of any file, so they come
+    /// last.
+    pub(crate) fn in_file_order(&self) -> Vec<(&'t Key<'i>, &'t Value<'i>)> {
+        let mut entries: Vec<_> = self.entries.iter().collect();
+        entries.sort_by_key(|(key, _)| key.span().start);
+        entries
+    }
+
     /// Report every key not in `known`, with the closest known key as a hint.
     pub(crate) fn check_keys(&self, d: &mut Diagnostics<'_>, known: &[&str]) {
         for (key, _) in self.entries.iter() {
-            if !known.contains(&key.get_ref().as_ref()) {
-                let name = key.get_ref();
-                let section = if self.path.is_empty() {
-                    "the top level".to_string()
-                } else {
-                    format!("[{}]", self.path)
-                };
-                d.error(
-                    key.span(),
-                    &self.key_path(name),
-                    format!(
-                        "`{name}` is not a key of {section}{}",
-                        suggestion(name, known)
-                    ),
-                );
+            let name = key.get_ref().as_ref();
+            if known.contains(&name) {
+                continue;
             }
+            self.unknown_key(d, key, "a key", known);
         }
+    }
+
+    /// Report `key` as unknown (`what` is "a key" or "an axis"), hinting at the closest of
+    /// `known`; a hinted key is not reported missing afterwards.
+    pub(crate) fn unknown_key(
+        &self,
+        d: &mut Diagnostics<'_>,
+        key: &Key<'_>,
+        what: &str,
+        known: &[&str],
+    ) {
+        let name = key.get_ref().as_ref();
+        if let Some(hint) = closest(name, known) {
+            d.suggested(self.key_path(hint));
+        }
+        d.error(
+            key.span(),
+            &self.key_path(name),
+            format!(
+                "`{name}` is not {what} of {}{}",
+                self.section(),
+                suggestion(name, known)
+            ),
+        );
+    }
+
+    /// Record that the required `key` is missing, at this table's header.
+    pub(crate) fn missing(&self, d: &mut Diagnostics<'_>, key: &str, message: &str) {
+        d.missing(self.span.clone(), &self.key_path(key), message);
     }
 
     /// The sub-table at `key`; a problem when present but not a table.
     pub(crate) fn table(&self, d: &mut Diagnostics<'_>, key: &str) -> Option<Table<'t, 'i>> {
         let value = self.get(key)?;
-        match value.get_ref() {
-            DeValue::Table(entries) => Some(Table {
-                entries,
-                path: self.key_path(key),
-            }),
-            other => {
-                d.error(
-                    value.span(),
-                    &self.key_path(key),
-                    format!("expected a table, found {}", other.type_str()),
-                );
-                None
-            }
+        let table = Table::of(value, self.key_path(key));
+        if table.is_none() {
+            d.error(
+                value.span(),
+                &self.key_path(key),
+                format!("expected a table, found {}", value.get_ref().type_str()),
+            );
         }
+        table
     }
 
     /// A string at `key`.
@@ -119,34 +169,28 @@ impl<'t, 'i> Table<'t, 'i> {
             .and_then(|v| duration(d, v, &self.key_path(key), allow_zero))
     }
 
-    /// A non-negative integer at `key`.
-    pub(crate) fn unsigned(&self, d: &mut Diagnostics<'_>, key: &str) -> Option<u64> {
-        self.get(key)
-            .and_then(|v| unsigned(d, v, &self.key_path(key)))
-    }
-
-    /// A positive count at `key` that fits 32 bits.
-    pub(crate) fn count32(&self, d: &mut Diagnostics<'_>, key: &str) -> Option<NonZeroU32> {
-        self.get(key)
-            .and_then(|v| count32(d, v, &self.key_path(key)))
-    }
-
-    /// A positive count at `key`.
-    pub(crate) fn count64(&self, d: &mut Diagnostics<'_>, key: &str) -> Option<NonZeroU64> {
-        let value = self.get(key)?;
-        let n = unsigned(d, value, &self.key_path(key))?;
-        let count = NonZeroU64::new(n);
-        if count.is_none() {
-            d.error(value.span(), &self.key_path(key), "must be at least 1");
-        }
-        count
-    }
-
-    /// A size at `key`: bytes as an integer or text with a unit (`"32KiB"`).
-    pub(crate) fn size(&self, d: &mut Diagnostics<'_>, key: &str) -> Option<u64> {
+    /// A non-negative integer at `key` that fits `T`.
+    pub(crate) fn integer<T: TryFrom<u64>>(&self, d: &mut Diagnostics<'_>, key: &str) -> Option<T> {
         let value = self.get(key)?;
         let path = self.key_path(key);
-        match value.get_ref() {
+        let n = unsigned(d, value, &path)?;
+        fits(d, value, &path, n)
+    }
+
+    /// A positive count at `key` that fits `T` (`NonZeroU32`, `NonZeroU64`).
+    pub(crate) fn count<T: TryFrom<NonZeroU64>>(
+        &self,
+        d: &mut Diagnostics<'_>,
+        key: &str,
+    ) -> Option<T> {
+        self.get(key).and_then(|v| count(d, v, &self.key_path(key)))
+    }
+
+    /// A size in bytes at `key`, at most `limit`: an integer or text with a unit (`"32KiB"`).
+    pub(crate) fn size(&self, d: &mut Diagnostics<'_>, key: &str, limit: u64) -> Option<u64> {
+        let value = self.get(key)?;
+        let path = self.key_path(key);
+        let bytes = match value.get_ref() {
             DeValue::String(text) => units::parse_size(text)
                 .map_err(|e| d.error(value.span(), &path, e))
                 .ok(),
@@ -162,14 +206,45 @@ impl<'t, 'i> Table<'t, 'i> {
                 );
                 None
             }
+        }?;
+        if bytes > limit {
+            d.error(
+                value.span(),
+                &path,
+                format!(
+                    "`{}` is larger than the limit of {}",
+                    shown(value),
+                    units::format_size(limit)
+                ),
+            );
+            return None;
         }
+        Some(bytes)
     }
 }
 
-/// A string value.
+/// A scalar as the user wrote it, for messages.
+pub(crate) fn shown(value: &Value<'_>) -> String {
+    match value.get_ref() {
+        DeValue::String(s) => s.to_string(),
+        DeValue::Integer(i) => i.to_string(),
+        DeValue::Float(f) => f.to_string(),
+        DeValue::Boolean(b) => b.to_string(),
+        DeValue::Datetime(t) => t.to_string(),
+        other => other.type_str().to_string(),
+    }
+}
+
+/// A string value. A number, boolean or date given by an override (`--set target.model=2024`)
+/// is taken as the text it was written as: on a command line, quoting it would be a chore.
 pub(crate) fn string(d: &mut Diagnostics<'_>, value: &Value<'_>, path: &str) -> Option<String> {
     match value.get_ref() {
         DeValue::String(s) => Some(s.to_string()),
+        DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) | DeValue::Datetime(_)
+            if is_override(&value.span()) =>
+        {
+            Some(shown(value))
+        }
         other => {
             d.error(
                 value.span(),
@@ -191,11 +266,16 @@ pub(crate) fn duration(
     let parsed = match value.get_ref() {
         DeValue::String(text) => units::parse_duration(text),
         DeValue::Integer(i) if i.as_str() == "0" => Ok(Duration::ZERO),
-        DeValue::Integer(i) => Err(format!(
-            "`{}` has no unit; write e.g. `\"{}s\"`",
-            i.as_str(),
+        DeValue::Integer(i) if i.as_str().starts_with('-') => Err(format!(
+            "`{}` is negative; negative durations are not allowed",
             i.as_str()
         )),
+        DeValue::Integer(_) | DeValue::Float(_) => {
+            let number = shown(value);
+            Err(format!(
+                "`{number}` has no unit; write e.g. `\"{number}s\"`"
+            ))
+        }
         other => Err(format!(
             "expected a duration such as `\"30s\"`, found {}",
             other.type_str()
@@ -217,12 +297,9 @@ pub(crate) fn duration(
 /// A non-negative integer value.
 pub(crate) fn unsigned(d: &mut Diagnostics<'_>, value: &Value<'_>, path: &str) -> Option<u64> {
     match value.get_ref() {
-        DeValue::Integer(i) => match i64::from_str_radix(
-            i.as_str().replace('_', "").trim_start_matches('+'),
-            i.radix(),
-        ) {
-            Ok(n) if n >= 0 => Some(n as u64),
-            Ok(n) => {
+        DeValue::Integer(i) => match integer_value(i) {
+            Some(n) if n >= 0 => Some(n.unsigned_abs()),
+            Some(n) => {
                 d.error(
                     value.span(),
                     path,
@@ -230,7 +307,7 @@ pub(crate) fn unsigned(d: &mut Diagnostics<'_>, value: &Value<'_>, path: &str) -
                 );
                 None
             }
-            Err(_) => {
+            None => {
                 d.error(
                     value.span(),
                     path,
@@ -250,24 +327,39 @@ pub(crate) fn unsigned(d: &mut Diagnostics<'_>, value: &Value<'_>, path: &str) -
     }
 }
 
-/// A positive integer value that fits 32 bits.
-pub(crate) fn count32(
+/// The value of a TOML integer, if it fits `i64`.
+pub(crate) fn integer_value(i: &toml::de::DeInteger<'_>) -> Option<i64> {
+    i64::from_str_radix(
+        i.as_str().replace('_', "").trim_start_matches('+'),
+        i.radix(),
+    )
+    .ok()
+}
+
+/// A positive integer value that fits `T` (`NonZeroU32`, `NonZeroU64`).
+pub(crate) fn count<T: TryFrom<NonZeroU64>>(
     d: &mut Diagnostics<'_>,
     value: &Value<'_>,
     path: &str,
-) -> Option<NonZeroU32> {
+) -> Option<T> {
     let n = unsigned(d, value, path)?;
-    match u32::try_from(n).ok().and_then(NonZeroU32::new) {
-        Some(c) => Some(c),
-        None if n == 0 => {
-            d.error(value.span(), path, "must be at least 1");
-            None
-        }
-        None => {
-            d.error(value.span(), path, format!("`{n}` is too large"));
-            None
-        }
-    }
+    let Some(n) = NonZeroU64::new(n) else {
+        d.error(value.span(), path, "must be at least 1");
+        return None;
+    };
+    fits(d, value, path, n)
+}
+
+/// `n` as a `T`, or a "too large" problem.
+fn fits<N: Copy + std::fmt::Display, T: TryFrom<N>>(
+    d: &mut Diagnostics<'_>,
+    value: &Value<'_>,
+    path: &str,
+    n: N,
+) -> Option<T> {
+    T::try_from(n)
+        .map_err(|_| d.error(value.span(), path, format!("`{n}` is too large")))
+        .ok()
 }
 
 /// The elements of an array value; a single non-array value counts as a one-element list.

@@ -1,0 +1,200 @@
+//! `[target]`: the server under test — base URL (or the built-in mock), model name, headers,
+//! timeouts and transport. Header tables are read here for routes too.
+
+use std::time::Duration;
+
+use super::diagnostics::Diagnostics;
+use super::interpolate::interpolate;
+use super::read::{self, Table, Value};
+use super::{BaseUrl, SecretText, Target, TransportKind};
+
+/// Environment lookup used for `${env:NAME}`.
+pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+const TARGET_KEYS: &[&str] = &[
+    "base_url",
+    "model",
+    "headers",
+    "timeout",
+    "connect_timeout",
+    "transport",
+];
+
+/// The `[target]` table.
+pub(crate) fn target(
+    d: &mut Diagnostics<'_>,
+    t: &Table<'_, '_>,
+    env: EnvLookup<'_>,
+) -> Option<Target> {
+    t.check_keys(d, TARGET_KEYS);
+    let base_url = match t.get("base_url") {
+        None => {
+            t.missing(
+                d,
+                "base_url",
+                "missing; write `base_url = \"mock\"` or e.g. `\"http://127.0.0.1:8000\"`",
+            );
+            None
+        }
+        Some(v) => base_url(d, v, env),
+    };
+    let model = t.string(d, "model").unwrap_or_else(|| "mock-gpt".into());
+    let headers = headers(d, t, "headers", env);
+    let timeout = t
+        .duration(d, "timeout", false)
+        .unwrap_or(Duration::from_secs(30));
+    let connect_timeout = t
+        .duration(d, "connect_timeout", false)
+        .unwrap_or(Duration::from_secs(5));
+    let transport = match t.get("transport") {
+        None => Some(TransportKind::Auto),
+        Some(v) => match v.get_ref().as_str() {
+            Some("auto") => Some(TransportKind::Auto),
+            Some("reqwest") => Some(TransportKind::Reqwest),
+            Some("hyper") => Some(TransportKind::Hyper),
+            _ => {
+                d.error(
+                    v.span(),
+                    "target.transport",
+                    "expected `\"auto\"`, `\"reqwest\"` or `\"hyper\"`",
+                );
+                None
+            }
+        },
+    };
+    Some(Target {
+        base_url: base_url?,
+        model,
+        headers: headers?,
+        timeout,
+        connect_timeout,
+        transport: transport?,
+    })
+}
+
+/// `"mock"` or an `http(s)://` URL with a host and no query or fragment: route paths are
+/// appended to it as text, so a query or fragment would swallow them.
+fn base_url(d: &mut Diagnostics<'_>, v: &Value<'_>, env: EnvLookup<'_>) -> Option<BaseUrl> {
+    let key = "target.base_url";
+    let text = read::string(d, v, key)?;
+    if text == "mock" {
+        return Some(BaseUrl::Mock);
+    }
+    let text = interpolate(&text, env)
+        .map_err(|e| d.error(v.span(), key, e))
+        .ok()?;
+    let display = SecretText {
+        resolved: text.resolved,
+        display: redact_userinfo(&text.display),
+    };
+    let problem = match url::Url::parse(&display.resolved) {
+        Err(e) => format!("`{display}` is not a URL: {e}"),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") || !url.has_host() => {
+            format!("`{display}` is not an http:// or https:// URL")
+        }
+        Ok(url) if url.query().is_some() || url.fragment().is_some() => format!(
+            "`{display}` has a `?query` or `#fragment`; route paths are appended to the base \
+             URL, so put a query in each route's `path`"
+        ),
+        Ok(url) => return Some(BaseUrl::Url { url, display }),
+    };
+    d.error(v.span(), key, problem);
+    None
+}
+
+/// `text` with the `user:password@` part of a URL shown as `***@`: credentials written into
+/// a URL are secrets like `${env:NAME}` values.
+pub(crate) fn redact_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let authority_start = scheme_end + 3;
+    let authority_end = text[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| authority_start + i);
+    match text[authority_start..authority_end].rfind('@') {
+        Some(at) => format!(
+            "{}***{}",
+            &text[..authority_start],
+            &text[authority_start + at..]
+        ),
+        None => text.to_string(),
+    }
+}
+
+/// A `headers = { name = "value" }` table in file order, values interpolated; header names
+/// are lowercased.
+pub(crate) fn headers(
+    d: &mut Diagnostics<'_>,
+    t: &Table<'_, '_>,
+    key: &str,
+    env: EnvLookup<'_>,
+) -> Option<Vec<(String, SecretText)>> {
+    let Some(table) = t.table(d, key) else {
+        return t.get(key).is_none().then(Vec::new);
+    };
+    let mut out: Vec<(String, SecretText)> = Vec::new();
+    let mut ok = true;
+    for (name, value) in table.in_file_order() {
+        let written = name.get_ref();
+        let path = table.key_path(written);
+        let lower = written.to_lowercase();
+        if http::HeaderName::from_bytes(written.as_bytes()).is_err() {
+            d.error(
+                name.span(),
+                &path,
+                format!(
+                    "`{}` is not a valid header name; use letters, digits and `-`",
+                    written.escape_debug()
+                ),
+            );
+            ok = false;
+        } else if out.iter().any(|(n, _)| *n == lower) {
+            d.error(
+                name.span(),
+                &path,
+                format!("header `{lower}` is set twice (header names ignore case)"),
+            );
+            ok = false;
+        }
+        let Some(text) = read::string(d, value, &path) else {
+            ok = false;
+            continue;
+        };
+        match interpolate(&text, env) {
+            Ok(v) if http::HeaderValue::from_str(&v.resolved).is_ok() => out.push((lower, v)),
+            Ok(v) => {
+                d.error(
+                    value.span(),
+                    &path,
+                    format!(
+                        "`{}` is not a valid header value: it holds a control character",
+                        v.display.escape_debug()
+                    ),
+                );
+                ok = false;
+            }
+            Err(e) => {
+                d.error(value.span(), &path, e);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_userinfo;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(
+            redact_userinfo("http://user:pass@h:1/api"),
+            "http://***@h:1/api"
+        );
+        assert_eq!(redact_userinfo("https://tok@h"), "https://***@h");
+        assert_eq!(redact_userinfo("http://h:1/a@b"), "http://h:1/a@b");
+        assert_eq!(redact_userinfo("mock"), "mock");
+    }
+}

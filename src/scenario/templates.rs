@@ -1,0 +1,120 @@
+//! Minijinja templates in scenario files (payload templates and body templates): compiled at
+//! validation so that syntax errors point into the file, their variables checked against what
+//! every point defines, and their failures at expansion described without minijinja's
+//! `(in <string>:1)` noise. Rendering itself is in `expand`.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use minijinja::{Environment, UndefinedBehavior};
+
+use super::Template;
+use super::diagnostics::{Diagnostics, suggestion};
+use super::names::BUILTIN_VARIABLES;
+
+/// The environment templates are compiled and rendered in: an undefined value is an error,
+/// never an empty string sent to a server.
+pub(crate) fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env
+}
+
+/// Compile `source`, written at `span` under `path`; a syntax error is a problem there.
+pub(crate) fn compile(
+    d: &mut Diagnostics<'_>,
+    span: Range<usize>,
+    path: &str,
+    source: &str,
+) -> Option<Template> {
+    match environment().template_from_str(source) {
+        Ok(_) => Some(Template {
+            source: source.to_string(),
+            spot: d.spot(&span),
+        }),
+        Err(e) => {
+            d.error(
+                span,
+                path,
+                format!("template does not compile: {}", describe(&e)),
+            );
+            None
+        }
+    }
+}
+
+/// Check that `template` (at `path`) reads only variables every point defines: the built-in
+/// ones and the user axes `axes`. Template variables are plain values, so an attribute lookup
+/// (`model.name`) is a problem too.
+pub(crate) fn check_variables(
+    d: &mut Diagnostics<'_>,
+    template: &Template,
+    path: &str,
+    axes: &[String],
+) {
+    let env = environment();
+    let Ok(compiled) = env.template_from_str(&template.source) else {
+        return;
+    };
+    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
+    let mut known: Vec<&str> = BUILTIN_VARIABLES.to_vec();
+    known.extend(axes.iter().map(String::as_str));
+    let used: BTreeSet<String> = compiled.undeclared_variables(true).into_iter().collect();
+    for name in used {
+        let root = name.split('.').next().unwrap_or(&name);
+        if globals.contains(root) {
+            continue;
+        }
+        if !known.contains(&root) {
+            d.error_at(
+                &template.spot,
+                path,
+                format!(
+                    "`{root}` is not a template variable{}",
+                    suggestion(root, &known)
+                ),
+            );
+        } else if name != root {
+            d.error_at(
+                &template.spot,
+                path,
+                format!("`{name}` is undefined: `{root}` is a plain value with no attributes"),
+            );
+        }
+    }
+}
+
+/// A minijinja error as `kind: detail (template line N)`.
+pub(crate) fn describe(e: &minijinja::Error) -> String {
+    let mut text = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    if let Some(line) = e.line() {
+        text.push_str(&format!(" (template line {line})"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_described_without_the_template_name() {
+        let e = environment()
+            .render_str("a\n{{ x }}", minijinja::context! {})
+            .unwrap_err();
+        assert_eq!(
+            describe(&e),
+            "undefined value: `x` is undefined (template line 2)"
+        );
+        let e = environment().template_from_str("{{ x ").unwrap_err();
+        assert_eq!(
+            describe(&e),
+            "syntax error: unexpected end of input, expected end of variable block \
+             (template line 1)"
+        );
+    }
+}
