@@ -26,7 +26,11 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // A scenario error lists every problem, one per line: each gets the prefix, as in
+            // `validate` and `plan`.
+            for line in format!("{err:#}").lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::from(EXIT_ERROR)
         }
     }
