@@ -102,6 +102,7 @@ fn point(
         aggregate: metrics::aggregate(&runs),
         runs,
         partial: false,
+        finished_unix_ms: None,
     }
 }
 
