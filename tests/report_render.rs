@@ -1,276 +1,222 @@
 //! Report renderers on hand-built `RunReport`s with fixed timestamps: snapshots of report.md,
-//! results.csv and results.json; a user template folder; atomic writes; reading back.
+//! results.csv and the framework objects; user template folders; reading back.
 
-use std::collections::BTreeMap;
+mod report_support;
 
-use nitro_scenario::journal::JournalStats;
-use nitro_scenario::metrics::{
-    self, ClientStats, LatencySummary, OutcomeCounts, PointResult, RunStats, StreamSummary,
-    UsageTotals,
-};
-use nitro_scenario::report::{self, HostFacts, OutputPlan, RunReport};
-
-fn latency(p50_us: u64) -> LatencySummary {
-    LatencySummary {
-        count: 1000,
-        min_us: p50_us / 2,
-        mean_us: p50_us as f64 * 1.1,
-        p50_us,
-        p90_us: p50_us * 3 / 2,
-        p95_us: p50_us * 2,
-        p99_us: p50_us * 3,
-        p999_us: p50_us * 4,
-        max_us: p50_us * 5,
-    }
-}
-
-fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
-    let requests = (rps * 10.0) as u64;
-    let mut status = BTreeMap::new();
-    status.insert(429, 3);
-    RunStats {
-        run,
-        measure_secs: 10.0,
-        requests,
-        attempts: requests + 5,
-        retries: 5,
-        first_attempt: OutcomeCounts {
-            success: requests - 5,
-            status,
-            ..Default::default()
-        },
-        outcomes: OutcomeCounts {
-            success: requests - 2,
-            timeout: 2,
-            ..Default::default()
-        },
-        throughput_rps: rps,
-        success_rps: rps - 0.2,
-        success_rate: 100.0 * (requests - 2) as f64 / requests as f64,
-        latency: latency(p50_us),
-        ttfb: latency(p50_us / 4),
-        stream: stream.then(|| StreamSummary {
-            ttft: latency(p50_us / 3),
-            itl: latency(1_000),
-            tpot: latency(1_100),
-            total_bytes: 4_000_000,
-            bytes_per_sec: 150_000.0,
-            output_tokens: requests * 32,
-            tokens_per_sec: rps * 32.0,
-            tokens_estimated: false,
-            ..Default::default()
-        }),
-        usage: UsageTotals {
-            prompt_tokens: requests * 256,
-            completion_tokens: requests * 32,
-            total_tokens: requests * 288,
-            estimated_requests: 0,
-            completion_tokens_per_sec: rps * 32.0,
-        },
-        body_bytes: 4_000_000,
-        client: ClientStats {
-            peak_rss_bytes: 9 * 1024 * 1024,
-            cpu_secs: 4.0,
-            cpu_utilization: 0.4,
-            lag_p99_us: 800,
-            lag_max_us: 2_000,
-            client_bound: false,
-            ..Default::default()
-        },
-        in_flight_at_end: 8,
-        journal_dropped: 0,
-        ..Default::default()
-    }
-}
-
-fn point(
-    route: &str,
-    path: &str,
-    payload: &str,
-    concurrency: u32,
-    runs: Vec<RunStats>,
-) -> PointResult {
-    let stream = runs.iter().any(|r| r.stream.is_some());
-    let mut vars = BTreeMap::new();
-    vars.insert("route".to_string(), route.to_string());
-    PointResult {
-        id: format!("{route}-{payload}-c{concurrency}"),
-        route: route.into(),
-        path: path.into(),
-        payload: Some(payload.into()),
-        payload_bytes: 1024,
-        concurrency,
-        stream,
-        vars,
-        aggregate: metrics::aggregate(&runs),
-        runs,
-        partial: false,
-    }
-}
-
-fn sample(partial: bool) -> RunReport {
-    let mut points = vec![
-        point(
-            "chat",
-            "/v1/chat/completions",
-            "S",
-            1,
-            vec![
-                run(1, 310.0, 3_200, false),
-                run(2, 305.0, 3_300, false),
-                run(3, 312.0, 3_250, false),
-            ],
-        ),
-        point(
-            "chat",
-            "/v1/chat/completions",
-            "S",
-            32,
-            vec![
-                run(1, 8_800.0, 3_800, false),
-                run(2, 8_900.0, 3_700, false),
-                run(3, 8_700.0, 3_900, false),
-            ],
-        ),
-        point(
-            "stream",
-            "/v1/chat/completions:stream",
-            "S",
-            8,
-            vec![
-                run(1, 400.0, 20_000, true),
-                run(2, 410.0, 19_500, true),
-                run(3, 395.0, 20_500, true),
-            ],
-        ),
-    ];
-    if partial {
-        points[2].runs.truncate(1);
-        points[2].partial = true;
-        points[2].aggregate = metrics::aggregate(&points[2].runs);
-    }
-    RunReport {
-        tool_version: "0.1.0".into(),
-        scenario_name: "sample".into(),
-        scenario: serde_json::json!({
-            "name": "sample",
-            "description": "A hand-built report for snapshot tests",
-            "run": { "runs": 3, "warmup": { "duration": "1s", "requests": null }, "measure": { "duration": "10s", "requests": null } }
-        }),
-        target: "mock (built-in, http://127.0.0.1:4000/)".into(),
-        base_url: "http://127.0.0.1:4000/".into(),
-        host: HostFacts {
-            cpu_model: "Test CPU".into(),
-            cores: 2,
-            os: "TestOS".into(),
-            memory_bytes: 24 << 30,
-        },
-        started_at: "2026-01-02T03:04:05Z".into(),
-        finished_at: "2026-01-02T03:14:05Z".into(),
-        partial,
-        interruption: partial.then(|| "interrupted (Ctrl-C)".into()),
-        points,
-        journal: Some(JournalStats {
-            accepted: 100,
-            written: 100,
-            dropped: 0,
-            disk_writes: 3,
-        }),
-    }
-}
-
-fn write(
-    report: &RunReport,
-    templates: Option<&std::path::Path>,
-) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
-    let dir = tempfile::tempdir().unwrap();
-    let plan = OutputPlan {
-        dir: dir.path().to_path_buf(),
-        results_file: None,
-        templates: templates.map(Into::into),
-    };
-    let files = report::write_all(report, &plan).unwrap();
-    (dir, files)
-}
-
-fn read(dir: &tempfile::TempDir, name: &str) -> String {
-    std::fs::read_to_string(dir.path().join(name)).unwrap()
-}
+use nitro_scenario::report::{self, ReportError, Templates};
+use report_support::{POINT_FINISHED_MS, names, plan, read, sample, write};
 
 #[test]
 fn markdown_csv_and_json_snapshots() {
     let (dir, files) = write(&sample(false), None);
-    insta::assert_snapshot!("report_md", read(&dir, "report.md"));
-    insta::assert_snapshot!("results_csv", read(&dir, "results.csv"));
-    let json: serde_json::Value = serde_json::from_str(&read(&dir, "results.json")).unwrap();
+    insta::assert_snapshot!("report_md", read(dir.path(), "report.md"));
+    insta::assert_snapshot!("results_csv", read(dir.path(), "results.csv"));
+    let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
     insta::assert_snapshot!(
         "framework_results",
         serde_json::to_string_pretty(&json["framework_results"]).unwrap()
     );
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert!(names.contains(&"chart-stream-latency.svg".to_string()));
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains(".tmp")
-        })
-        .collect();
-    assert!(leftovers.is_empty(), "no temporary files remain");
+    assert_eq!(files[0], dir.path().join("report.md"));
+    assert_eq!(
+        names(dir.path()),
+        [
+            "chart-chat-latency.svg",
+            "chart-chat-throughput.svg",
+            "chart-error-latency.svg",
+            "chart-error-throughput.svg",
+            "chart-stream-latency.svg",
+            "chart-stream-throughput.svg",
+            "report.md",
+            "results.csv",
+            "results.json",
+        ],
+        "every file, and no temporary file left"
+    );
 }
 
 #[test]
 fn a_partial_report_says_so() {
     let (dir, _) = write(&sample(true), None);
-    insta::assert_snapshot!("report_partial_md", read(&dir, "report.md"));
+    insta::assert_snapshot!("report_partial_md", read(dir.path(), "report.md"));
+    let csv = read(dir.path(), "results.csv");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",client_bound,partial")
+    );
+    assert!(
+        csv.lines().nth(3).unwrap().ends_with(",false,true"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn a_point_without_successes_has_no_latency_anywhere() {
+    let (dir, _) = write(&sample(false), None);
+    let csv = read(dir.path(), "results.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with("error-S-c8,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    for column in [
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "latency_p99_ms_mad",
+        "ttfb_p50_ms",
+    ] {
+        assert_eq!(cell(column), "", "{column}");
+    }
+    assert_eq!(cell("errors"), "9150");
+
+    let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    let fw = &json["framework_results"];
+    assert_eq!(
+        fw[4]["latency_ms"],
+        serde_json::json!({"p50": null, "p95": null, "p99": null})
+    );
+    assert_eq!(
+        fw[3]["time_to_first_ms"],
+        serde_json::json!({"p50": null, "p95": null, "p99": null})
+    );
+    let md = read(dir.path(), "report.md");
+    assert!(
+        md.contains("| `error-S-c8` | 305 ± 5 | - | - | - | 9,150 | 0.0 |"),
+        "{md}"
+    );
+    let chart = read(dir.path(), "chart-error-latency.svg");
+    assert!(chart.contains(">no successful requests</text>"));
+    assert!(!chart.contains("<polyline"));
+}
+
+#[test]
+fn framework_figures_are_per_run_medians() {
+    let (dir, _) = write(&sample(false), None);
+    let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    let chat = &json["framework_results"][1];
+    // Runs of 88,000, 89,000 and 87,000 requests: the median, not the sum.
+    assert_eq!(chat["reqs"], 88_000);
+    assert_eq!(chat["throughput_rps"], 8_800.0);
+    assert_eq!(chat["errors"]["timeouts"], 2);
+    assert_eq!(chat["test_config"]["duration_seconds"], 10);
+    assert_eq!(chat["test_config"]["measure_requests"], 5000);
+    assert_eq!(chat["timestamp"], "2026-01-02T03:14:05.250Z");
+    assert_eq!(chat["partial"], false);
+    assert_eq!(chat["test_config"]["mockoon_base"], "mock");
+    assert_eq!(POINT_FINISHED_MS % 1000, 250);
 }
 
 #[test]
 fn a_user_template_folder_replaces_the_built_in_template() {
     let templates = tempfile::tempdir().unwrap();
+    std::fs::create_dir(templates.path().join("parts")).unwrap();
+    // An include and an import: the folder is loaded whole, by relative path.
     std::fs::write(
         templates.path().join("report.md.j2"),
-        "# {{ report.scenario_name }}\n{% for p in points %}- {{ p.id }}: {{ p.rps | spread(1, false) }} req/s, p99 {{ p.p99.median | fixed(1) }} ms\n{% endfor %}",
+        "{% from \"parts/lines.j2\" import line %}{% include \"parts/head.j2\" %}\n\n\
+         {% for p in points %}{{ line(p) }}\n{% endfor %}",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.path().join("parts/head.j2"),
+        "# {{ report.scenario_name }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.path().join("parts/lines.j2"),
+        "{% macro line(p) %}- {{ p.id }}: {{ p.rps | spread(1, false) }} req/s, \
+         p99 {{ p.p99.median | fixed(1) if p.p99 else \"-\" }} ms{% endmacro %}",
     )
     .unwrap();
     let (dir, _) = write(&sample(false), Some(templates.path()));
     assert_eq!(
-        read(&dir, "report.md"),
-        "# sample\n- chat-S-c1: 310.0 req/s, p99 9.8 ms\n- chat-S-c32: 8800.0 req/s, p99 11.4 ms\n- stream-S-c8: 400.0 req/s, p99 60.0 ms\n"
+        read(dir.path(), "report.md"),
+        "# sample\n- chat-S-c1: 310.0 req/s, p99 9.8 ms\n- chat-S-c32: 8,800.0 req/s, p99 11.4 ms\n\
+         - stream-S-c8: 400.0 req/s, p99 60.0 ms\n- stream-L-c8: 92.0 req/s, p99 - ms\n\
+         - error-S-c8: 305.0 req/s, p99 - ms\n"
     );
 }
 
 #[test]
-fn a_template_error_is_reported_not_panicked() {
+fn missing_template_folders_and_files_are_errors_naming_the_path() {
     let templates = tempfile::tempdir().unwrap();
-    std::fs::write(templates.path().join("report.md.j2"), "{{ no_such_value }}").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let plan = OutputPlan {
-        dir: dir.path().into(),
-        results_file: None,
-        templates: Some(templates.path().into()),
-    };
-    let err = report::write_all(&sample(false), &plan)
-        .unwrap_err()
-        .to_string();
-    assert!(err.starts_with("template `report.md.j2`"), "{err}");
+    let missing = templates.path().join("nope");
+    let err = Templates::load(&missing).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!("{}: templates folder not found", missing.display())
+    );
+    let err = Templates::load(templates.path()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: not found; a templates folder needs `report.md.j2`",
+            templates.path().join("report.md.j2").display()
+        )
+    );
 }
 
 #[test]
-fn results_json_reads_back_and_other_files_are_refused() {
-    let original = sample(false);
-    let (dir, _) = write(&original, None);
+fn a_template_error_still_writes_the_data() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(
+        templates.path().join("report.md.j2"),
+        "line one\n{{ no_such_value }}",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err =
+        report::write_all(&sample(false), &plan(dir.path(), Some(templates.path()))).unwrap_err();
+    let text = err.to_string();
+    let user_file = templates.path().join("report.md.j2");
+    assert!(
+        text.starts_with(&format!("{}:2: undefined value", user_file.display())),
+        "{text}"
+    );
+    assert!(text.contains("`report.md` was not written"), "{text}");
+    let ReportError::MarkdownNotWritten { written, .. } = err else {
+        panic!("not MarkdownNotWritten: {text}");
+    };
+    assert!(written.contains(&dir.path().join("results.json")));
+    assert!(dir.path().join("results.json").is_file());
+    assert!(dir.path().join("results.csv").is_file());
+    assert!(!dir.path().join("report.md").exists());
+}
+
+#[test]
+fn results_json_reads_back_to_the_same_bytes() {
+    let (dir, _) = write(&sample(false), None);
+    let first = read(dir.path(), "results.json");
     let back = report::load_results(&dir.path().join("results.json")).unwrap();
-    assert_eq!(back, original);
+    assert_eq!(back.points.len(), 5);
+    assert_eq!(back.points[0].finished_unix_ms, Some(POINT_FINISHED_MS));
+    let (again, _) = write(&back, None);
+    assert_eq!(read(again.path(), "results.json"), first);
+    assert_eq!(
+        read(again.path(), "report.md"),
+        read(dir.path(), "report.md")
+    );
+
     std::fs::write(dir.path().join("other.json"), "{\"hello\": 1}").unwrap();
     let err = report::load_results(&dir.path().join("other.json"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a nitro-scenario results file"), "{err}");
+}
+
+#[test]
+fn results_json_has_no_float_noise() {
+    let (dir, _) = write(&sample(false), None);
+    let text = read(dir.path(), "results.json");
+    let noisy: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter(|n| n.split_once('.').is_some_and(|(_, f)| f.len() > 4))
+        .collect();
+    assert!(noisy.is_empty(), "{noisy:?}");
+    // The fixture's mean latency is p50 x 1.1: float noise before rounding.
+    assert!(text.contains("\"mean_us\": 3520.0,"), "rounded mean");
 }

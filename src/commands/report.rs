@@ -3,12 +3,27 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use crate::cli::ReportArgs;
-use crate::report::{self, OutputPlan};
+use crate::report::{self, OutputPlan, Templates};
 
 /// Carry out `report`: write report.md, results.csv and the charts beside RESULTS (or `--out`).
+///
+/// Templates: `--templates DIR`, else the stored scenario's `output.templates` (the path as
+/// stored, relative to the working directory), else the built-in template.
 pub(super) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let stored = report::load_results(&args.results)?;
+    let templates = match (&args.templates, stored.templates_dir()) {
+        (Some(dir), _) => Templates::load(dir)?,
+        (None, Some(dir)) => Templates::load(&dir).with_context(|| {
+            format!(
+                "the templates folder named by `output.templates` in `{}`",
+                args.results.display()
+            )
+        })?,
+        (None, None) => Templates::built_in(),
+    };
     let dir = args.out.clone().unwrap_or_else(|| {
         args.results
             .parent()
@@ -25,7 +40,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let plan = OutputPlan {
         dir,
         results_file,
-        templates: args.templates,
+        templates,
     };
     for path in report::write_all(&stored, &plan)? {
         eprintln!("wrote {}", path.display());

@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::cli::RunArgs;
 use crate::journal::Journal;
 use crate::mock::MockChild;
-use crate::report::{self, HostFacts, OutputPlan, RunReport};
+use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::scenario::{self, BaseUrl, Overrides, Scenario};
 
@@ -24,33 +24,25 @@ const EXIT_INTERRUPTED: u8 = 130;
 /// Carry out `run`.
 pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let overrides = Overrides::from_args_and_env(&args.set)?;
-    let mut scenario = scenario::load(&args.file, &overrides)?;
-    apply_cli_output(&mut scenario, &args);
+    let scenario = scenario::load(&args.file, &overrides)?;
     let points = scenario::expand(&scenario)?;
-    let plan = output_plan(&scenario);
+    let plan = output_plan(&scenario, &args)?;
+    let requests_log = args.requests_log || scenario.output.requests_log;
+    // A broken template must fail now, not after all the traffic.
+    report::check_templates(&plan.templates, &scenario, &points)?;
 
     let outcome = super::runtime()?.block_on(async {
         // The mock runs as a child process so that the client's CPU and memory are its own.
-        let (mock, base, target, shown_base) = match &scenario.target.base_url {
+        let (target, shown_base) = report::shown_target(&scenario.target.base_url);
+        let (mock, base) = match &scenario.target.base_url {
             BaseUrl::Mock => {
                 let child = MockChild::spawn(&scenario.mock).await?;
                 let url = child.base_url();
-                // The port changes every run; leaving it out keeps committed reports diffable.
-                (
-                    Some(child),
-                    url,
-                    "mock (built-in)".to_string(),
-                    "mock".to_string(),
-                )
+                (Some(child), url)
             }
-            BaseUrl::Url { url, display } => (
-                None,
-                url.clone(),
-                display.display.clone(),
-                display.display.clone(),
-            ),
+            BaseUrl::Url { url, .. } => (None, url.clone()),
         };
-        let journal = if scenario.output.requests_log {
+        let journal = if requests_log {
             std::fs::create_dir_all(&plan.dir)
                 .with_context(|| format!("cannot create `{}`", plan.dir.display()))?;
             let path = plan.dir.join("requests.csv");
@@ -123,27 +115,22 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `--out`, `--templates` and `--requests-log` win over the scenario's `[output]`.
-fn apply_cli_output(scenario: &mut Scenario, args: &RunArgs) {
-    if let Some(out) = &args.out {
-        scenario.output.dir = Some(out.clone());
-    }
-    if let Some(templates) = &args.templates {
-        scenario.output.templates = Some(templates.clone());
-    }
-    scenario.output.requests_log |= args.requests_log;
-}
-
-/// Where this scenario's reports go: `[output]` settings or `reports/<name>/`.
-fn output_plan(scenario: &Scenario) -> OutputPlan {
-    let dir = scenario
-        .output
-        .dir
+/// Where this run's reports go: `--out` / `--templates` (which stay out of the scenario echo),
+/// else the scenario's `[output]`, else `reports/<name>/` and the built-in template. The
+/// templates are loaded here, before any traffic.
+fn output_plan(scenario: &Scenario, args: &RunArgs) -> anyhow::Result<OutputPlan> {
+    let dir = args
+        .out
         .clone()
+        .or_else(|| scenario.output.dir.clone())
         .unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name));
-    OutputPlan {
+    let templates = args
+        .templates
+        .as_deref()
+        .or(scenario.output.templates.as_deref());
+    Ok(OutputPlan {
         dir,
         results_file: scenario.output.results_file.clone(),
-        templates: scenario.output.templates.clone(),
-    }
+        templates: Templates::from_folder(templates)?,
+    })
 }

@@ -340,4 +340,8 @@ pub struct PointResult {
     pub aggregate: PointAggregate,
     /// Whether this point was cut short (Ctrl-C or error).
     pub partial: bool,
+    /// Wall-clock time the point's last run ended, milliseconds since the Unix epoch (absent
+    /// in results written before it was recorded).
+    #[serde(default)]
+    pub finished_unix_ms: Option<u64>,
 }

@@ -1,11 +1,14 @@
 //! `results.csv`: one row per point, the columns of `COLUMNS` (documented in the README).
-//! Times in milliseconds, medians across runs.
+//! Rates, percentages and times are medians of the per-run figures, times in milliseconds;
+//! counts are summed over runs. A figure that does not exist (latency of a point where no
+//! request succeeded, stream timings of a non-stream route) is an empty cell.
 
 use super::view::row;
 use super::{ReportError, RunReport};
+use crate::metrics::Spread;
 
 /// The column set, in order.
-pub(crate) const COLUMNS: [&str; 36] = [
+pub(crate) const COLUMNS: [&str; 37] = [
     "id",
     "route",
     "path",
@@ -42,28 +45,29 @@ pub(crate) const COLUMNS: [&str; 36] = [
     "sse_bytes_per_sec",
     "peak_rss_bytes",
     "client_bound",
+    "partial",
 ];
 
 fn f(v: f64, decimals: usize) -> String {
     format!("{v:.decimals$}")
 }
 
-fn opt(v: Option<crate::metrics::Spread>, decimals: usize) -> String {
+fn median(v: Option<Spread>, decimals: usize) -> String {
     v.map_or(String::new(), |s| f(s.median, decimals))
+}
+
+fn mad(v: Option<Spread>, decimals: usize) -> String {
+    v.map_or(String::new(), |s| f(s.mad, decimals))
 }
 
 /// Render `results.csv`.
 pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| ReportError::Template {
-        name: "results.csv".into(),
-        message: e.to_string(),
-    };
-    w.write_record(COLUMNS).map_err(fail)?;
+    w.write_record(COLUMNS).map_err(ReportError::Csv)?;
     for p in &report.points {
         let r = row(p);
         let o = &p.aggregate.totals.outcomes;
-        let record: [String; 36] = [
+        let record: [String; COLUMNS.len()] = [
             r.id.clone(),
             r.route.clone(),
             r.path.clone(),
@@ -75,13 +79,13 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             f(r.rps.median, 1),
             f(r.rps.mad, 1),
             f(r.success.median, 2),
-            f(r.p50.median, 3),
-            f(r.p90.median, 3),
-            f(r.p95.median, 3),
-            f(r.p99.median, 3),
-            f(r.p999.median, 3),
-            f(r.p99.mad, 3),
-            f(r.ttfb_p50.median, 3),
+            median(r.p50, 3),
+            median(r.p90, 3),
+            median(r.p95, 3),
+            median(r.p99, 3),
+            median(r.p999, 3),
+            mad(r.p99, 3),
+            median(r.ttfb_p50, 3),
             r.errors.to_string(),
             o.non2xx().to_string(),
             o.timeout.to_string(),
@@ -89,26 +93,24 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             o.decode.to_string(),
             o.stream.to_string(),
             r.retries.to_string(),
-            opt(r.ttft_p50, 3),
-            opt(r.ttft_p99, 3),
-            opt(r.itl_p50, 3),
-            opt(r.itl_p99, 3),
-            opt(r.tpot_p50, 3),
-            opt(r.tokens_per_sec, 1),
+            median(r.ttft_p50, 3),
+            median(r.ttft_p99, 3),
+            median(r.itl_p50, 3),
+            median(r.itl_p99, 3),
+            median(r.tpot_p50, 3),
+            median(r.tokens_per_sec, 1),
             p.aggregate.totals.prompt_tokens.to_string(),
             p.aggregate.totals.completion_tokens.to_string(),
-            opt(r.sse_bytes_per_sec, 0),
+            median(r.sse_bytes_per_sec, 0),
             r.peak_rss_bytes.to_string(),
             r.client_bound.to_string(),
+            r.partial.to_string(),
         ];
-        w.write_record(&record).map_err(fail)?;
+        w.write_record(&record).map_err(ReportError::Csv)?;
     }
-    let bytes = w.into_inner().map_err(|e| ReportError::Template {
-        name: "results.csv".into(),
-        message: e.to_string(),
-    })?;
-    String::from_utf8(bytes).map_err(|e| ReportError::Template {
-        name: "results.csv".into(),
-        message: e.to_string(),
-    })
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ReportError::Csv(e.into_error().into()))?;
+    // Every cell above is a Rust `String`, so the bytes are UTF-8.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -1,9 +1,12 @@
-//! The plain-text summary `run` prints on stderr at the end: one aligned row per point.
+//! The plain-text summary `run` prints on stderr at the end: one aligned row per point, with
+//! the same figures and number formats as the Markdown summary table.
 
 use std::fmt::Write;
 
 use super::RunReport;
+use super::filters::{grouped, thousands};
 use super::view::row;
+use crate::metrics::Spread;
 
 /// The summary table.
 pub fn summary_table(report: &RunReport) -> String {
@@ -13,7 +16,7 @@ pub fn summary_table(report: &RunReport) -> String {
         "p50 ms",
         "p95 ms",
         "p99 ms",
-        "errors",
+        "errors (sum)",
         "success %",
         "ttft p50 ms",
         "tokens/s",
@@ -30,16 +33,14 @@ pub fn summary_table(report: &RunReport) -> String {
             };
             [
                 format!("{}{flag}", r.id),
-                format!("{:.0}", r.rps.median),
-                latency(r.has_latency, r.p50.median),
-                latency(r.has_latency, r.p95.median),
-                latency(r.has_latency, r.p99.median),
-                r.errors.to_string(),
-                format!("{:.1}", r.success.median),
-                r.ttft_p50
-                    .map_or("-".into(), |s| format!("{:.2}", s.median)),
-                r.tokens_per_sec
-                    .map_or("-".into(), |s| format!("{:.0}", s.median)),
+                grouped(r.rps.median, 0),
+                median(r.p50, 2),
+                median(r.p95, 2),
+                median(r.p99, 2),
+                thousands(r.errors),
+                grouped(r.success.median, 1),
+                median(r.ttft_p50, 2),
+                median(r.tokens_per_sec, 0),
             ]
         })
         .collect();
@@ -66,6 +67,7 @@ pub fn summary_table(report: &RunReport) -> String {
     for r in &rows {
         line(&mut out, r.each_ref().map(String::as_str));
     }
+    out.push_str("medians per run, except errors: summed over all runs\n");
     if report.partial {
         let _ = writeln!(
             out,
@@ -76,11 +78,8 @@ pub fn summary_table(report: &RunReport) -> String {
     out
 }
 
-/// A latency in ms, or `-` when no request succeeded (latency counts successes only).
-fn latency(has_latency: bool, ms: f64) -> String {
-    if has_latency {
-        format!("{ms:.2}")
-    } else {
-        "-".into()
-    }
+/// The median of a figure, or `-` when it does not exist (latency of a point where no
+/// request succeeded, stream figures of a non-stream route).
+fn median(figure: Option<Spread>, decimals: usize) -> String {
+    figure.map_or_else(|| "-".into(), |s| grouped(s.median, decimals))
 }

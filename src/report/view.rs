@@ -1,12 +1,19 @@
 //! The report as templates see it: the raw `RunReport` plus per-point rows with the figures
 //! already picked (medians, MADs, failure breakdowns), so templates only lay them out.
+//!
+//! A figure that does not exist is `None`, never `0`: latencies of a point where no request
+//! succeeded, stream timings of a non-stream route. CSV writes an empty cell, JSON `null`,
+//! Markdown `-`, and charts leave the point out.
 
 use serde::Serialize;
 
 use super::RunReport;
-use crate::metrics::{OutcomeCounts, PointResult, Spread};
+use super::filters::thousands;
+use super::routes::by_route;
+use crate::metrics::{LatencySummary, OutcomeCounts, PointResult, Spread, StreamSummary};
 
-/// One summary row.
+/// One point's figures. Spreads are the median (and MAD) of the per-run figures; counts are
+/// summed over runs.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct PointRow {
     /// Point id.
@@ -17,78 +24,78 @@ pub(crate) struct PointRow {
     pub(crate) path: String,
     /// Payload name or `-`.
     pub(crate) payload: String,
-    /// Request body bytes.
+    /// Request body size, bytes.
     pub(crate) payload_bytes: u64,
-    /// Workers.
+    /// Closed-loop workers.
     pub(crate) concurrency: u32,
-    /// Stream route.
+    /// Whether the route is measured as a stream.
     pub(crate) stream: bool,
     /// Runs measured.
     pub(crate) runs: u32,
     /// Whether the point was cut short.
     pub(crate) partial: bool,
-    /// Requests per second.
+    /// Requests per second, median per run.
     pub(crate) rps: Spread,
     /// Whether any request succeeded, so that latencies exist.
     pub(crate) has_latency: bool,
-    /// Latency percentiles, ms.
-    pub(crate) p50: Spread,
-    /// 90th percentile, ms.
-    pub(crate) p90: Spread,
-    /// 95th percentile, ms.
-    pub(crate) p95: Spread,
-    /// 99th percentile, ms.
-    pub(crate) p99: Spread,
-    /// 99.9th percentile, ms.
-    pub(crate) p999: Spread,
-    /// TTFB p50, ms.
-    pub(crate) ttfb_p50: Spread,
-    /// Requests completed, all runs.
+    /// Latency p50, ms, median per run; `None` when no request succeeded.
+    pub(crate) p50: Option<Spread>,
+    /// Latency p90, ms.
+    pub(crate) p90: Option<Spread>,
+    /// Latency p95, ms.
+    pub(crate) p95: Option<Spread>,
+    /// Latency p99, ms.
+    pub(crate) p99: Option<Spread>,
+    /// Latency p99.9, ms.
+    pub(crate) p999: Option<Spread>,
+    /// Time to response headers p50, ms.
+    pub(crate) ttfb_p50: Option<Spread>,
+    /// Requests completed, summed over runs.
     pub(crate) requests: u64,
-    /// Failed requests (final outcome), all runs.
+    /// Requests whose final outcome was a failure, summed over runs.
     pub(crate) errors: u64,
-    /// Success rate, percent.
+    /// Successful requests / requests, percent, median per run.
     pub(crate) success: Spread,
-    /// Retries sent.
+    /// Retries sent, summed over runs.
     pub(crate) retries: u64,
-    /// First-attempt failures, e.g. `429 x 120`.
+    /// First-attempt failures, e.g. `429 x 120`; `-` when none.
     pub(crate) first_failures: String,
-    /// Final failures, e.g. `500 x 30, timeout x 2`.
+    /// Final failures, e.g. `500 x 30, timeout x 2`; `-` when none.
     pub(crate) final_failures: String,
-    /// TTFT p50, ms (streams).
+    /// Time to first token p50, ms (streams with a content event).
     pub(crate) ttft_p50: Option<Spread>,
-    /// TTFT p99, ms.
+    /// Time to first token p99, ms.
     pub(crate) ttft_p99: Option<Spread>,
-    /// ITL p50, ms.
+    /// Inter-token latency p50, ms (streams with two content events or more).
     pub(crate) itl_p50: Option<Spread>,
-    /// ITL p99, ms.
+    /// Inter-token latency p99, ms.
     pub(crate) itl_p99: Option<Spread>,
-    /// TPOT p50, ms.
+    /// Time per output token p50, ms.
     pub(crate) tpot_p50: Option<Spread>,
-    /// Output tokens per second.
+    /// Output tokens per measure second (streams).
     pub(crate) tokens_per_sec: Option<Spread>,
-    /// Stream bytes per second.
+    /// Stream bytes per second of transfer (streams that transferred any).
     pub(crate) sse_bytes_per_sec: Option<Spread>,
-    /// Token counts estimated from events.
+    /// Whether token counts were estimated from events.
     pub(crate) tokens_estimated: bool,
-    /// Peak RSS of the client, bytes.
+    /// Peak RSS of the client over all runs, bytes.
     pub(crate) peak_rss_bytes: u64,
-    /// Client CPU, cores busy.
+    /// Client CPU, cores busy, median per run.
     pub(crate) client_cpu: Spread,
-    /// Runtime lag p99, ms.
+    /// Client runtime lag p99, ms, median per run.
     pub(crate) lag_p99_ms: f64,
-    /// Client-bound flag.
+    /// Whether any run was client-bound.
     pub(crate) client_bound: bool,
-    /// Requests still in flight at the measure deadline (finished and counted), all runs.
+    /// Requests in flight at the measure deadline (finished and counted), summed over runs.
     pub(crate) in_flight_at_end: u64,
-    /// Usage per run.
+    /// Token usage, one row per run.
     pub(crate) usage: Vec<UsageRow>,
 }
 
 /// One run's token usage.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct UsageRow {
-    /// Run number.
+    /// Run number, 1-based.
     pub(crate) run: u32,
     /// Prompt tokens.
     pub(crate) prompt_tokens: u64,
@@ -96,7 +103,7 @@ pub(crate) struct UsageRow {
     pub(crate) completion_tokens: u64,
     /// Total tokens.
     pub(crate) total_tokens: u64,
-    /// Completion tokens per second.
+    /// Completion tokens per measure second.
     pub(crate) tokens_per_sec: f64,
     /// Requests whose usage was estimated.
     pub(crate) estimated_requests: u64,
@@ -107,7 +114,7 @@ pub(crate) fn failures(counts: &OutcomeCounts) -> String {
     let mut parts: Vec<String> = counts
         .status
         .iter()
-        .map(|(code, n)| format!("{code} x {}", super::markdown::thousands(*n)))
+        .map(|(code, n)| format!("{code} x {}", thousands(*n)))
         .collect();
     for (name, n) in [
         ("timeout", counts.timeout),
@@ -116,7 +123,7 @@ pub(crate) fn failures(counts: &OutcomeCounts) -> String {
         ("stream", counts.stream),
     ] {
         if n > 0 {
-            parts.push(format!("{name} x {}", super::markdown::thousands(n)));
+            parts.push(format!("{name} x {}", thousands(n)));
         }
     }
     if parts.is_empty() {
@@ -126,10 +133,27 @@ pub(crate) fn failures(counts: &OutcomeCounts) -> String {
     }
 }
 
+/// `spread` when any run recorded a value in the histogram `summary` picks.
+fn when_recorded(
+    p: &PointResult,
+    summary: impl Fn(&crate::metrics::RunStats) -> Option<&LatencySummary>,
+    spread: Option<Spread>,
+) -> Option<Spread> {
+    let recorded = p
+        .runs
+        .iter()
+        .any(|r| summary(r).is_some_and(|s| s.count > 0));
+    spread.filter(|_| recorded)
+}
+
 /// The row of one point.
 pub(crate) fn row(p: &PointResult) -> PointRow {
     let a = &p.aggregate;
     let s = a.stream.as_ref();
+    let latency = |spread: Spread| when_recorded(p, |r| Some(&r.latency), Some(spread));
+    let stream = |pick: fn(&StreamSummary) -> &LatencySummary, spread: Option<Spread>| {
+        when_recorded(p, |r| r.stream.as_ref().map(pick), spread)
+    };
     PointRow {
         id: p.id.clone(),
         route: p.route.clone(),
@@ -141,26 +165,31 @@ pub(crate) fn row(p: &PointResult) -> PointRow {
         runs: a.runs,
         partial: p.partial,
         rps: a.throughput_rps,
-        has_latency: a.totals.outcomes.success > 0,
-        p50: a.latency_p50_ms,
-        p90: a.latency_p90_ms,
-        p95: a.latency_p95_ms,
-        p99: a.latency_p99_ms,
-        p999: a.latency_p999_ms,
-        ttfb_p50: a.ttfb_p50_ms,
+        has_latency: latency(a.latency_p50_ms).is_some(),
+        p50: latency(a.latency_p50_ms),
+        p90: latency(a.latency_p90_ms),
+        p95: latency(a.latency_p95_ms),
+        p99: latency(a.latency_p99_ms),
+        p999: latency(a.latency_p999_ms),
+        ttfb_p50: when_recorded(p, |r| Some(&r.ttfb), Some(a.ttfb_p50_ms)),
         requests: a.totals.requests,
         errors: a.totals.outcomes.failures(),
         success: a.success_rate,
         retries: a.totals.retries,
         first_failures: failures(&a.totals.first_attempt),
         final_failures: failures(&a.totals.outcomes),
-        ttft_p50: s.map(|s| s.ttft_p50_ms),
-        ttft_p99: s.map(|s| s.ttft_p99_ms),
-        itl_p50: s.map(|s| s.itl_p50_ms),
-        itl_p99: s.map(|s| s.itl_p99_ms),
-        tpot_p50: s.map(|s| s.tpot_p50_ms),
+        ttft_p50: stream(|x| &x.ttft, s.map(|s| s.ttft_p50_ms)),
+        ttft_p99: stream(|x| &x.ttft, s.map(|s| s.ttft_p99_ms)),
+        itl_p50: stream(|x| &x.itl, s.map(|s| s.itl_p50_ms)),
+        itl_p99: stream(|x| &x.itl, s.map(|s| s.itl_p99_ms)),
+        tpot_p50: stream(|x| &x.tpot, s.map(|s| s.tpot_p50_ms)),
         tokens_per_sec: s.map(|s| s.tokens_per_sec),
-        sse_bytes_per_sec: s.map(|s| s.bytes_per_sec),
+        sse_bytes_per_sec: s.map(|s| s.bytes_per_sec).filter(|_| {
+            // A rate over no transfer at all does not exist.
+            p.runs
+                .iter()
+                .any(|r| r.stream.as_ref().is_some_and(|x| x.total_bytes > 0))
+        }),
         tokens_estimated: s.is_some_and(|s| s.tokens_estimated),
         peak_rss_bytes: a.peak_rss_bytes,
         client_cpu: a.client_cpu_utilization,
@@ -182,7 +211,7 @@ pub(crate) fn row(p: &PointResult) -> PointRow {
     }
 }
 
-/// Routes in plan order, each with its rows.
+/// A route with its rows.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct RouteView {
     /// Route name.
@@ -191,10 +220,19 @@ pub(crate) struct RouteView {
     pub(crate) path: String,
     /// Whether the route streams.
     pub(crate) stream: bool,
-    /// Its points.
+    /// Its points, plan order.
     pub(crate) points: Vec<PointRow>,
-    /// Chart file names beside the report (latency, throughput).
+    /// Chart files beside the report: latency, then throughput.
     pub(crate) charts: Vec<String>,
+}
+
+/// The phases as people read them.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PhasesView {
+    /// `none`, `30s`, `500 requests` or `30s or 500 requests`.
+    pub(crate) warmup: String,
+    /// The measure phase, in the same words.
+    pub(crate) measure: String,
 }
 
 /// Everything a template sees.
@@ -204,8 +242,10 @@ pub(crate) struct View<'a> {
     pub(crate) report: &'a RunReport,
     /// One row per point, plan order.
     pub(crate) points: Vec<PointRow>,
-    /// Points grouped by route, plan order.
+    /// Rows grouped by route, plan order.
     pub(crate) routes: Vec<RouteView>,
+    /// Warmup and measure limits in words.
+    pub(crate) phases: PhasesView,
     /// Whether any point ran more than once (show ± MAD).
     pub(crate) multi_run: bool,
     /// Whether any point is a stream.
@@ -214,22 +254,27 @@ pub(crate) struct View<'a> {
 
 /// The view of `report`.
 pub(crate) fn view(report: &RunReport) -> View<'_> {
+    let routes: Vec<RouteView> = by_route(&report.points)
+        .into_iter()
+        .map(|g| RouteView {
+            name: g.name.to_string(),
+            path: g.path.to_string(),
+            stream: g.stream,
+            points: g.points.iter().map(|p| row(p)).collect(),
+            charts: super::charts::file_names(g.name).to_vec(),
+        })
+        .collect();
     let points: Vec<PointRow> = report.points.iter().map(row).collect();
-    let mut routes: Vec<RouteView> = Vec::new();
-    for p in &points {
-        match routes.iter_mut().find(|r| r.name == p.route) {
-            Some(r) => r.points.push(p.clone()),
-            None => routes.push(RouteView {
-                name: p.route.clone(),
-                path: p.path.clone(),
-                stream: p.stream,
-                points: vec![p.clone()],
-                charts: super::charts::file_names(&p.route),
-            }),
-        }
-    }
     View {
         report,
+        phases: PhasesView {
+            warmup: report
+                .warmup_echo()
+                .map_or_else(|| "none".into(), |w| w.describe()),
+            measure: report
+                .measure_echo()
+                .map_or_else(|| "-".into(), |m| m.describe()),
+        },
         multi_run: points.iter().any(|p| p.runs > 1),
         any_stream: points.iter().any(|p| p.stream),
         points,

@@ -110,6 +110,10 @@ pub(crate) async fn run_point<C: Connector>(
         aggregate: metrics::aggregate(&runs),
         runs,
         partial,
+        finished_unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_millis() as u64),
     }
 }
 

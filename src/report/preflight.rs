@@ -1,0 +1,68 @@
+//! Checking a user's templates before any traffic: `report.md` is rendered against a report
+//! shaped like the coming run's — its scenario and planned points, placeholder figures — so a
+//! broken template fails in a second instead of after the whole run.
+
+use std::time::SystemTime;
+
+use super::run_report::shown_target;
+use super::templates::Templates;
+use super::{HostFacts, ReportError, RunReport, markdown};
+use crate::journal::JournalStats;
+use crate::metrics::{self, LatencySummary, PointResult, RunStats, StreamSummary};
+use crate::scenario::{Point, Scenario};
+
+/// Render `report.md` with `templates` for a placeholder run of `points`; the text is dropped.
+pub fn check_templates(
+    templates: &Templates,
+    scenario: &Scenario,
+    points: &[Point],
+) -> Result<(), ReportError> {
+    let (target, base_url) = shown_target(&scenario.target.base_url);
+    let report = RunReport::new(
+        scenario,
+        target,
+        base_url,
+        HostFacts::default(),
+        SystemTime::UNIX_EPOCH,
+        SystemTime::UNIX_EPOCH,
+        None,
+        points.iter().map(placeholder).collect(),
+        Some(JournalStats::default()),
+    )?;
+    markdown::render(&report, templates).map(drop)
+}
+
+/// A point with one run in which every histogram holds a value, so every optional figure
+/// exists and templates take their fullest branches.
+fn placeholder(point: &Point) -> PointResult {
+    let one = LatencySummary {
+        count: 1,
+        ..LatencySummary::default()
+    };
+    let runs = vec![RunStats {
+        run: 1,
+        latency: one,
+        ttfb: one,
+        stream: point.request.stream.then(|| StreamSummary {
+            ttft: one,
+            itl: one,
+            tpot: one,
+            ..StreamSummary::default()
+        }),
+        ..RunStats::default()
+    }];
+    PointResult {
+        id: point.id.clone(),
+        route: point.route.clone(),
+        path: point.request.path.clone(),
+        payload: point.payload.clone(),
+        payload_bytes: point.request.body.len() as u64,
+        concurrency: point.concurrency.get(),
+        stream: point.request.stream,
+        vars: point.vars.clone(),
+        aggregate: metrics::aggregate(&runs),
+        runs,
+        partial: false,
+        finished_unix_ms: None,
+    }
+}

@@ -1,0 +1,226 @@
+//! Report templates: the built-in `report.md.j2`, or a user's folder (`--templates DIR` or
+//! `output.templates`).
+//!
+//! A user's folder is read whole and up front — every `*.j2` file under it, named by its path
+//! relative to the folder — and served to minijinja from memory, so templates can
+//! `{% include %}`, `{% import %}` or `{% extends %}` one another while rendering stays a pure
+//! function of the report and these sources. Errors name the user's file and line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+use super::ReportError;
+use super::filters;
+
+/// The Markdown report's template, built in and looked up at the top of a user's folder.
+pub(crate) const MAIN: &str = "report.md.j2";
+const BUILT_IN: &str = include_str!("templates/report.md.j2");
+/// How deep a user's folder is searched for `*.j2` files.
+const MAX_DEPTH: usize = 8;
+
+/// Template sources held in memory, ready to render.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    /// The user's folder; `None` for the built-in template.
+    dir: Option<PathBuf>,
+    /// Sources by name (`/`-separated path relative to `dir`).
+    sources: Arc<BTreeMap<String, String>>,
+}
+
+impl Templates {
+    /// The template built into the binary.
+    pub fn built_in() -> Self {
+        let mut sources = BTreeMap::new();
+        sources.insert(MAIN.to_string(), BUILT_IN.to_string());
+        Self {
+            dir: None,
+            sources: Arc::new(sources),
+        }
+    }
+
+    /// The user's folder `dir` when given, else the built-in template.
+    pub fn from_folder(dir: Option<&Path>) -> Result<Self, ReportError> {
+        dir.map_or_else(|| Ok(Self::built_in()), Self::load)
+    }
+
+    /// Read every `*.j2` file under `dir`; the folder and its `report.md.j2` must exist.
+    pub fn load(dir: &Path) -> Result<Self, ReportError> {
+        if !dir.is_dir() {
+            let message = if dir.exists() {
+                "not a folder; `--templates` and `output.templates` name a folder holding `report.md.j2`"
+            } else {
+                "templates folder not found"
+            };
+            return Err(ReportError::TemplateFiles {
+                path: dir.to_path_buf(),
+                message: message.into(),
+            });
+        }
+        let mut sources = BTreeMap::new();
+        collect(dir, dir, 0, &mut sources)?;
+        if !sources.contains_key(MAIN) {
+            return Err(ReportError::TemplateFiles {
+                path: dir.join(MAIN),
+                message: format!("not found; a templates folder needs `{MAIN}`"),
+            });
+        }
+        Ok(Self {
+            dir: Some(dir.to_path_buf()),
+            sources: Arc::new(sources),
+        })
+    }
+
+    /// The user's folder, or `None` for the built-in template.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Render template `name` with `context`; strict undefined, the report filters, a final
+    /// newline guaranteed.
+    pub(crate) fn render(&self, name: &str, context: Value) -> Result<String, ReportError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .build()
+            .map_err(|e| self.error(e))?;
+        env.set_syntax(syntax);
+        filters::register(&mut env);
+        let sources = Arc::clone(&self.sources);
+        env.set_loader(move |name| Ok(sources.get(name).cloned()));
+        let template = env.get_template(name).map_err(|e| self.error(e))?;
+        let mut text = template.render(context).map_err(|e| self.error(e))?;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        Ok(text)
+    }
+
+    /// Where a template lives, as a person finds it: the user's file, or the built-in one.
+    fn file_of(&self, name: &str) -> String {
+        match &self.dir {
+            Some(dir) => dir.join(name).display().to_string(),
+            None => format!("built-in {name}"),
+        }
+    }
+
+    /// The error at its innermost template (an error inside an included template arrives
+    /// wrapped by the include), with where it was included from.
+    fn error(&self, e: minijinja::Error) -> ReportError {
+        let mut chain: Vec<&minijinja::Error> = vec![&e];
+        let mut cause = std::error::Error::source(&e);
+        while let Some(inner) = cause {
+            if let Some(inner) = inner.downcast_ref::<minijinja::Error>() {
+                chain.push(inner);
+            }
+            cause = inner.source();
+        }
+        let at = |e: &minijinja::Error| {
+            let file = self.file_of(e.name().unwrap_or(MAIN));
+            e.line()
+                .map_or(file.clone(), |line| format!("{file}:{line}"))
+        };
+        let innermost = chain[chain.len() - 1];
+        let mut message = innermost.kind().to_string();
+        if let Some(detail) = innermost.detail() {
+            message = format!("{message}: {detail}");
+        }
+        for outer in chain[..chain.len() - 1].iter().rev() {
+            message = format!("{message} (included from {})", at(outer));
+        }
+        ReportError::Template {
+            file: at(innermost),
+            message,
+        }
+    }
+}
+
+fn collect(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    out: &mut BTreeMap<String, String>,
+) -> Result<(), ReportError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| ReportError::TemplateFiles {
+            message: format!("cannot read: {e}"),
+            path,
+        }
+    };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io(dir))?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name.starts_with('.') {
+            continue;
+        }
+        let meta = std::fs::metadata(&path).map_err(io(&path))?;
+        if meta.is_dir() && depth < MAX_DEPTH {
+            collect(root, &path, depth + 1, out)?;
+        } else if meta.is_file() && file_name.ends_with(".j2") {
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            let name: Vec<String> = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.insert(name.join("/"), text);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_folder_is_read_whole_and_includes_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("parts")).unwrap();
+        std::fs::write(
+            dir.path().join(MAIN),
+            "{% include \"parts/head.j2\" %}|{{ n | thousands }}",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("parts/head.j2"), "head").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a template").unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        assert_eq!(
+            t.sources.keys().collect::<Vec<_>>(),
+            ["parts/head.j2", MAIN]
+        );
+        let ctx = Value::from(minijinja::value::Serde(serde_json::json!({ "n": 1234 })));
+        assert_eq!(t.render(MAIN, ctx).unwrap(), "head|1,234\n");
+    }
+
+    #[test]
+    fn errors_name_the_users_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Templates::load(&dir.path().join("nope")).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .ends_with("nope: templates folder not found")
+        );
+        let no_main = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(no_main.contains("report.md.j2: not found"), "{no_main}");
+
+        std::fs::write(dir.path().join(MAIN), "a\n{% include \"inc.j2\" %}").unwrap();
+        std::fs::write(dir.path().join("inc.j2"), "b\n{{ nosuch }}").unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        let err = t.render(MAIN, Value::from(())).unwrap_err().to_string();
+        assert!(err.contains("inc.j2:2"), "{err}");
+        assert!(err.contains("undefined value"), "{err}");
+    }
+}

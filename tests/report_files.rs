@@ -1,0 +1,178 @@
+//! The files `write_all` leaves behind: charts that are well-formed SVG with sane ticks, stale
+//! charts removed on a re-run, no secret in any file, and the committed sample in
+//! `reports/quick/` being exactly what the current code renders from its `results.json`.
+
+mod report_support;
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use nitro_scenario::report::{self, HostFacts, RunReport};
+use nitro_scenario::scenario::{self, Overrides};
+use report_support::{assert_well_formed, names, plan, read, sample, write};
+
+#[test]
+fn charts_are_well_formed_svg_with_readable_ticks() {
+    let (dir, _) = write(&sample(false), None);
+    let charts: Vec<String> = names(dir.path())
+        .into_iter()
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    assert_eq!(charts.len(), 6);
+    for name in &charts {
+        let svg = read(dir.path(), name);
+        assert_well_formed(&svg);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
+        assert!(
+            svg.contains(">concurrency (levels evenly spaced)</text>"),
+            "{name}"
+        );
+    }
+    // chat throughput tops out at 8,900 req/s: ticks of 2,000 up to 10,000.
+    let chat = read(dir.path(), "chart-chat-throughput.svg");
+    for label in ["0", "2,000", "4,000", "6,000", "8,000", "10,000"] {
+        assert!(
+            chat.contains(&format!("text-anchor=\"end\">{label}</text>")),
+            "{label}"
+        );
+    }
+    // stream latency: the L payload never succeeded, so only S has lines (p50 and p99).
+    let stream = read(dir.path(), "chart-stream-latency.svg");
+    assert_eq!(stream.matches("<polyline").count(), 2);
+    assert!(stream.contains(">L p99</text>"), "the legend still lists L");
+}
+
+#[test]
+fn the_xml_check_catches_broken_markup() {
+    for bad in [
+        "<svg><text>a</svg>",
+        "<svg a=1/>",
+        "<svg a=\"1\" a=\"2\"/>",
+        "<svg>&nope;</svg>",
+        "<svg/><svg/>",
+        "<svg><text>a & b</text></svg>",
+    ] {
+        let caught = std::panic::catch_unwind(|| assert_well_formed(bad)).is_err();
+        assert!(caught, "{bad}");
+    }
+    assert_well_formed("<?xml version=\"1.0\"?><svg a=\"x&amp;y\"><t>1 &lt; 2</t></svg>\n");
+}
+
+#[test]
+fn a_rerun_removes_only_its_own_stale_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = sample(false);
+    report::write_all(&full, &plan(dir.path(), None)).unwrap();
+    std::fs::write(dir.path().join("chart-notes.txt"), "mine").unwrap();
+    std::fs::write(dir.path().join("diagram.svg"), "<svg/>").unwrap();
+    let mut fewer = full.clone();
+    fewer.points.retain(|p| p.route == "chat");
+    report::write_all(&fewer, &plan(dir.path(), None)).unwrap();
+    assert_eq!(
+        names(dir.path()),
+        [
+            "chart-chat-latency.svg",
+            "chart-chat-throughput.svg",
+            "chart-notes.txt",
+            "diagram.svg",
+            "report.md",
+            "results.csv",
+            "results.json",
+        ]
+    );
+}
+
+/// Every file under `dir`, as text, with its name.
+fn contents(dir: &Path) -> Vec<(String, String)> {
+    names(dir)
+        .into_iter()
+        .map(|n| {
+            let text = read(dir, &n);
+            (n, text)
+        })
+        .collect()
+}
+
+#[test]
+fn no_secret_reaches_a_file_even_through_an_error_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("secret.toml");
+    std::fs::write(
+        &path,
+        r#"
+name = "secret"
+[target]
+base_url = "http://${env:SECRET_HOST}:9/v1"
+model = "m"
+headers = { authorization = "Bearer ${env:API_KEY}" }
+[run]
+runs = 1
+requests = 5
+[routes.chat]
+path = "/chat/completions"
+headers = { x-team = "team-${env:TEAM}" }
+[matrix]
+route = ["chat"]
+concurrency = [1]
+"#,
+    )
+    .unwrap();
+    let env = |name: &str| match name {
+        "SECRET_HOST" => Some("SuperSecret-abc.invalid".to_string()),
+        "API_KEY" => Some("sk-live-0123456789".to_string()),
+        "TEAM" => Some("blue-falcon".to_string()),
+        _ => None,
+    };
+    let scenario = scenario::load_with_env(&path, &Overrides::default(), &env).unwrap();
+    let (target, base_url) = report::shown_target(&scenario.target.base_url);
+    // A message built from the resolved (and normalised: lowercased) URL, as a transport
+    // error would be.
+    let interruption = "cannot set up the HTTP client: cannot resolve `supersecret-abc.invalid` \
+                        (header `Bearer sk-live-0123456789`, team blue-falcon)";
+    let run = RunReport::new(
+        &scenario,
+        target,
+        base_url,
+        HostFacts::default(),
+        SystemTime::UNIX_EPOCH,
+        SystemTime::UNIX_EPOCH,
+        Some(interruption.into()),
+        Vec::new(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        run.interruption.as_deref(),
+        Some("cannot set up the HTTP client: cannot resolve `***` (header `Bearer ***`, team ***)")
+    );
+    assert_eq!(run.base_url, "http://***:9/v1");
+    let (dir, _) = write(&run, None);
+    for (name, text) in contents(dir.path()) {
+        let lower = text.to_lowercase();
+        for secret in ["supersecret-abc", "sk-live-0123456789", "blue-falcon"] {
+            assert!(!lower.contains(secret), "{secret} in {name}");
+        }
+    }
+}
+
+#[test]
+fn the_committed_sample_is_what_this_code_renders() {
+    let sample_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/quick");
+    let stored = report::load_results(&sample_dir.join("results.json"))
+        .expect("reports/quick/results.json loads");
+    let out = tempfile::tempdir().unwrap();
+    report::write_all(&stored, &plan(out.path(), None)).unwrap();
+    assert_eq!(
+        names(out.path()),
+        names(&sample_dir),
+        "reports/quick/ holds other files than the code writes; \
+         re-render it: cargo run -- report reports/quick/results.json"
+    );
+    for (name, expected) in contents(out.path()) {
+        assert!(
+            read(&sample_dir, &name) == expected,
+            "reports/quick/{name} differs from what this code renders; \
+             re-render it: cargo run -- report reports/quick/results.json"
+        );
+    }
+}
