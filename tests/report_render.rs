@@ -172,6 +172,7 @@ fn sample(partial: bool) -> RunReport {
             written: 100,
             dropped: 0,
             disk_writes: 3,
+            ..JournalStats::default()
         }),
     }
 }
