@@ -25,8 +25,8 @@ pub use record::RequestRecord;
 /// Name of the per-request log in a run's output folder.
 pub const FILE_NAME: &str = "requests.csv";
 
-/// Records the buffer holds before `record` refuses: 32,768 slots of ~110 bytes, allocated up
-/// front, so about 3.6 MB of the client's memory. The writer empties it every 10 ms, so it
+/// Records the buffer holds before `record` refuses: 32,768 slots of 96 bytes, allocated up
+/// front, so about 3 MB of the client's memory. The writer empties it every 10 ms, so it
 /// absorbs bursts of ~3 million records per second; the benchmark uses this size too.
 pub const CAPACITY: usize = 1 << 15;
 
