@@ -14,7 +14,7 @@ use super::sink::Sink;
 
 /// How long the writer sleeps between polls of the buffer when producers are slow. At the
 /// default capacity this leaves room for bursts of up to ~3 million records per second.
-pub(super) const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
+const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Formatted text written in one call, at least (~3,000 rows): large enough that disk writes
 /// are rare, small enough to stay in cache.
