@@ -139,6 +139,8 @@ struct LogCheck {
     stats: JournalStats,
     /// Rows in the CSV file after `finish`.
     lines: u64,
+    /// When `finish` returned (before the file was read back to count its rows).
+    finished_at: Instant,
 }
 
 impl LogCheck {
@@ -185,6 +187,7 @@ fn close_journal(
     accepted: u64,
 ) -> LogCheck {
     let stats = j.finish();
+    let finished_at = Instant::now();
     let text = std::fs::read_to_string(path).expect("read the journal's file");
     let lines = text.lines().count().saturating_sub(1) as u64;
     LogCheck {
@@ -193,6 +196,7 @@ fn close_journal(
         accepted,
         stats,
         lines,
+        finished_at,
     }
 }
 
@@ -337,7 +341,7 @@ fn throughput(dir: &Path) -> (Value, LogCheck) {
     let window_secs = t.elapsed().as_secs_f64();
     drop(sender);
     let log = close_journal("throughput", j, &path, offered, accepted);
-    let async_secs = t.elapsed().as_secs_f64();
+    let async_secs = log.finished_at.duration_since(t).as_secs_f64();
     let sync_rps = sync_calls as f64 / sync_secs;
     let written_rps = log.lines as f64 / async_secs;
     let out = json!({
