@@ -8,15 +8,11 @@ use std::time::SystemTime;
 use anyhow::Context;
 
 use crate::cli::RunArgs;
-use crate::journal::Journal;
+use crate::journal::{self, Journal};
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::scenario::{self, BaseUrl, Overrides, Scenario};
-
-/// Records the per-request buffer holds before `record` refuses: 32,768 slots of ~90 bytes,
-/// allocated up front, so about 3 MB of the client's memory; the writer drains it continuously.
-const JOURNAL_CAPACITY: usize = 1 << 15;
 
 /// Exit code of a run interrupted by Ctrl-C (after its partial reports are written).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -45,13 +41,20 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let journal = if requests_log {
             std::fs::create_dir_all(&plan.dir)
                 .with_context(|| format!("cannot create `{}`", plan.dir.display()))?;
-            let path = plan.dir.join("requests.csv");
+            let path = plan.dir.join(journal::FILE_NAME);
             let ids = points.iter().map(|p| p.id.clone()).collect();
             Some(
-                Journal::start(&path, ids, JOURNAL_CAPACITY)
+                Journal::start(&path, ids, journal::CAPACITY)
                     .with_context(|| format!("cannot create `{}`", path.display()))?,
             )
         } else {
+            // An earlier run's log would pass for this run's.
+            journal::remove_stale(&plan.dir).with_context(|| {
+                format!(
+                    "cannot remove the earlier `requests.csv` in `{}`",
+                    plan.dir.display()
+                )
+            })?;
             None
         };
         let options = RunOptions {
@@ -64,10 +67,11 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(child) = mock {
             child.stop().await;
         }
-        let journal_stats = match journal {
-            Some(journal) => Some(journal.finish().context("cannot finish `requests.csv`")?),
-            None => None,
-        };
+        // A failed log is reported with what it cost; it never costs the run its report.
+        let journal_stats = journal.map(Journal::finish);
+        if let Some(err) = journal_stats.as_ref().and_then(|s| s.error.as_ref()) {
+            eprintln!("warning: the request log is incomplete: {err}");
+        }
         anyhow::Ok((outcome, started, target, shown_base, journal_stats))
     });
     let (outcome, started, target, shown_base, journal_stats) = outcome?;

@@ -1,142 +1,153 @@
-//! The journal's writer thread: blocks for the first record, drains whatever else is waiting,
-//! formats the batch as CSV rows into one reused buffer, and writes it with one call.
+//! The journal's writer thread. Producers never wake it: it polls the buffer every
+//! [`DRAIN_INTERVAL`] (at once when `finish` unparks it), formats what it takes into one reused
+//! text buffer, and writes that buffer when it holds [`WRITE_BYTES`], when its oldest row is
+//! [`MAX_AGE`] old, or at the end — so one disk write carries thousands of rows whatever the
+//! request rate. After a failed write it keeps draining and counts what it takes as lost, so
+//! producers never block and `accepted == written + lost_after_error` holds at the end.
 
-use std::fmt::Write as _;
-use std::io::Write;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
 
-use super::{Counters, Message, RequestRecord};
-use crate::metrics::Phase;
+use super::RequestRecord;
+use super::buffer::{Progress, Shared};
+use super::row::{HEADER, csv_field, format_row};
+use super::sink::Sink;
 
-/// Column names of `requests.csv`.
-pub(crate) const HEADER: &str = "point_id,run,phase,start_offset_us,latency_us,ttfb_us,ttft_us,status,failure,retry,bytes,prompt_tokens,completion_tokens,tokens_estimated\n";
+/// How long the writer sleeps between polls of the buffer when producers are slow. At the
+/// default capacity this leaves room for bursts of up to ~3 million records per second.
+const DRAIN_INTERVAL: Duration = Duration::from_millis(10);
 
-/// Records formatted before a write, at most; bounds the batch buffer (~1 MiB).
-const BATCH: usize = 8192;
+/// Formatted text written in one call, at least (~3,000 rows): large enough that disk writes
+/// are rare, small enough to stay in cache.
+const WRITE_BYTES: usize = 256 * 1024;
 
-/// Run the writer until `Finish` (or every sender is gone), then flush.
-pub(crate) fn run(
-    mut file: std::fs::File,
-    point_ids: &[String],
-    rx: Receiver<Message>,
-    counters: &Counters,
-) -> std::io::Result<()> {
-    let ids: Vec<String> = point_ids.iter().map(|id| csv_field(id)).collect();
-    let mut buf = String::with_capacity(BATCH * 128);
-    buf.push_str(HEADER);
-    write_batch(&mut file, &mut buf, 0, counters)?;
-    let mut finished = false;
-    while !finished {
-        let Ok(first) = rx.recv() else { break };
-        let mut batch = 0;
-        let mut next = Some(first);
-        while let Some(message) = next {
-            match message {
-                Message::Record(r) => {
-                    format_row(&mut buf, &ids, &r);
-                    batch += 1;
+/// How long formatted rows wait for more before they are written anyway, so that a slow run's
+/// file stays close to current.
+const MAX_AGE: Duration = Duration::from_secs(1);
+
+/// Run the writer until the journal is closed, then seal the buffer, write the rest, close the
+/// sink and publish the final counts.
+pub(super) fn run(shared: &Shared, sink: Sink, point_ids: &[String]) {
+    // Also on a panic: `finish` and `JournalShutdown` must not wait for a writer that is gone.
+    let _done = DoneOnDrop(shared);
+    let mut w = Writer::new(shared, sink, point_ids);
+    // A pass takes at most one buffer's worth so that a producer faster than the writer cannot
+    // keep it from looking at the clock and the close flag.
+    let max_pass = shared.capacity();
+    loop {
+        let closing = shared.is_closed();
+        let taken = shared.drain(max_pass, |r| w.take(r));
+        if closing {
+            break;
+        }
+        if w.pending_since.is_some_and(|t| t.elapsed() >= MAX_AGE) {
+            w.write();
+        }
+        // A pass that took half a buffer or more means producers outpace the timer: go again.
+        if taken < (max_pass / 2).max(1) {
+            std::thread::park_timeout(DRAIN_INTERVAL);
+        }
+    }
+    shared.seal(|r| w.take(r));
+    w.write();
+    w.close();
+}
+
+/// Signals the end of the writer when dropped.
+struct DoneOnDrop<'a>(&'a Shared);
+
+impl Drop for DoneOnDrop<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.add_error("the request log writer panicked".into());
+        }
+        self.0.mark_done();
+    }
+}
+
+struct Writer<'a> {
+    shared: &'a Shared,
+    /// `None` once closed.
+    sink: Option<Sink>,
+    /// Point ids, CSV-quoted once.
+    ids: Vec<String>,
+    /// Rows formatted and not yet written (the header too, until the first write).
+    buf: String,
+    /// Records in `buf`.
+    pending: u64,
+    /// When the oldest record in `buf` was formatted.
+    pending_since: Option<Instant>,
+    /// A write failed: from then on records are counted, not written.
+    failed: bool,
+    progress: Progress,
+}
+
+impl<'a> Writer<'a> {
+    fn new(shared: &'a Shared, sink: Sink, point_ids: &[String]) -> Self {
+        let mut buf = String::with_capacity(WRITE_BYTES + 1024);
+        buf.push_str(HEADER);
+        Self {
+            shared,
+            sink: Some(sink),
+            ids: point_ids.iter().map(|id| csv_field(id)).collect(),
+            buf,
+            pending: 0,
+            pending_since: None,
+            failed: false,
+            progress: Progress::default(),
+        }
+    }
+
+    /// One record out of the buffer.
+    fn take(&mut self, r: RequestRecord) {
+        self.progress.accepted += 1;
+        if self.failed {
+            self.progress.lost_after_error += 1;
+            return;
+        }
+        format_row(&mut self.buf, &self.ids, &r);
+        self.pending += 1;
+        if self.pending_since.is_none() {
+            self.pending_since = Some(Instant::now());
+        }
+        if self.buf.len() >= WRITE_BYTES {
+            self.write();
+        }
+    }
+
+    /// Write what is formatted, in one call.
+    fn write(&mut self) {
+        if self.buf.is_empty() || self.failed {
+            return;
+        }
+        if let Some(sink) = &mut self.sink {
+            match sink.write_all(self.buf.as_bytes()) {
+                Ok(()) => {
+                    self.progress.disk_writes += 1;
+                    self.progress.written += self.pending;
                 }
-                Message::Finish => {
-                    finished = true;
-                    // Records already queued behind `Finish` still entered: keep draining.
+                Err(err) => {
+                    self.failed = true;
+                    self.progress.lost_after_error += self.pending;
+                    let what = sink.describe();
+                    self.shared.add_error(format!("cannot write {what}: {err}"));
                 }
             }
-            next = if batch < BATCH {
-                rx.try_recv().ok()
-            } else {
-                None
-            };
         }
-        write_batch(&mut file, &mut buf, batch as u64, counters)?;
+        self.buf.clear();
+        self.pending = 0;
+        self.pending_since = None;
+        self.shared.publish(self.progress);
     }
-    file.flush()
-}
 
-fn write_batch(
-    file: &mut std::fs::File,
-    buf: &mut String,
-    records: u64,
-    counters: &Counters,
-) -> std::io::Result<()> {
-    if buf.is_empty() {
-        return Ok(());
-    }
-    file.write_all(buf.as_bytes())?;
-    buf.clear();
-    counters.disk_writes.fetch_add(1, Ordering::Relaxed);
-    counters.written.fetch_add(records, Ordering::Relaxed);
-    Ok(())
-}
-
-/// A CSV field, quoted when it needs to be.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
-fn opt(buf: &mut String, value: Option<impl std::fmt::Display>) {
-    if let Some(v) = value {
-        let _ = write!(buf, "{v}");
-    }
-    buf.push(',');
-}
-
-/// One CSV row.
-pub(crate) fn format_row(buf: &mut String, ids: &[String], r: &RequestRecord) {
-    buf.push_str(ids.get(r.point as usize).map_or("?", String::as_str));
-    let phase = match r.phase {
-        Phase::Warmup => "warmup",
-        Phase::Measure => "measure",
-    };
-    let _ = write!(
-        buf,
-        ",{},{phase},{},{},",
-        r.run, r.start_offset_us, r.latency_us
-    );
-    opt(buf, r.ttfb_us);
-    opt(buf, r.ttft_us);
-    opt(buf, r.status);
-    opt(buf, r.failure.map(|f| f.label()));
-    let _ = writeln!(
-        buf,
-        "{},{},{},{},{}",
-        r.retry, r.bytes, r.prompt_tokens, r.completion_tokens, r.tokens_estimated
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::FailureKind;
-
-    #[test]
-    fn rows_leave_missing_values_empty() {
-        let r = RequestRecord {
-            point: 0,
-            run: 2,
-            phase: Phase::Measure,
-            start_offset_us: 15,
-            latency_us: 900,
-            ttfb_us: Some(100),
-            ttft_us: None,
-            status: Some(429),
-            failure: Some(FailureKind::Status(429)),
-            retry: 1,
-            bytes: 64,
-            prompt_tokens: 0,
-            completion_tokens: 0,
-            tokens_estimated: false,
-        };
-        let mut buf = String::new();
-        format_row(&mut buf, &[csv_field("chat,S")], &r);
-        assert_eq!(
-            buf,
-            "\"chat,S\",2,measure,15,900,100,,429,status_429,1,64,0,0,false\n"
-        );
-        assert_eq!(HEADER.split(',').count(), buf.split(',').count() - 1);
+    /// Flush and rename the file, then publish the final counts.
+    fn close(&mut self) {
+        if let Some(sink) = self.sink.take() {
+            let what = sink.describe();
+            if let Err(err) = sink.close() {
+                self.shared
+                    .add_error(format!("cannot finish {what}: {err}"));
+            }
+        }
+        self.shared.publish(self.progress);
     }
 }

@@ -64,24 +64,26 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
         .copied()
         .filter(|r| r.latency.count > 0)
         .collect();
-    let streams: Vec<&StreamSummary> = basis
+    let streams: Vec<&StreamSummary> = basis.iter().filter_map(|r| r.stream.as_ref()).collect();
+    let timed: Vec<&StreamSummary> = streams
         .iter()
-        .filter_map(|r| r.stream.as_ref())
+        .copied()
         .filter(|s| s.ttft.count > 0)
         .collect();
     let stream = (!streams.is_empty()).then(|| {
-        let s = |f: &dyn Fn(&StreamSummary) -> f64| {
-            median_mad(&streams.iter().map(|x| f(x)).collect::<Vec<_>>())
+        let of = |set: &[&StreamSummary], f: &dyn Fn(&StreamSummary) -> f64| {
+            median_mad(&set.iter().map(|x| f(x)).collect::<Vec<_>>())
         };
         StreamAggregate {
-            ttft_p50_ms: s(&|x| ms(x.ttft.p50_us)),
-            ttft_p95_ms: s(&|x| ms(x.ttft.p95_us)),
-            ttft_p99_ms: s(&|x| ms(x.ttft.p99_us)),
-            itl_p50_ms: s(&|x| ms(x.itl.p50_us)),
-            itl_p99_ms: s(&|x| ms(x.itl.p99_us)),
-            tpot_p50_ms: s(&|x| ms(x.tpot.p50_us)),
-            tokens_per_sec: s(&|x| x.tokens_per_sec),
-            bytes_per_sec: s(&|x| x.bytes_per_sec),
+            ttft_p50_ms: of(&timed, &|x| ms(x.ttft.p50_us)),
+            ttft_p95_ms: of(&timed, &|x| ms(x.ttft.p95_us)),
+            ttft_p99_ms: of(&timed, &|x| ms(x.ttft.p99_us)),
+            itl_p50_ms: of(&timed, &|x| ms(x.itl.p50_us)),
+            itl_p99_ms: of(&timed, &|x| ms(x.itl.p99_us)),
+            tpot_p50_ms: of(&timed, &|x| ms(x.tpot.p50_us)),
+            // Rates are real figures even when nothing arrived: zero.
+            tokens_per_sec: of(&streams, &|x| x.tokens_per_sec),
+            bytes_per_sec: of(&streams, &|x| x.bytes_per_sec),
             tokens_estimated: streams.iter().any(|x| x.tokens_estimated),
         }
     });

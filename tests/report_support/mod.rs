@@ -256,6 +256,7 @@ pub fn sample(partial: bool) -> RunReport {
             written: 100,
             dropped: 0,
             disk_writes: 3,
+            ..JournalStats::default()
         }),
     }
 }
