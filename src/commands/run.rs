@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
@@ -11,8 +11,12 @@ use crate::cli::RunArgs;
 use crate::journal::{self, Journal};
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
-use crate::runner::{self, RunOptions, RunOutcome};
+use crate::runner::{self, RunOptions, RunOutcome, Stop};
 use crate::scenario::{self, BaseUrl, Overrides, Scenario};
+
+/// Longest a second Ctrl-C waits for the request log to reach the disk (its buffer holds at
+/// most `journal::CAPACITY` records: milliseconds of writing).
+const JOURNAL_DRAIN_WAIT: Duration = Duration::from_secs(2);
 
 /// Exit code of a run interrupted by Ctrl-C (after its partial reports are written).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -57,10 +61,20 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             })?;
             None
         };
+        // A second Ctrl-C exits at once, but not before the log's buffer is on disk.
+        let stop = match &journal {
+            Some(journal) => {
+                let log = journal.shutdown_handle();
+                Stop::on_ctrl_c_then(move || {
+                    let _ = log.finish_within(JOURNAL_DRAIN_WAIT);
+                })
+            }
+            None => Stop::on_ctrl_c(),
+        };
         let options = RunOptions {
             quiet: args.quiet,
             journal: journal.as_ref().map(Journal::sender),
-            stop: None,
+            stop: Some(stop),
         };
         let started = SystemTime::now();
         let outcome = runner::run(&scenario, &points, &base, options).await;
@@ -107,7 +121,8 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("wrote {}", path.display());
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // The same text as results.json.
+        print!("{}", report::results_json(&report)?);
     }
     if let Some(err) = run_error {
         return Err(err.into());

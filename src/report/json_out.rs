@@ -21,8 +21,8 @@ struct ResultsFile<'a> {
     framework_results: Vec<FrameworkResult>,
 }
 
-/// Render `results.json`.
-pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
+/// Render `results.json` (also what `run --json` prints).
+pub fn render(report: &RunReport) -> Result<String, ReportError> {
     let file = ResultsFile {
         report,
         framework_results: report.points.iter().map(|p| framework(report, p)).collect(),

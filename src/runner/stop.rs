@@ -111,6 +111,13 @@ impl Stop {
 
     /// A signal raised by the first Ctrl-C; the second Ctrl-C exits the process at once.
     pub fn on_ctrl_c() -> Self {
+        Self::on_ctrl_c_then(|| {})
+    }
+
+    /// As `on_ctrl_c`, but the second Ctrl-C first runs `before_exit` on a blocking thread —
+    /// for what must not be lost even then, such as the request log's buffer. It should bound
+    /// its own time: "at once" is the promise.
+    pub fn on_ctrl_c_then(before_exit: impl FnOnce() + Send + 'static) -> Self {
         let stop = Self::new();
         let raised = stop.clone();
         tokio::spawn(async move {
@@ -120,6 +127,7 @@ impl Stop {
             // The runner says what happens next, above its progress bars.
             raised.request();
             if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tokio::task::spawn_blocking(before_exit).await;
                 std::process::exit(EXIT_SECOND_INTERRUPT);
             }
         });
