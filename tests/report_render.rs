@@ -52,6 +52,25 @@ fn a_partial_report_says_so() {
 }
 
 #[test]
+fn request_log_losses_reach_the_report_and_the_json() {
+    let mut report = sample(false);
+    let journal = report.journal.as_mut().unwrap();
+    journal.dropped = 5;
+    journal.lost_after_error = 7;
+    journal.error = Some("No space left on device (os error 28)".into());
+    let (dir, _) = write(&report, None);
+    let md = read(dir.path(), "report.md");
+    assert!(md.contains("5 dropped because the buffer was full"), "{md}");
+    assert!(
+        md.contains("**The request log is incomplete:** No space left on device (os error 28) (7 accepted records not written)"),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    assert_eq!(json["journal"]["dropped"], 5);
+    assert_eq!(json["journal"]["lost_after_error"], 7);
+}
+
+#[test]
 fn a_point_without_successes_has_no_latency_anywhere() {
     let (dir, _) = write(&sample(false), None);
     let csv = read(dir.path(), "results.csv");
