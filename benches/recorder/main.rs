@@ -10,20 +10,20 @@
 //! per-chunk stalls, records per second) and pass/fail against the targets, saves everything
 //! to `target/recorder-bench/results.json`, and exits non-zero when a record went missing.
 
+mod log_check;
+mod sync_tracker;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use nitro_scenario::journal::{self, Journal, JournalStats, RequestRecord};
+use log_check::{LogCheck, close_journal, open_journal};
+use nitro_scenario::journal::{self, RequestRecord};
 use nitro_scenario::metrics::Phase;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use sync_tracker::{SYNC_SESSIONS_KEPT, SyncTracker};
 
-/// Sessions the original tracker kept in its file (older ones were cut); the sync files start
-/// with this many, as a tracker in use for a while has them.
-const SYNC_SESSIONS_KEPT: usize = 1_000;
 const LATENCY_SYNC_CALLS: usize = 300;
 const LATENCY_ASYNC_CALLS: usize = 200_000;
 /// Journal calls are timed in bursts this long with a pause between, as workers record in
@@ -58,147 +58,8 @@ fn record(i: u64) -> RequestRecord {
     }
 }
 
-/// The original design: every call reads the whole JSON file, parses it, appends a session
-/// (keeping the last 1,000), updates daily, model and provider totals, and rewrites the file
-/// pretty-printed.
-struct SyncTracker {
-    path: PathBuf,
-}
-
-fn now_text() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .expect("the current time formats as RFC 3339")
-}
-
-/// Add `r` to the tracker's document, as the original's merge did.
-fn merge(doc: &mut Value, r: &RequestRecord, now: &str) {
-    let tokens = u64::from(r.prompt_tokens) + u64::from(r.completion_tokens);
-    let cost = f64::from(r.prompt_tokens) * 1e-5 + f64::from(r.completion_tokens) * 3e-5;
-    let session = json!({
-        "timestamp": now, "model": "bench-model", "provider": "openai",
-        "input_tokens": r.prompt_tokens, "output_tokens": r.completion_tokens,
-        "total_tokens": tokens, "cost_usd": cost, "latency_ms": r.latency_us as f64 / 1000.0,
-        "operation": "chat", "metadata": {},
-    });
-    if let Some(sessions) = doc["sessions"].as_array_mut() {
-        sessions.push(session);
-        let excess = sessions.len().saturating_sub(SYNC_SESSIONS_KEPT);
-        sessions.drain(..excess);
-    }
-    let today = now.get(..10).unwrap_or(now).to_string();
-    for (table, key) in [
-        ("daily_totals", today.as_str()),
-        ("model_breakdown", "bench-model"),
-        ("provider_breakdown", "openai"),
-    ] {
-        let total = &mut doc[table][key];
-        let cost_so_far = total["cost"].as_f64().unwrap_or(0.0);
-        *total = json!({
-            "tokens": total["tokens"].as_u64().unwrap_or(0) + tokens,
-            "cost": cost_so_far + cost,
-            "calls": total["calls"].as_u64().unwrap_or(0) + 1,
-        });
-    }
-    doc["last_updated"] = json!(now);
-}
-
-impl SyncTracker {
-    /// A tracker file already holding `SYNC_SESSIONS_KEPT` sessions.
-    fn new(path: PathBuf) -> Self {
-        let mut doc = json!({"sessions": [], "daily_totals": {}, "model_breakdown": {},
-                             "provider_breakdown": {}, "last_updated": now_text()});
-        let now = now_text();
-        for i in 0..SYNC_SESSIONS_KEPT as u64 {
-            merge(&mut doc, &record(i), &now);
-        }
-        let text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
-        std::fs::write(&path, text).expect("seed the tracker file");
-        Self { path }
-    }
-
-    fn record(&self, r: &RequestRecord) {
-        let text = std::fs::read_to_string(&self.path).expect("read the tracker file");
-        let mut doc: Value = serde_json::from_str(&text).expect("parse the tracker file");
-        merge(&mut doc, r, &now_text());
-        let text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
-        std::fs::write(&self.path, text).expect("write the tracker file");
-    }
-}
-
 /// One scenario: its results and what its journal did.
 type Scenario = fn(&Path) -> (Value, LogCheck);
-
-/// What one scenario's journal did, checked against its file.
-struct LogCheck {
-    scenario: &'static str,
-    /// `record` calls.
-    offered: u64,
-    /// `record` calls that returned `true`.
-    accepted: u64,
-    stats: JournalStats,
-    /// Rows in the CSV file after `finish`.
-    lines: u64,
-    /// When `finish` returned (before the file was read back to count its rows).
-    finished_at: Instant,
-}
-
-impl LogCheck {
-    fn refused(&self) -> u64 {
-        self.offered - self.accepted
-    }
-
-    fn in_equals_disk(&self) -> bool {
-        self.accepted == self.lines
-            && self.stats.accepted == self.accepted
-            && self.stats.written == self.lines
-            && self.stats.error.is_none()
-    }
-
-    fn records_per_write(&self) -> f64 {
-        self.lines as f64 / self.stats.disk_writes.max(1) as f64
-    }
-
-    fn batched_100x(&self) -> bool {
-        self.lines >= 100 * self.stats.disk_writes
-    }
-
-    fn json(&self) -> Value {
-        json!({
-            "offered": self.offered, "accepted": self.accepted, "refused": self.refused(),
-            "lines_on_disk": self.lines, "records_in_equal_lines_on_disk": self.in_equals_disk(),
-            "records_per_disk_write": self.records_per_write(), "journal": self.stats,
-        })
-    }
-}
-
-fn open_journal(dir: &Path, name: &str) -> (Journal, PathBuf) {
-    let path = dir.join(name);
-    let j = Journal::start(&path, vec!["bench-point".into()], journal::CAPACITY)
-        .expect("start the journal");
-    (j, path)
-}
-
-fn close_journal(
-    scenario: &'static str,
-    j: Journal,
-    path: &Path,
-    offered: u64,
-    accepted: u64,
-) -> LogCheck {
-    let stats = j.finish();
-    let finished_at = Instant::now();
-    let text = std::fs::read_to_string(path).expect("read the journal's file");
-    let lines = text.lines().count().saturating_sub(1) as u64;
-    LogCheck {
-        scenario,
-        offered,
-        accepted,
-        stats,
-        lines,
-        finished_at,
-    }
-}
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
