@@ -77,6 +77,15 @@ async fn run_with_timeout(
     out.points.into_iter().next().unwrap()
 }
 
+/// A mock server whose every chat request meets `faults`.
+async fn with_faults(faults: Faults) -> MockServer {
+    mock(MockConfig {
+        faults,
+        ..Default::default()
+    })
+    .await
+}
+
 fn only_run(point: &PointResult) -> &RunStats {
     assert_eq!(point.runs.len(), 1);
     &point.runs[0]
@@ -249,11 +258,7 @@ async fn failures_are_classified_alike_by_both_transports() {
         ..Default::default()
     };
     for t in TRANSPORTS {
-        let server = mock(MockConfig {
-            faults: reset_first,
-            ..Default::default()
-        })
-        .await;
+        let server = with_faults(reset_first).await;
         let p = run(&server, t, "", false, 2, None).await;
         assert_eq!(
             only_run(&p).outcomes.connect,
@@ -261,11 +266,7 @@ async fn failures_are_classified_alike_by_both_transports() {
             "{t}: reset before the answer"
         );
 
-        let server = mock(MockConfig {
-            faults: truncate,
-            ..Default::default()
-        })
-        .await;
+        let server = with_faults(truncate).await;
         let p = run(&server, t, ":stream", true, 2, None).await;
         assert_eq!(
             only_run(&p).outcomes.stream,
@@ -273,11 +274,7 @@ async fn failures_are_classified_alike_by_both_transports() {
             "{t}: stream without [DONE]"
         );
 
-        let server = mock(MockConfig {
-            faults: stall,
-            ..Default::default()
-        })
-        .await;
+        let server = with_faults(stall).await;
         // Every request stalls for an hour: all of them at once, each ends at the timeout.
         let p = run_with_timeout(&server, t, "", false, REQUESTS as u32, None, "200ms").await;
         let r = only_run(&p);

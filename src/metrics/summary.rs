@@ -345,3 +345,29 @@ pub struct PointResult {
     #[serde(default)]
     pub finished_unix_ms: Option<u64>,
 }
+
+impl PointResult {
+    /// What `point` measured: its `runs` (aggregated here), whether it was cut short, and
+    /// when it finished (Unix ms).
+    pub fn of(
+        point: &crate::scenario::Point,
+        runs: Vec<RunStats>,
+        partial: bool,
+        finished_unix_ms: Option<u64>,
+    ) -> Self {
+        Self {
+            id: point.id.clone(),
+            route: point.route.clone(),
+            path: point.request.path.clone(),
+            payload: point.payload.clone(),
+            payload_bytes: point.request.body.len() as u64,
+            concurrency: point.concurrency.get(),
+            stream: point.request.stream,
+            vars: point.vars.clone(),
+            aggregate: super::aggregate(&runs),
+            runs,
+            partial,
+            finished_unix_ms,
+        }
+    }
+}

@@ -8,7 +8,7 @@ use super::run_report::shown_target;
 use super::templates::Templates;
 use super::{HostFacts, ReportError, RunReport, markdown};
 use crate::journal::JournalStats;
-use crate::metrics::{self, LatencySummary, PointResult, RunStats, StreamSummary};
+use crate::metrics::{LatencySummary, PointResult, RunStats, StreamSummary};
 use crate::scenario::{Point, Scenario};
 
 /// Render `report.md` with `templates` for a placeholder run of `points`; the text is dropped.
@@ -51,18 +51,5 @@ fn placeholder(point: &Point) -> PointResult {
         }),
         ..RunStats::default()
     }];
-    PointResult {
-        id: point.id.clone(),
-        route: point.route.clone(),
-        path: point.request.path.clone(),
-        payload: point.payload.clone(),
-        payload_bytes: point.request.body.len() as u64,
-        concurrency: point.concurrency.get(),
-        stream: point.request.stream,
-        vars: point.vars.clone(),
-        aggregate: metrics::aggregate(&runs),
-        runs,
-        partial: false,
-        finished_unix_ms: None,
-    }
+    PointResult::of(point, runs, false, None)
 }

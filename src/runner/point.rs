@@ -98,23 +98,11 @@ pub(crate) async fn run_point<C: Connector>(
             break;
         }
     }
-    PointResult {
-        id: point.id.clone(),
-        route: point.route.clone(),
-        path: point.request.path.clone(),
-        payload: point.payload.clone(),
-        payload_bytes: point.request.body.len() as u64,
-        concurrency: point.concurrency.get(),
-        stream: point.request.stream,
-        vars: point.vars.clone(),
-        aggregate: metrics::aggregate(&runs),
-        runs,
-        partial,
-        finished_unix_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_millis() as u64),
-    }
+    let finished = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis() as u64);
+    PointResult::of(point, runs, partial, finished)
 }
 
 /// Run one phase on every worker; `(run, done)`: the run number and the points before this.
