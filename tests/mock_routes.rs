@@ -4,9 +4,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use nitro_scenario::mock::{
-    ChunkFault, Faults, MockChild, MockConfig, MockServer, RateLimit, StreamShape,
-};
+use nitro_scenario::mock::{ChunkFault, Faults, MockConfig, MockServer, RateLimit, StreamShape};
 use serde_json::Value;
 
 async fn start(config: MockConfig) -> (MockServer, reqwest::Client, String) {
@@ -331,30 +329,4 @@ async fn a_stall_holds_the_answer_past_a_short_client_timeout() {
         .send()
         .await;
     assert!(stalled.unwrap_err().is_timeout());
-}
-
-#[tokio::test]
-async fn the_child_process_prints_its_address_serves_and_stops() {
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_nitro-scenario"));
-    let config = MockConfig {
-        completion_tokens: 3,
-        ..Default::default()
-    };
-    let child = MockChild::spawn_with(exe, &config).await.unwrap();
-    let base = child.base_url().to_string();
-    let client = reqwest::Client::new();
-    let v: Value = post(&client, format!("{base}v1/chat/completions"), chat_body())
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        v["usage"]["completion_tokens"], 3,
-        "the config reached the child"
-    );
-    child.stop().await;
-    assert!(
-        client.get(format!("{base}health")).send().await.is_err(),
-        "stopped"
-    );
 }

@@ -70,7 +70,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let started = SystemTime::now();
         let outcome = runner::run(&scenario, &points, &base, options).await;
         if let Some(child) = mock {
-            child.stop().await;
+            // A mock that died or hung makes the results suspect: say so; the report follows.
+            if let Err(e) = child.stop().await {
+                eprintln!("warning: {e}");
+            }
         }
         let journal_stats = match journal {
             Some(journal) => Some(journal.finish().context("cannot finish `requests.csv`")?),

@@ -20,7 +20,7 @@ pub enum MockError {
     /// Binding or serving failed.
     #[error("mock server: {0}")]
     Io(#[from] std::io::Error),
-    /// The child process did not come up.
+    /// The child process did not come up or did not stop cleanly.
     #[error("mock server child: {0}")]
     Child(String),
 }
@@ -31,14 +31,17 @@ pub async fn serve_until_signal(config: MockConfig, port: u16) -> Result<(), Moc
     use std::io::Write;
     use tokio::signal::unix::{SignalKind, signal};
 
+    // Handlers first: whoever reads the address line may signal at once, and until a handler
+    // is installed SIGTERM's default action kills the process.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     let server = MockServer::start(config, ([127, 0, 0, 1], port).into()).await?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}{}", child::LISTENING, server.base_url())?;
     stdout.flush()?;
-    let mut term = signal(SignalKind::terminate())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
     }
     server.shutdown().await;
     Ok(())
