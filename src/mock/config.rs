@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// `[mock]`: how the built-in OpenAI-compatible mock answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MockConfig {
-    /// Fixed delay before every answer's headers (all routes but `/health`).
+    /// Fixed delay from a request's arrival to its answer's headers, on the five chat routes
+    /// (`/v1/chat/completions` and its `:stream`, `:rate`, `:error`, `:malformed` forms).
     #[serde(with = "crate::scenario::units::duration_text")]
     pub latency: Duration,
     /// Uniform random extra delay in `[0, jitter]` added to `latency`.
@@ -76,7 +77,8 @@ impl Default for StreamShape {
 pub enum RateLimit {
     /// Every request is limited.
     Always,
-    /// Requests number 1, N+1, 2N+1, ... (counted over the server's life) are limited.
+    /// Requests number N, 2N, 3N, ... (counted from 1 over the server's life) are limited:
+    /// with N = 2 the first request passes and the second is limited.
     EveryNth(NonZeroU32),
     /// Requests arriving in the first `limited` of every `period` (from server start) are limited.
     Window {
@@ -89,7 +91,7 @@ pub enum RateLimit {
     },
 }
 
-/// `[mock.faults]`: each fault, when set, hits every Nth request to the chat routes
+/// `[mock.faults]`: each fault, when set, hits requests N, 2N, 3N, ... to the chat routes
 /// (`/v1/chat/completions` and its `:stream` form). A request may also ask for one with the
 /// header `x-mock-fault: stall|reset|truncate` (tests use this for determinism).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -6,6 +6,7 @@ mod bodies;
 mod child;
 pub mod config;
 mod pacer;
+mod policy;
 mod routes;
 mod server;
 mod stream;

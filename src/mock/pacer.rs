@@ -1,7 +1,8 @@
-//! Precise pacing of stream chunks. tokio's timer rounds every deadline up to its 1 ms wheel,
-//! which alone puts a 5 ms chunk interval at 5–6 ms; this pacer is one thread that sleeps on
-//! a condition variable until the earliest deadline (tens of microseconds late, not a whole
-//! millisecond) and then wakes the task waiting for it.
+//! Precise waits for the mock: stream chunks and the fixed latency. tokio's timer rounds every
+//! deadline up to its 1 ms wheel, which alone puts a 5 ms chunk interval at 5–6 ms and a 20 ms
+//! latency at 21; this pacer is one thread that sleeps on a condition variable until the
+//! earliest deadline (tens of microseconds late, not a whole millisecond) and then wakes the
+//! task waiting for it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -1,37 +1,31 @@
-//! Request handling of the mock: routing, body checks (400, 413), latency, rate limiting and
-//! fault selection. One `Shared` per server holds the config and the counters every-Nth rules
-//! use (atomics: connections are served on several threads).
+//! Request handling of the mock: routing, body checks (400, 413), latency, and the answer of
+//! each route with its fault, if any. Who gets limited or faulted is `policy`'s call.
+//!
+//! Latency (`MockConfig::latency` plus jitter) is counted from the request's arrival.
 
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use tokio::time::Instant;
 
 use super::MockConfig;
 use super::bodies::{self, ChatRequest};
-use super::config::RateLimit;
 use super::pacer::Pacer;
+use super::policy::{Fault, Policy};
 use super::stream::{self, MockBody, ResetFault, StreamEnd, StreamPlan};
 
 /// Server-wide state.
 pub(crate) struct Shared {
     /// The knobs.
     pub(crate) config: MockConfig,
-    /// When the server started (rate-limit windows count from here).
-    pub(crate) started: Instant,
-    /// Requests to `:rate` so far.
-    rate_requests: AtomicU64,
-    /// Requests to the chat routes so far (faults strike every Nth).
-    chat_requests: AtomicU64,
+    /// Rate-limit and fault counters.
+    policy: Policy,
     /// Content of the non-streamed completion as a JSON string, rendered once.
     completion_json: String,
-    /// Paces stream chunks more precisely than tokio's 1 ms timer.
+    /// Paces stream chunks and latency more precisely than tokio's 1 ms timer.
     pacer: Arc<Pacer>,
 }
 
@@ -42,9 +36,7 @@ impl Shared {
             bodies::json_string(&bodies::completion_text(config.completion_tokens));
         Ok(Self {
             config,
-            started: Instant::now(),
-            rate_requests: AtomicU64::new(0),
-            chat_requests: AtomicU64::new(0),
+            policy: Policy::new(),
             completion_json,
             pacer: Arc::new(Pacer::start()?),
         })
@@ -61,15 +53,6 @@ enum Route {
     Malformed,
 }
 
-/// A fault chosen for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    None,
-    Stall(Duration),
-    Reset(u32),
-    Truncate(u32),
-}
-
 /// Answer one request. `Err` drops the connection (the reset fault; `fd` gets `SO_LINGER 0`
 /// first so that the peer sees a TCP reset, not a clean close).
 pub(crate) async fn handle(
@@ -77,6 +60,7 @@ pub(crate) async fn handle(
     shared: &Shared,
     fd: RawFd,
 ) -> Result<Response<MockBody>, ResetFault> {
+    let arrived = std::time::Instant::now();
     let route = match (req.method(), req.uri().path()) {
         (&Method::GET, "/health") => {
             return Ok(json(
@@ -102,7 +86,10 @@ pub(crate) async fn handle(
         let body = bodies::error("use POST", "invalid_request_error", "method_not_allowed");
         return Ok(json(StatusCode::METHOD_NOT_ALLOWED, body));
     }
-    let fault = choose_fault(&req, route, shared);
+    let fault = match route {
+        Route::Chat | Route::Stream => shared.policy.fault(req.headers(), &shared.config),
+        _ => Fault::None,
+    };
     let body = match read_body(req, shared.config.max_body_bytes).await {
         Ok(body) => body,
         Err(response) => return Ok(response),
@@ -117,7 +104,10 @@ pub(crate) async fn handle(
             ));
         }
     };
-    delay(shared).await;
+    let delay = shared.policy.delay(&shared.config);
+    if !delay.is_zero() {
+        shared.pacer.sleep_until(arrived + delay).await;
+    }
     match fault {
         Fault::Stall(d) => tokio::time::sleep(d).await,
         Fault::Reset(0) if !(route == Route::Stream || request.stream) => {
@@ -132,7 +122,7 @@ pub(crate) async fn handle(
         Route::Stream => stream_response(shared, model, prompt, fault, fd),
         Route::Chat if request.stream => stream_response(shared, model, prompt, fault, fd),
         Route::Chat => completion(shared, model, prompt),
-        Route::Rate if rate_limited(shared) => {
+        Route::Rate if shared.policy.rate_limited(shared.config.rate_limit) => {
             let retry_after = shared.config.retry_after.as_secs_f64().ceil() as u64;
             let body = bodies::error(
                 "rate limit reached, retry later",
@@ -245,79 +235,6 @@ async fn read_body(req: http::Request<Incoming>, limit: u64) -> Result<Bytes, Re
             ))
         }
     }
-}
-
-/// Fixed latency plus uniform jitter (a cheap hash of a counter: no RNG state to share).
-async fn delay(shared: &Shared) {
-    let config = &shared.config;
-    let mut wait = config.latency;
-    if !config.jitter.is_zero() {
-        let seed = shared.started.elapsed().as_nanos() as u64;
-        let jitter_us = config.jitter.as_micros() as u64;
-        wait += Duration::from_micros(mix(seed) % (jitter_us + 1));
-    }
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-    }
-}
-
-/// splitmix64's finalizer: spreads nearby seeds over the whole range.
-fn mix(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-fn rate_limited(shared: &Shared) -> bool {
-    match shared.config.rate_limit {
-        RateLimit::Always => true,
-        RateLimit::EveryNth(n) => {
-            let seen = shared.rate_requests.fetch_add(1, Ordering::Relaxed);
-            seen % u64::from(n.get()) == 0
-        }
-        RateLimit::Window { period, limited } => {
-            let elapsed = shared.started.elapsed().as_nanos();
-            elapsed % period.as_nanos().max(1) < limited.as_nanos()
-        }
-    }
-}
-
-/// The fault for this request: the `x-mock-fault` header, else the every-Nth rules.
-fn choose_fault(req: &http::Request<Incoming>, route: Route, shared: &Shared) -> Fault {
-    if !matches!(route, Route::Chat | Route::Stream) {
-        return Fault::None;
-    }
-    let faults = &shared.config.faults;
-    if let Some(asked) = req
-        .headers()
-        .get("x-mock-fault")
-        .and_then(|v| v.to_str().ok())
-    {
-        let after = |f: Option<super::ChunkFault>| {
-            f.map_or(shared.config.stream.chunks / 2, |f| f.after_chunks)
-        };
-        return match asked {
-            "stall" => Fault::Stall(faults.stall.map_or(Duration::from_secs(1), |s| s.duration)),
-            "reset" => Fault::Reset(after(faults.reset)),
-            "truncate" => Fault::Truncate(after(faults.truncate)),
-            _ => Fault::None,
-        };
-    }
-    if faults.stall.is_none() && faults.reset.is_none() && faults.truncate.is_none() {
-        return Fault::None;
-    }
-    let n = shared.chat_requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let hits = |every: std::num::NonZeroU32| n % u64::from(every.get()) == 0;
-    if let Some(f) = faults.reset.filter(|f| hits(f.every)) {
-        return Fault::Reset(f.after_chunks);
-    }
-    if let Some(f) = faults.truncate.filter(|f| hits(f.every)) {
-        return Fault::Truncate(f.after_chunks);
-    }
-    if let Some(f) = faults.stall.filter(|f| hits(f.every)) {
-        return Fault::Stall(f.duration);
-    }
-    Fault::None
 }
 
 /// Make the next close of `fd` send a TCP reset.
