@@ -16,12 +16,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::{MockConfig, MockError};
+use super::{MockConfig, MockError, SHUTDOWN_GRACE};
 
 /// How long the child may take to print its address and answer `/health`.
 const STARTUP_LIMIT: Duration = Duration::from_secs(10);
-/// How long the child may take to exit after SIGTERM.
-const STOP_LIMIT: Duration = Duration::from_secs(3);
+/// How long the child may take to exit after SIGTERM: its shutdown grace and some slack.
+const STOP_LIMIT: Duration = Duration::from_secs(SHUTDOWN_GRACE.as_secs() + 2);
 /// How much of the child's stderr a failed start quotes.
 const STDERR_KEPT: usize = 4096;
 

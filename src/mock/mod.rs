@@ -5,15 +5,17 @@
 mod bodies;
 mod child;
 pub mod config;
+mod conn;
 mod pacer;
 mod policy;
+mod request;
 mod routes;
 mod server;
 mod stream;
 
 pub use child::MockChild;
 pub use config::{ChunkFault, Faults, MockConfig, RateLimit, StallFault, StreamShape};
-pub use server::MockServer;
+pub use server::{MockServer, SHUTDOWN_GRACE};
 
 /// The mock could not start or stop.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +29,7 @@ pub enum MockError {
 }
 
 /// `nitro-scenario mock`: serve on `127.0.0.1:port`, print `listening on http://ADDR/` on
-/// stdout, return on Ctrl-C or SIGTERM.
+/// stdout, return on Ctrl-C or SIGTERM (after [`MockServer::shutdown`]).
 pub async fn serve_until_signal(config: MockConfig, port: u16) -> Result<(), MockError> {
     use std::io::Write;
     use tokio::signal::unix::{SignalKind, signal};
