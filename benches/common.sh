@@ -1,9 +1,12 @@
-# Shared helpers of the benchmark scripts: free ports, a fixed-reply nginx, CPU readings.
+# Shared helpers of the benchmark scripts: free ports, a fixed-reply nginx, the mock on a port
+# of its choosing, CPU readings, wrk output checks.
 # Sourced, not run. Traffic goes to 127.0.0.1 only.
 
 # The ~300-byte JSON reply nginx serves.
 REPLY='{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"mock-gpt","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the benchmark reply, a fixed JSON answer of about three hundred bytes."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":16,"total_tokens":28}}'
 
+# free_port: a port that was free a moment ago (another process may take it before it is
+# bound; servers that can bind port 0 and report it, like the mock, should do that instead).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -39,6 +42,20 @@ CONF
   NGINX_PID=$(pgrep -P "$NGINX_MASTER" | head -1)
 }
 
+# start_mock BIN [ARGS...]: `BIN mock --port 0 ARGS...` in the background; sets MOCK_PID (the
+# mock's own pid) and MOCK_URL (`http://127.0.0.1:PORT/`) from the address line it prints.
+start_mock() {
+  local bin=$1 line
+  shift
+  exec {MOCK_FD}< <(exec "$bin" mock --port 0 "$@")
+  MOCK_PID=$!
+  if ! read -r -t 30 line <&"$MOCK_FD" || [[ $line != "listening on "* ]]; then
+    echo "the mock printed no address line (got: ${line:-nothing})" >&2
+    return 1
+  fi
+  MOCK_URL=${line#listening on }
+}
+
 # cpu_ticks PID: user + system clock ticks of a process so far.
 cpu_ticks() {
   awk '{print $14 + $15}' "/proc/$1/stat"
@@ -50,4 +67,14 @@ TICKS=$(getconf CLK_TCK)
 # wrk_requests OUTPUT: the request count wrk printed.
 wrk_requests() {
   grep -oE '^ +[0-9]+ requests in' <<<"$1" | grep -oE '[0-9]+'
+}
+
+# wrk_check NAME OUTPUT: fail when wrk saw errors — non-2xx answers or socket errors make its
+# request count mean something else than served requests.
+wrk_check() {
+  if grep -qE 'Non-2xx|Socket errors' <<<"$2"; then
+    echo "$1: wrk reported errors:" >&2
+    grep -E 'Non-2xx|Socket errors' <<<"$2" >&2
+    return 1
+  fi
 }

@@ -163,11 +163,20 @@ async fn rate_limits_are_retried_honouring_retry_after() {
     for t in TRANSPORTS {
         // A fresh server per transport: the every-Nth counter starts at the first request.
         let server = mock(config.clone()).await;
-        // One worker: each request's first attempt is limited, its one retry succeeds.
+        // One worker, attempts 2, 4, 6, ... limited: the first request passes at once, each
+        // later one is limited on its first attempt and its one retry succeeds.
         let p = run(&server, t, ":rate", false, 1, None).await;
         let r = only_run(&p);
-        assert_eq!(r.first_attempt.status.get(&429), Some(&REQUESTS), "{t}");
-        assert_eq!((r.retries, r.attempts), (REQUESTS, 2 * REQUESTS), "{t}");
+        assert_eq!(
+            r.first_attempt.status.get(&429),
+            Some(&(REQUESTS - 1)),
+            "{t}"
+        );
+        assert_eq!(
+            (r.retries, r.attempts),
+            (REQUESTS - 1, 2 * REQUESTS - 1),
+            "{t}"
+        );
         assert_eq!(r.outcomes.success, REQUESTS, "{t}");
     }
     let always = mock(MockConfig {

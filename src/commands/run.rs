@@ -79,7 +79,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let started = SystemTime::now();
         let outcome = runner::run(&scenario, &points, &base, options).await;
         if let Some(child) = mock {
-            child.stop().await;
+            // A mock that died or hung makes the results suspect: say so; the report follows.
+            if let Err(e) = child.stop().await {
+                eprintln!("warning: {e}");
+            }
         }
         // A failed log is reported with what it cost; it never costs the run its report.
         let journal_stats = journal.map(Journal::finish);

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 /// `[mock]`: how the built-in OpenAI-compatible mock answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MockConfig {
-    /// Fixed delay before every answer's headers (all routes but `/health`).
+    /// Fixed delay from a request's arrival to its answer's headers, on the five chat routes
+    /// (`/v1/chat/completions` and its `:stream`, `:rate`, `:error`, `:malformed` forms),
+    /// including their 400 answers. `/health`, `/v1/models`, 404, 405 and 413 answer at once.
     #[serde(with = "crate::scenario::units::duration_text")]
     pub latency: Duration,
     /// Uniform random extra delay in `[0, jitter]` added to `latency`.
@@ -76,7 +78,8 @@ impl Default for StreamShape {
 pub enum RateLimit {
     /// Every request is limited.
     Always,
-    /// Requests number 1, N+1, 2N+1, ... (counted over the server's life) are limited.
+    /// Requests number N, 2N, 3N, ... (counted from 1 over the server's life) are limited:
+    /// with N = 2 the first request passes and the second is limited.
     EveryNth(NonZeroU32),
     /// Requests arriving in the first `limited` of every `period` (from server start) are limited.
     Window {
@@ -89,34 +92,49 @@ pub enum RateLimit {
     },
 }
 
-/// `[mock.faults]`: each fault, when set, hits every Nth request to the chat routes
-/// (`/v1/chat/completions` and its `:stream` form). A request may also ask for one with the
-/// header `x-mock-fault: stall|reset|truncate` (tests use this for determinism).
+/// `[mock.faults]`: each fault, when set, hits requests N, 2N, 3N, ... (its `every`, counted
+/// from 1 over the server's life, all faults on one count) to `/v1/chat/completions` and its
+/// `:stream` form; when several hit one request, reset wins over truncate over stall. A request
+/// may also ask for one with the header `x-mock-fault: stall|reset|truncate` (tests use this
+/// for determinism): it takes the configured `duration` or `after_chunks`, or without one a
+/// 1 s stall, or a fault after half the stream's chunks (at least one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Faults {
     /// Hold the answer before its headers.
     pub stall: Option<StallFault>,
-    /// Reset the TCP connection (for streams, after `after_chunks` content chunks).
+    /// Reset the TCP connection part-way through the answer (see [`ChunkFault`]).
     pub reset: Option<ChunkFault>,
-    /// End a stream after `after_chunks` content chunks, without usage or `[DONE]`.
+    /// End the answer early but cleanly (see [`ChunkFault`]).
     pub truncate: Option<ChunkFault>,
 }
 
-/// A stall: the answer waits `duration` before its headers.
+/// A stall: the answer waits `duration` (after the latency) before its headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StallFault {
-    /// Every Nth chat request stalls.
+    /// Requests N, 2N, ... to the chat routes stall.
     pub every: NonZeroU32,
     /// How long it stalls.
     #[serde(with = "crate::scenario::units::duration_text")]
     pub duration: Duration,
 }
 
-/// A fault that strikes part-way through a stream.
+/// A fault that strikes part-way through an answer.
+///
+/// `reset` (a TCP reset, sent once the client has acknowledged everything before it):
+/// - `after_chunks = 0`: before the headers, stream or JSON — no answer at all;
+/// - a stream: after the role chunk and `after_chunks` content chunks (all of them if the
+///   stream has fewer), which the client receives in full;
+/// - a JSON answer: after the headers and the first half of the body.
+///
+/// `truncate` (a clean end, too early):
+/// - a stream: after the role chunk and `after_chunks` content chunks, the chunked body ends
+///   properly but without the `finish_reason` chunk, usage or `[DONE]`;
+/// - a JSON answer: the headers promise the whole body (`content-length`), then the first half
+///   of it (nothing when `after_chunks = 0`) is sent and the connection closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkFault {
-    /// Every Nth chat request is hit.
+    /// Requests N, 2N, ... to the chat routes are hit.
     pub every: NonZeroU32,
-    /// Content chunks sent before the fault (0 = before any body; for JSON, before the headers).
+    /// Content chunks sent before the fault; for JSON answers only 0 or not 0 matters.
     pub after_chunks: u32,
 }

@@ -1,7 +1,8 @@
-//! Precise pacing of stream chunks. tokio's timer rounds every deadline up to its 1 ms wheel,
-//! which alone puts a 5 ms chunk interval at 5–6 ms; this pacer is one thread that sleeps on
-//! a condition variable until the earliest deadline (tens of microseconds late, not a whole
-//! millisecond) and then wakes the task waiting for it.
+//! Precise waits for the mock: stream chunks and the fixed latency. tokio's timer rounds every
+//! deadline up to its 1 ms wheel, which alone puts a 5 ms chunk interval at 5–6 ms and a 20 ms
+//! latency at 21; this pacer is one thread that sleeps on a condition variable until the
+//! earliest deadline (tens of microseconds late, not a whole millisecond) and then wakes the
+//! task waiting for it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -59,7 +60,15 @@ impl Pacer {
         let thread_inner = Arc::clone(&inner);
         std::thread::Builder::new()
             .name("mock-pacer".into())
-            .spawn(move || run(&thread_inner))?;
+            .spawn(move || {
+                // Linux lets a timed sleep end up to the thread's timer slack (50 µs by
+                // default) late, to batch wake-ups; this thread's whole point is precision.
+                // SAFETY: prctl with integer arguments only; it affects this thread alone.
+                unsafe {
+                    libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
+                }
+                run(&thread_inner)
+            })?;
         Ok(Self { inner })
     }
 
@@ -69,15 +78,20 @@ impl Pacer {
             return;
         }
         let (wake, woken) = oneshot::channel();
-        {
+        let earliest = {
             let Ok(mut state) = self.inner.state.lock() else {
                 return;
             };
             let seq = state.next_seq;
             state.next_seq += 1;
             state.queue.push(Reverse(Entry { due, seq, wake }));
+            state.queue.peek().is_some_and(|Reverse(e)| e.seq == seq)
+        };
+        // The thread sleeps until the earliest deadline; only a new earliest one changes that,
+        // so other pushes need no wake-up (a futex call each, at every chunk of every stream).
+        if earliest {
+            self.inner.changed.notify_one();
         }
-        self.inner.changed.notify_one();
         let _ = woken.await;
     }
 }

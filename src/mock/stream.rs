@@ -1,7 +1,10 @@
-//! Response bodies of the mock: a whole body, or an SSE stream fed by a task that paces the
-//! chunks on absolute deadlines (so timer granularity does not accumulate into drift) and
-//! injects the stream faults.
+//! Response bodies of the mock: a whole body, a body cut short (the JSON faults), or an SSE
+//! stream fed by a task that paces the chunks on absolute deadlines (so timer granularity does
+//! not accumulate into drift) and injects the stream faults. A fault never makes a body fail:
+//! the body arms the connection's ending and waits, and [`super::conn::MockIo`] ends the
+//! connection once hyper has written out everything before it.
 
+use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -11,20 +14,39 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
 
-use super::bodies;
+use super::bodies::ChunkPrefix;
+use super::conn::{ConnControl, Ending};
 use super::pacer::Pacer;
 
-/// Why a body ends abnormally: hyper then drops the connection.
+/// The service's error: hyper then drops the connection without an answer (a reset armed
+/// before the headers).
 #[derive(Debug, thiserror::Error)]
 #[error("mock fault: connection reset")]
 pub(crate) struct ResetFault;
 
-/// A response body: whole, or streamed.
+/// A response body.
 pub(crate) enum MockBody {
     /// The whole body at once (content-length set).
     Full(Option<Bytes>),
-    /// SSE frames from a pacing task; an `Err` resets the connection.
-    Stream(mpsc::Receiver<Result<Bytes, ResetFault>>),
+    /// Part of a body whose `content-length` the headers promise in full; after it, the
+    /// connection ends as `then` says.
+    Partial {
+        /// The bytes that are sent.
+        bytes: Option<Bytes>,
+        /// `Reset` or `Close`.
+        then: Ending,
+        /// The connection to end.
+        conn: Arc<ConnControl>,
+    },
+    /// SSE events from a pacing task; an `Err` from it arms a reset.
+    Stream {
+        /// The pacing task's events.
+        events: mpsc::Receiver<Result<Bytes, ResetFault>>,
+        /// The connection to reset.
+        conn: Arc<ConnControl>,
+        /// A reset is armed: no more frames, ever.
+        cut: bool,
+    },
 }
 
 impl MockBody {
@@ -36,17 +58,38 @@ impl MockBody {
 
 impl Body for MockBody {
     type Data = Bytes;
-    type Error = ResetFault;
+    type Error = Infallible;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, ResetFault>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match &mut *self {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Self::Stream(rx) => rx
-                .poll_recv(cx)
-                .map(|item| item.map(|r| r.map(Frame::data))),
+            Self::Partial { bytes, then, conn } => match bytes.take() {
+                Some(b) if !b.is_empty() => Poll::Ready(Some(Ok(Frame::data(b)))),
+                _ => {
+                    // Pending, not the end: ending the body would let hyper notice the short
+                    // length and drop the connection before flushing what was sent.
+                    conn.arm(*then);
+                    Poll::Pending
+                }
+            },
+            Self::Stream { events, conn, cut } => {
+                if *cut {
+                    return Poll::Pending;
+                }
+                match events.poll_recv(cx) {
+                    Poll::Ready(Some(Ok(b))) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                    Poll::Ready(Some(Err(ResetFault))) => {
+                        conn.arm(Ending::Reset);
+                        *cut = true;
+                        Poll::Pending
+                    }
+                    Poll::Ready(None) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 
@@ -58,7 +101,8 @@ impl Body for MockBody {
         match self {
             Self::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Self::Full(None) => SizeHint::with_exact(0),
-            Self::Stream(_) => SizeHint::default(),
+            // Unknown, so that hyper takes the length from the `content-length` header.
+            Self::Partial { .. } | Self::Stream { .. } => SizeHint::default(),
         }
     }
 }
@@ -70,15 +114,15 @@ pub(crate) enum StreamEnd {
     Complete,
     /// Stop after this many content chunks, cleanly, without usage or `[DONE]`.
     Truncate(u32),
-    /// Reset the connection after this many content chunks.
+    /// Reset the connection after this many content chunks have reached the client.
     Reset(u32),
 }
 
 /// What one streamed answer looks like.
 #[derive(Debug, Clone)]
 pub(crate) struct StreamPlan {
-    /// Model echoed in every chunk.
-    pub(crate) model: String,
+    /// The start of every chunk: id, time, model.
+    pub(crate) prefix: ChunkPrefix,
     /// Prompt tokens reported in usage.
     pub(crate) prompt_tokens: u64,
     /// Content chunks.
@@ -91,17 +135,12 @@ pub(crate) struct StreamPlan {
     pub(crate) end: StreamEnd,
 }
 
-/// Start the task that feeds a stream body, paced by `pacer`; `on_reset` runs before a reset
-/// fault's error.
-pub(crate) fn spawn(
-    plan: StreamPlan,
-    pacer: Arc<Pacer>,
-    on_reset: impl FnOnce() + Send + 'static,
-) -> MockBody {
+/// Start the task that feeds a stream body, paced by `pacer`; a reset ends `conn`.
+pub(crate) fn spawn(plan: StreamPlan, pacer: Arc<Pacer>, conn: Arc<ConnControl>) -> MockBody {
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let start = Instant::now();
-        if tx.send(Ok(bodies::role_chunk(&plan.model))).await.is_err() {
+        if tx.send(Ok(plan.prefix.role())).await.is_err() {
             return;
         }
         let limit = match plan.end {
@@ -113,30 +152,20 @@ pub(crate) fn spawn(
             pacer
                 .sleep_until(start + plan.first_chunk + plan.interval * index)
                 .await;
-            if tx
-                .send(Ok(bodies::content_chunk(&plan.model, index)))
-                .await
-                .is_err()
-            {
+            if tx.send(Ok(plan.prefix.content(index))).await.is_err() {
                 return;
             }
         }
-        match plan.end {
-            StreamEnd::Complete => {
-                let _ = tx
-                    .send(Ok(bodies::final_chunks(
-                        &plan.model,
-                        plan.prompt_tokens,
-                        plan.chunks,
-                    )))
-                    .await;
-            }
-            StreamEnd::Truncate(_) => {}
-            StreamEnd::Reset(_) => {
-                on_reset();
-                let _ = tx.send(Err(ResetFault)).await;
-            }
-        }
+        let last = match plan.end {
+            StreamEnd::Complete => Ok(plan.prefix.closing(plan.prompt_tokens, plan.chunks)),
+            StreamEnd::Truncate(_) => return,
+            StreamEnd::Reset(_) => Err(ResetFault),
+        };
+        let _ = tx.send(last).await;
     });
-    MockBody::Stream(rx)
+    MockBody::Stream {
+        events: rx,
+        conn,
+        cut: false,
+    }
 }
