@@ -19,7 +19,8 @@ SECTIONS=${SECTIONS:-"efficiency memory accuracy"}
 cargo build --release --quiet
 BIN=target/release/nitro-scenario
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+MOCK_PID=
+trap 'kill $(jobs -p) $MOCK_PID 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(free_port)
 start_nginx "$work/nginx" "$port"
 
@@ -84,20 +85,19 @@ fi
 
 [[ $SECTIONS == *accuracy* ]] || exit 0
 echo "# p50 accuracy against the mock with a fixed 10 ms latency, c=8, POST /v1/chat/completions"
-mock_port=$(free_port)
 cat > "$work/mock.toml" <<'TOML'
 [mock]
 latency = "10ms"
 TOML
-"$BIN" mock --port "$mock_port" --config "$work/mock.toml" > /dev/null &
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$mock_port/health" >/dev/null && break; sleep 0.1; done
-CHAT=1 scenario "$work/m.toml" "http://127.0.0.1:$mock_port" 8 "$SECONDS_EACH"
+start_mock "$BIN" --config "$work/mock.toml"
+mock_base=${MOCK_URL%/}
+CHAT=1 scenario "$work/m.toml" "$mock_base" 8 "$SECONDS_EACH"
 body='{"model":"mock-gpt","messages":[{"role":"user","content":"Hello, world!"}]}'
 for round in $(seq "$ROUNDS"); do
   "$BIN" run "$work/m.toml" --quiet --out "$work/m" 2>/dev/null
   ours=$(python3 -c "import json; print(json.load(open('$work/m/results.json'))['points'][0]['runs'][0]['latency']['p50_us']/1000)")
   "$OHA" -z "${SECONDS_EACH}s" -c 8 --no-tui --output-format json -o "$work/oha.json" -m POST \
-    -H "content-type: application/json" -d "$body" "http://127.0.0.1:$mock_port/v1/chat/completions" >/dev/null
+    -H "content-type: application/json" -d "$body" "$mock_base/v1/chat/completions" >/dev/null
   theirs=$(python3 -c "import json; print(json.load(open('$work/oha.json'))['latencyPercentiles']['p50']*1000)")
   python3 -c "print(f'round=$round p50 nitro-scenario={$ours:.3f} ms oha={$theirs:.3f} ms difference={abs($ours-$theirs):.3f} ms')"
 done
