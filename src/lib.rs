@@ -8,6 +8,7 @@
 //! - [`journal`]: the write-behind per-request log.
 //! - [`report`]: `RunReport` and its Markdown, CSV and JSON renderers.
 //! - [`mock`]: the built-in OpenAI-compatible mock server.
+//! - [`stop`]: the stop signal the runner and the mock server share.
 //! - [`commands`]: one function per CLI command, gluing the above; [`cli`] parses arguments.
 
 pub mod cli;
@@ -18,3 +19,4 @@ pub mod mock;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod stop;

@@ -14,6 +14,8 @@ use tokio::time::Instant;
 
 use super::config::{ChunkFault, MockConfig, RateLimit};
 
+/// The header a client names a fault with; a constant, so no request parses the name again.
+const FAULT_HEADER: http::HeaderName = http::HeaderName::from_static("x-mock-fault");
 /// How long a stall asked for by header lasts when the config has no stall fault.
 const HEADER_STALL: Duration = Duration::from_secs(1);
 
@@ -64,7 +66,7 @@ impl Policy {
     /// stall when several hit the same request).
     pub(crate) fn fault(&self, headers: &HeaderMap, config: &MockConfig) -> Fault {
         let faults = &config.faults;
-        if let Some(asked) = headers.get("x-mock-fault").and_then(|v| v.to_str().ok()) {
+        if let Some(asked) = headers.get(&FAULT_HEADER).and_then(|v| v.to_str().ok()) {
             // Without a configured point, a header fault strikes mid-answer.
             let after = |f: Option<ChunkFault>| {
                 f.map_or((config.stream.chunks / 2).max(1), |f| f.after_chunks)

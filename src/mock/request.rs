@@ -125,11 +125,11 @@ impl<'de> Deserialize<'de> for Raw<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
                 let mut raw = Raw::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    match &*key {
-                        "model" => raw.model = Some(map.next_value()?),
-                        "stream" => raw.stream = Some(map.next_value()?),
-                        _ => {
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Model => raw.model = Some(map.next_value()?),
+                        Key::Stream => raw.stream = Some(map.next_value()?),
+                        Key::Other => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
@@ -139,6 +139,34 @@ impl<'de> Deserialize<'de> for Raw<'de> {
         }
         // `deserialize_map`, not a derive: a derived struct also accepts a JSON array.
         deserializer.deserialize_map(RawVisitor)
+    }
+}
+
+/// A key of the top level, told apart without building it (`Cow<str>` would allocate every
+/// key: serde's `Cow` always deserializes owned).
+enum Key {
+    Model,
+    Stream,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "model" => Key::Model,
+                    "stream" => Key::Stream,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
     }
 }
 

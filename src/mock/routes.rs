@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use super::MockConfig;
@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     completion_json: String,
     /// Paces stream chunks and latency more precisely than tokio's 1 ms timer.
     pacer: Arc<Pacer>,
+    /// Whether answers wait (a latency or jitter is set).
+    delays: bool,
 }
 
 impl Shared {
@@ -41,12 +43,14 @@ impl Shared {
     pub(crate) fn new(config: MockConfig) -> std::io::Result<Self> {
         let completion_json =
             bodies::json_string(&bodies::completion_text(config.completion_tokens));
+        let delays = !(config.latency.is_zero() && config.jitter.is_zero());
         Ok(Self {
             config,
             policy: Policy::new(),
             answers: AtomicU64::new(0),
             completion_json,
             pacer: Arc::new(Pacer::start()?),
+            delays,
         })
     }
 
@@ -103,7 +107,8 @@ pub(crate) async fn handle(
     shared: &Shared,
     conn: &Arc<ConnControl>,
 ) -> Result<Response<MockBody>, ResetFault> {
-    let arrived = std::time::Instant::now();
+    // Latency counts from here; without latency the clock need not be read.
+    let arrived = shared.delays.then(std::time::Instant::now);
     let path = req.uri().path();
     let Some(endpoint) = Endpoint::from_path(path) else {
         let message = format!("unknown path `{path}`");
@@ -148,8 +153,8 @@ pub(crate) async fn handle(
         }
     };
     let parsed = request::parse(&body);
-    let delay = shared.policy.delay(config);
-    if !delay.is_zero() {
+    if let Some(arrived) = arrived {
+        let delay = shared.policy.delay(config);
         shared.pacer.sleep_until(arrived + delay).await;
     }
     let request = match parsed {
@@ -321,13 +326,29 @@ async fn read_body(req: http::Request<Incoming>, limit: u64) -> Result<Bytes, Bo
     if declared.is_some_and(|n| n > limit) {
         return Err(BodyProblem::TooLarge);
     }
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => match e.downcast::<hyper::Error>() {
-            Ok(e) => Err(BodyProblem::Unreadable(*e)),
-            // The only other error `Limited` raises is its length limit.
-            Err(_) => Err(BodyProblem::TooLarge),
-        },
+    // Frames are gathered by hand: a small body arrives in one frame, kept as it is, with no
+    // copy (`Collected` would copy it through a buffer list).
+    let mut body = req.into_body();
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut len: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(BodyProblem::Unreadable)?.into_data() else {
+            continue; // trailers
+        };
+        len += data.len() as u64;
+        if len > limit {
+            return Err(BodyProblem::TooLarge);
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            head => {
+                if let Some(head) = head {
+                    joined.extend_from_slice(&head);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
     }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
 }

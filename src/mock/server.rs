@@ -11,13 +11,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use url::Url;
 
 use super::conn::{ConnControl, MockIo};
 use super::routes::{self, Shared};
 use super::{MockConfig, MockError};
+use crate::stop::Stop;
 
 /// How long `shutdown` lets answers in progress go on before dropping their connections.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -81,7 +82,7 @@ impl Drop for MockServer {
 /// Accept until told to stop, then wind the connections down. The connection tasks live in a
 /// `JoinSet` owned here, so aborting this task (dropping the server) aborts them too.
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
-    let (closing, closing_rx) = watch::channel(false);
+    let closing = Stop::new();
     let mut connections = JoinSet::new();
     let mut warned = false;
     loop {
@@ -108,7 +109,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
         let control = Arc::new(ConnControl::default());
         let io = TokioIo::new(MockIo::new(socket, Arc::clone(&control)));
         let shared = Arc::clone(&shared);
-        let mut closing = closing_rx.clone();
+        // Registered once per connection; polling it on every wake-up costs two atomics.
+        let closing = closing.listener();
         connections.spawn(async move {
             let service = service_fn(move |req| {
                 let (shared, control) = (Arc::clone(&shared), Arc::clone(&control));
@@ -118,8 +120,9 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
             tokio::pin!(connection);
             // A connection error (a client that went away, a fault) ends only that connection.
             tokio::select! {
+                biased;
                 _ = connection.as_mut() => {}
-                _ = closing.changed() => {
+                _ = closing.stopped() => {
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.await;
                 }
@@ -127,7 +130,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
         });
     }
     drop(listener);
-    let _ = closing.send(true);
+    closing.request();
     let drained = async { while connections.join_next().await.is_some() {} };
     // Whatever is still open after the grace is aborted when `connections` drops.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, drained).await;

@@ -8,7 +8,6 @@ pub mod openai;
 mod point;
 mod progress;
 pub mod sse;
-mod stop;
 mod transport;
 mod worker;
 
@@ -16,7 +15,7 @@ use std::time::SystemTime;
 
 use url::Url;
 
-pub use stop::Stop;
+pub use crate::stop::Stop;
 
 use crate::journal::JournalSender;
 use crate::metrics::PointResult;

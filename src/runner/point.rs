@@ -8,12 +8,12 @@ use tokio::time::Instant;
 
 use super::live::Live;
 use super::progress::Progress;
-use super::stop::Stop;
 use super::transport::{Connector, Prepared};
 use super::worker::{PhaseCommon, PhaseCtx, Worker};
 use crate::journal::JournalSender;
 use crate::metrics::{self, Phase, PointResult, Recorder, RunStats, SelfWatch};
 use crate::scenario::{Point, Scenario};
+use crate::stop::Stop;
 
 /// What every point of a run shares.
 pub(crate) struct RunCtx<'a> {

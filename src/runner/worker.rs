@@ -12,12 +12,12 @@ use tokio::time::Instant;
 
 use super::exchange::Exchange;
 use super::live::Live;
-use super::stop::Stop;
 use super::transport::{Prepared, Transport};
 use crate::journal::{JournalSender, RequestRecord};
 use crate::metrics::recorder::Attempts;
 use crate::metrics::{FailureKind, Observation, Phase, Recorder};
 use crate::scenario::{PhaseLimit, RetryPolicy};
+use crate::stop::Stop;
 
 /// What every worker of one phase shares.
 pub(crate) struct PhaseCtx {

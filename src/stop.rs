@@ -1,9 +1,10 @@
-//! Stopping a run: a flag workers check between requests, plus wake-ups that interrupt
-//! in-flight attempts and retry waits. Ctrl-C sets it once; a second Ctrl-C exits at once.
+//! A stop signal: a flag to check, plus wake-ups for tasks waiting on it. The runner stops a
+//! run with it (Ctrl-C sets it once; a second Ctrl-C exits at once) and the mock server winds
+//! its connections down with it.
 //!
-//! Workers wait through a `StopListener` each: registered once per phase (the only lock), then
-//! polled on every wake-up of the worker with two atomic operations. A shared `Notify` would
-//! take its mutex on each of those polls, from every worker.
+//! Busy tasks — load workers, server connections — wait through a `StopListener` each:
+//! registered once (the only lock), then polled on every wake-up of the task with two atomic
+//! operations. A shared `Notify` would take its mutex on each of those polls, from every task.
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
