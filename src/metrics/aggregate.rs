@@ -107,6 +107,7 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
             .max()
             .unwrap_or(0),
         client_cpu_utilization: spread(&basis, |r| r.client.cpu_utilization),
+        busiest_thread_share: spread(&basis, |r| r.client.busiest_thread_share),
         lag_p99_us: spread(&basis, |r| r.client.lag_p99_us as f64),
         client_bound: runs.iter().any(|r| r.client.client_bound),
     }

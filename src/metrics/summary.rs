@@ -261,6 +261,9 @@ pub struct PointAggregate {
     pub peak_rss_bytes: u64,
     /// Client CPU seconds per wall second.
     pub client_cpu_utilization: Spread,
+    /// Busy share of the busiest runtime thread (1.0 = never idle).
+    #[serde(default)]
+    pub busiest_thread_share: Spread,
     /// Runtime lag p99, µs.
     pub lag_p99_us: Spread,
     /// Whether any run was client-bound.

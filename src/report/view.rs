@@ -82,6 +82,8 @@ pub(crate) struct PointRow {
     pub(crate) peak_rss_bytes: u64,
     /// Client CPU, cores busy, median per run.
     pub(crate) client_cpu: Spread,
+    /// Busy share of the busiest runtime thread, percent (median across runs).
+    pub(crate) busiest_thread_pct: f64,
     /// Client runtime lag p99, ms, median per run.
     pub(crate) lag_p99_ms: f64,
     /// Whether any run was client-bound.
@@ -193,6 +195,7 @@ pub(crate) fn row(p: &PointResult) -> PointRow {
         tokens_estimated: s.is_some_and(|s| s.tokens_estimated),
         peak_rss_bytes: a.peak_rss_bytes,
         client_cpu: a.client_cpu_utilization,
+        busiest_thread_pct: a.busiest_thread_share.median * 100.0,
         lag_p99_ms: a.lag_p99_us.median / 1000.0,
         client_bound: a.client_bound,
         in_flight_at_end: p.runs.iter().map(|r| r.in_flight_at_end).sum(),

@@ -78,10 +78,10 @@ pub fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
             peak_rss_bytes: 9 * 1024 * 1024,
             cpu_secs: 4.0,
             cpu_utilization: 0.4,
+            busiest_thread_share: 0.45,
             lag_p99_us: 800,
             lag_max_us: 2_000,
             client_bound: false,
-            ..Default::default()
         },
         in_flight_at_end: 8,
         journal_dropped: 0,
@@ -120,10 +120,10 @@ pub fn failed_run(run: u32, rps: f64, stream: bool) -> RunStats {
             peak_rss_bytes: 8 * 1024 * 1024,
             cpu_secs: 3.0,
             cpu_utilization: 0.3,
+            busiest_thread_share: 0.35,
             lag_p99_us: 700,
             lag_max_us: 1_500,
             client_bound: false,
-            ..Default::default()
         },
         in_flight_at_end: 8,
         journal_dropped: 0,
