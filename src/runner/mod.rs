@@ -155,6 +155,7 @@ mod tests {
 
     use super::transport::scripted::{ScriptedConnector, Step};
     use super::*;
+    use crate::journal::Journal;
     use crate::scenario::Overrides;
 
     /// A one-route scenario (chat, or the SSE route with `stream`) with `extra` TOML appended.
@@ -179,16 +180,27 @@ mod tests {
     /// Run the scenario's points through `connector` with `concurrency` workers.
     async fn run_on(
         connector: &ScriptedConnector,
+        scenario: (Scenario, Vec<Point>),
+        concurrency: u32,
+        stop: Stop,
+    ) -> RunOutcome {
+        run_logged(connector, scenario, concurrency, stop, None).await
+    }
+
+    /// `run_on`, recording every attempt into `journal`.
+    async fn run_logged(
+        connector: &ScriptedConnector,
         (s, mut points): (Scenario, Vec<Point>),
         concurrency: u32,
         stop: Stop,
+        journal: Option<JournalSender>,
     ) -> RunOutcome {
         for p in &mut points {
             p.concurrency = std::num::NonZeroU32::new(concurrency).unwrap();
         }
         let options = RunOptions {
             quiet: true,
-            journal: None,
+            journal,
             stop: Some(stop),
         };
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
@@ -342,6 +354,77 @@ mod tests {
         assert!(run.partial);
         assert_eq!((run.requests, run.attempts), (10, 10));
         assert_eq!(run.outcomes.success, 10);
+    }
+
+    /// Rows of a `requests.csv`, header excluded.
+    fn log_rows(path: &std::path::Path) -> u64 {
+        std::fs::read_to_string(path).unwrap().lines().count() as u64 - 1
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_mid_run_leaves_every_ended_attempt_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        let journal =
+            Journal::start(&path, vec!["chat-c1".into()], crate::journal::CAPACITY).unwrap();
+        let stop = Stop::new();
+        // One worker; 429, then 200: every request has two attempts. Attempt 41 (the retry of
+        // the 21st request) raises the stop and is cut.
+        let steps = vec![Step::limited(1_000, "0"), Step::ok(1_000)];
+        let connector = ScriptedConnector::new(steps).stopping(41, stop.clone());
+        let extra = "[run]\nwarmup_requests = 5\nrequests = 1000\n";
+        let out = run_logged(
+            &connector,
+            scenario(false, extra),
+            1,
+            stop,
+            Some(journal.sender()),
+        )
+        .await;
+        let stats = journal.finish();
+        assert!(out.partial);
+        let run = &out.points[0].runs[0];
+        assert!(run.partial);
+        // The report: the 15 measured requests that ended (warmup took 5).
+        assert_eq!((run.requests, run.attempts), (15, 30));
+        // The log: every attempt that ended — the warmup's 10, the report's 30, and the first
+        // attempt of the request the stop abandoned; never the cut one.
+        let rows = log_rows(&path);
+        assert_eq!(
+            (stats.accepted, stats.written, stats.dropped),
+            (rows, rows, 0)
+        );
+        assert_eq!(rows, 41);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_log_buffer_is_counted_in_the_run_and_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        // Room for 4 records: a paused-clock run outpaces the writer by far.
+        let journal = Journal::start(&path, vec!["chat-c4".into()], 4).unwrap();
+        let out = run_logged(
+            &ScriptedConnector::new(vec![Step::ok(10)]),
+            scenario(false, "[run]\nrequests = 2000\n"),
+            4,
+            Stop::new(),
+            Some(journal.sender()),
+        )
+        .await;
+        let stats = journal.finish();
+        let run = &out.points[0].runs[0];
+        assert_eq!(run.attempts, 2000);
+        let rows = log_rows(&path);
+        assert_eq!((stats.accepted, stats.written), (rows, rows));
+        assert_eq!(
+            stats.dropped, run.journal_dropped,
+            "the report counts what the log refused"
+        );
+        assert_eq!(
+            rows + stats.dropped,
+            2000,
+            "every attempt is a row or a counted drop"
+        );
     }
 
     #[tokio::test(start_paused = true)]
