@@ -5,6 +5,9 @@
 # well below saturation, next to oha's p50 in the same run.
 #
 #   bash benches/client_vs_oha.sh        # ROUNDS=3 SECONDS_EACH=10 by default
+#   SECTIONS=fixed ROUNDS=8 bash benches/client_vs_oha.sh
+#       # the same comparison with a fixed request count (REQUESTS=300000 at LEVELS) instead
+#       # of a fixed time: client CPU seconds for the same work, paired rounds, medians
 #
 # Needs wrk and nginx (apt-get install wrk nginx) and oha (cargo install oha --locked).
 # Client and server share the machine's two cores: compare per client CPU-second.
@@ -72,6 +75,26 @@ for conc in $([[ $SECTIONS == *efficiency* ]] && echo ${LEVELS:-32 128}); do
     report "round=$round wrk           " "$(wrk_requests "$out")" "$(tail -1 "$work/wrk.err")"
   done
 done
+
+if [[ $SECTIONS == *fixed* ]]; then
+  requests=${REQUESTS:-300000}
+  for conc in ${LEVELS:-32 128}; do
+    echo "# c=$conc, $requests requests each, client CPU seconds (nitro-scenario, oha), $ROUNDS paired rounds"
+    scenario "$work/f.toml" "http://127.0.0.1:$port" "$conc" 3600
+    sed -i "s/^duration = .*/duration = \"3600s\"\nrequests = $requests/" "$work/f.toml"
+    ours=() theirs=()
+    for round in $(seq "$ROUNDS"); do
+      a=$(python3 benches/usage.py "$BIN" run "$work/f.toml" --quiet --out "$work/f" 2>&1 >/dev/null | tail -1 | grep -oE 'cpu_s=[0-9.]+' | cut -d= -f2)
+      b=$(python3 benches/usage.py "$OHA" -n "$requests" -c "$conc" --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$port/" 2>&1 | tail -1 | grep -oE 'cpu_s=[0-9.]+' | cut -d= -f2)
+      echo "round=$round nitro-scenario_cpu_s=$a oha_cpu_s=$b"
+      ours+=("$a") theirs+=("$b")
+    done
+    python3 -c "
+import statistics as s
+a=[${ours[*]/%/,}]; b=[${theirs[*]/%/,}]; n=$requests
+print(f'median req per client CPU-s: nitro-scenario {n/s.median(a):,.0f}, oha {n/s.median(b):,.0f}; nitro-scenario used less CPU in {sum(x<y for x,y in zip(a,b))} of {len(a)} rounds')"
+  done
+fi
 
 if [[ $SECTIONS == *memory* ]]; then
   echo "# client peak RSS at c=128 against nginx: a 10 s and a 60 s measure phase"
