@@ -4,23 +4,17 @@
 //! header. A raw TCP client reads the JSON faults, so that byte counts and how the connection
 //! ended (reset or clean close) are visible.
 
+mod mock_support;
+
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use nitro_scenario::mock::{ChunkFault, Faults, MockConfig, MockServer, StallFault};
+use mock_support::{chat_body, start};
+use nitro_scenario::mock::{ChunkFault, Faults, MockConfig, StallFault};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HOUR: Duration = Duration::from_secs(3600);
-
-async fn start(config: MockConfig) -> (MockServer, reqwest::Client, String) {
-    let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let base = server.base_url().to_string();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    (server, client, base)
-}
 
 fn faults(faults: Faults) -> MockConfig {
     MockConfig {
@@ -34,10 +28,6 @@ fn chunk_fault(every: u32, after_chunks: u32) -> Option<ChunkFault> {
         every: NonZeroU32::new(every).unwrap(),
         after_chunks,
     })
-}
-
-fn chat_body() -> String {
-    r#"{"model":"m1","messages":[{"role":"user","content":"Hello, world!"}]}"#.to_string()
 }
 
 /// A stream read to its end: the complete SSE events received and whether the body ended in

@@ -2,25 +2,15 @@
 //! headers and body shape, SSE framing, Retry-After, body limits, error shapes (400, 404, 405,
 //! 413), rate-limit modes, and graceful shutdown. Faults are in `mock_faults.rs`.
 
+mod mock_support;
+
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use nitro_scenario::mock::{MockConfig, MockServer, RateLimit, StreamShape};
+use mock_support::{chat_body, start};
+use nitro_scenario::mock::{MockConfig, RateLimit, StreamShape};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn start(config: MockConfig) -> (MockServer, reqwest::Client, String) {
-    let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let base = server.base_url().to_string();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    (server, client, base)
-}
-
-fn chat_body() -> String {
-    json!({"model": "m1", "messages": [{"role": "user", "content": "Hello, world!"}]}).to_string()
-}
 
 async fn post(client: &reqwest::Client, url: String, body: String) -> reqwest::Response {
     client.post(url).body(body).send().await.unwrap()
