@@ -235,7 +235,7 @@ fn user_axes_and_headers_keep_file_order() {
     let s = load_text(
         &format!(
             "{MOCK_CHAT}headers = {{ x-zeta = \"1\", x-alpha = \"2\", content-type = \"text/plain\" }}\n\
-             [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\nzeta = [\"z\"]\nalpha = [\"a\"]\n"
+             [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n[matrix.axes]\nzeta = [\"z\"]\nalpha = [\"a\"]\n"
         ),
         &Overrides::default(),
     )
@@ -262,7 +262,7 @@ fn templates_see_axis_values_with_their_types() {
     let s = load_text(
         "[target]\nbase_url = \"mock\"\n\
          [routes.t]\npath = \"/v1/t\"\nbody = { template = '{{ n * 10 }} {{ flag | tojson }} {{ model | tojson }}' }\n\
-         [matrix]\nroute = [\"t\"]\nconcurrency = [1]\nn = [1, 2]\nflag = [true]\nmodel = [\"m-1\"]\n",
+         [matrix]\nroute = [\"t\"]\nconcurrency = [1]\n[matrix.axes]\nn = [1, 2]\nflag = [true]\nmodel = [\"m-1\"]\n",
         &Overrides::default(),
     )
     .unwrap();
@@ -303,12 +303,15 @@ fn set_values_are_coerced_or_refused_with_a_hint() {
     let s = load_text(&base, &set(&["target.model=2024", "name=2024-01-01"])).unwrap();
     assert_eq!(s.target.model, "2024");
     assert_eq!(s.name, "2024-01-01");
-    let err = load_text(&base, &set(&["matrix.model=[a,b]"])).unwrap_err();
+    let err = load_text(&base, &set(&["matrix.axes.model=[a,b]"])).unwrap_err();
     assert_eq!(
         err,
-        "s.toml: matrix.model: `[a,b]` is not a valid TOML list or table; quote strings, e.g. \
-         `[\"a\", \"b\"]` (from `--set matrix.model=[a,b]`)"
+        "s.toml: matrix.axes.model: `[a,b]` is not a valid TOML list or table; quote strings, \
+         e.g. `[\"a\", \"b\"]` (from `--set matrix.axes.model=[a,b]`)"
     );
+    let s = load_text(&base, &set(&["matrix.axes.model=[\"a\",\"b\"]"])).unwrap();
+    assert_eq!(s.matrix.extra[0].name, "model");
+    assert_eq!(s.matrix.extra[0].values.len(), 2);
     let env = vec![("WARMUP_SECONDS".to_string(), "x".to_string())];
     let err = load_text(&base, &Overrides::from_args(&[], env).unwrap()).unwrap_err();
     assert_eq!(
@@ -371,4 +374,240 @@ fn huge_runs_and_phases_estimate_without_overflow() {
     let points = scenario::expand(&s).unwrap();
     let estimate = scenario::estimate(&s, &points);
     assert!(estimate.wall > std::time::Duration::from_secs(1000 * 86_400));
+}
+
+/// `--set` arguments as `Overrides`.
+fn set(args: &[&str]) -> Overrides {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    Overrides::from_args(&args, vec![]).unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn only_regular_files_are_read_and_never_past_their_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c_path` is a valid NUL-terminated path for the duration of the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Each would read forever or block forever if it were opened and read.
+    for (payload, kind) in [
+        ("/dev/zero".to_string(), "a character device"),
+        (fifo.display().to_string(), "a FIFO (named pipe)"),
+    ] {
+        let err = load_text(
+            &format!(
+                "{MOCK_CHAT}[payloads.p]\nfile = \"{payload}\"\n\
+                 [matrix]\nroute = [\"chat\"]\npayload = [\"p\"]\nconcurrency = [1]\n"
+            ),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "s.toml:6:8: payloads.p.file: cannot read `{payload}`: it is {kind}, not a \
+                 regular file"
+            )
+        );
+    }
+    let err = scenario::load_with_env(&fifo, &Overrides::default(), &no_env).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("fifo: cannot read the file: it is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_scenario_larger_than_its_cap_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.toml");
+    let cap = usize::try_from(scenario::MAX_SCENARIO_BYTES).unwrap();
+    let mut text = format!("{MOCK_CHAT}[matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n");
+    text.push_str(&"#".repeat(cap - text.len()));
+    std::fs::write(&file, &text).unwrap();
+    assert!(scenario::load_with_env(&file, &Overrides::default(), &no_env).is_ok());
+    text.push('#');
+    std::fs::write(&file, &text).unwrap();
+    let err = scenario::load_with_env(&file, &Overrides::default(), &no_env).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "big.toml: cannot read the file: it is larger than the limit of 4MiB for a scenario \
+             file"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_template_rendering_past_the_payload_cap_is_stopped() {
+    // 64 KiB a time, 1,025 times: one step past the 64 MiB cap.
+    let err = load_text(
+        "[target]\nbase_url = \"mock\"\n\
+         [payloads]\nbig = { fill = \"x\", bytes = \"64KiB\" }\n\
+         [routes.t]\npath = \"/v1/t\"\n\
+         body = { template = '{% for i in range(1025) %}{{ payload }}{% endfor %}' }\n\
+         [matrix]\nroute = [\"t\"]\npayload = [\"big\"]\nconcurrency = [1]\n",
+        &Overrides::default(),
+    )
+    .and_then(|s| scenario::expand(&s).map_err(|e| e.to_string()))
+    .unwrap_err();
+    assert!(
+        err.ends_with(
+            "routes.t.body.template: renders more than the limit of 64MiB for point `t-big-c1`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn override_and_credential_headers_are_secrets_everywhere_but_the_wire() {
+    let text = "[target]\nbase_url = \"mock\"\n\
+         headers = { authorization = \"Bearer sk-literal-123\", x-team = \"blue\" }\n\
+         [routes.chat]\npath = \"/v1/chat/completions\"\n\
+         headers = { cookie = \"session=abc123\", x-api-key = \"${env:KEY}\" }\n\
+         [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, text).unwrap();
+    let env = |name: &str| (name == "KEY").then(|| "sk-env-789".to_string());
+    let overrides = set(&[
+        "target.headers.x-override=sk-override-456",
+        "run.duration=2s",
+    ]);
+    let s = scenario::load_with_env(&file, &overrides, &env).unwrap();
+    let points = scenario::expand(&s).unwrap();
+    let shown: Vec<(&str, &str, &str)> = points[0]
+        .request
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.display.as_str(), v.resolved.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("authorization", "***", "Bearer sk-literal-123"),
+            ("x-team", "blue", "blue"),
+            ("x-override", "***", "sk-override-456"),
+            ("cookie", "***", "session=abc123"),
+            ("x-api-key", "***", "sk-env-789"),
+            ("content-type", "application/json", "application/json"),
+        ]
+    );
+    let warnings: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+    let path = file.display();
+    assert_eq!(
+        warnings,
+        [
+            format!(
+                "{path}:3:29: target.headers.authorization: `authorization` holds a literal \
+                 credential (shown as `***`); keep it out of the file: write `${{env:NAME}}` in \
+                 the value and export `NAME`"
+            ),
+            format!(
+                "{path}:6:22: routes.chat.headers.cookie: `cookie` holds a literal credential \
+                 (shown as `***`); keep it out of the file: write `${{env:NAME}}` in the value \
+                 and export `NAME`"
+            ),
+        ]
+    );
+    let echoed = format!("{}{:?}{s:?}{points:?}", s.written.text, s.written.overrides);
+    for secret in [
+        "sk-literal-123",
+        "sk-override-456",
+        "session=abc123",
+        "sk-env-789",
+    ] {
+        assert!(!echoed.contains(secret), "{secret} in {echoed}");
+    }
+    assert_eq!(
+        s.written.overrides,
+        [
+            "--set target.headers.x-override=***",
+            "--set run.duration=2s"
+        ]
+    );
+    assert_eq!(
+        s.written.text,
+        text.replace("\"Bearer sk-literal-123\"", "\"***\"")
+            .replace("\"session=abc123\"", "\"***\"")
+    );
+}
+
+#[test]
+fn a_bad_header_override_is_reported_without_its_value() {
+    let base = format!("{MOCK_CHAT}[matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n");
+    for (arg, message) in [
+        (
+            "target.headers.authorization=[sk-bad",
+            "the value is not a valid TOML list or table",
+        ),
+        (
+            "target.headers.authorization=Bearer ${sk-bad}",
+            "a `${...}` in the value is not an environment reference",
+        ),
+        (
+            "routes.chat.headers.x-a=sk-bad\u{1}",
+            "the value is not a valid header value: it holds a control character",
+        ),
+    ] {
+        let err = load_text(&base, &set(&[arg])).unwrap_err();
+        assert!(err.contains(message), "{err}");
+        assert!(!err.contains("sk-bad"), "{err}");
+    }
+    let err = Overrides::from_args(&["target.headers.authorization:sk-bad".into()], vec![])
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("sk-bad"), "{err}");
+}
+
+#[test]
+fn url_credentials_are_sent_as_basic_auth() {
+    let routes = "[routes.chat]\npath = \"/v1/chat/completions\"\n\
+                  [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n";
+    let s = load_text(
+        &format!("[target]\nbase_url = \"http://user:pa%40ss@127.0.0.1:9/v1\"\n{routes}"),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let BaseUrl::Url { url, display } = &s.target.base_url else {
+        panic!("a URL target");
+    };
+    assert_eq!(
+        url.as_str(),
+        "http://127.0.0.1:9/v1",
+        "no credentials in the URL"
+    );
+    assert_eq!(display.display, "http://***@127.0.0.1:9/v1");
+    let points = scenario::expand(&s).unwrap();
+    let auth = &points[0].request.headers[0];
+    assert_eq!(auth.0, "authorization");
+    // base64 of `user:pa@ss`: the password percent-decoded.
+    assert_eq!(auth.1.resolved, "Basic dXNlcjpwYUBzcw==");
+    assert_eq!(auth.1.display, "Basic ***");
+    assert!(s.warnings[0].message.contains("literal `user:password@`"));
+    assert!(!s.written.text.contains("pa%40ss"), "{}", s.written.text);
+
+    // An `authorization` header of the file wins, with a warning; credentials from `BASE`
+    // are no literal in the file.
+    let env = vec![("BASE".to_string(), "http://u:p@127.0.0.1:9".to_string())];
+    let s = load_text(
+        &format!("[target]\nbase_url = \"mock\"\nheaders = {{ authorization = \"x\" }}\n{routes}"),
+        &Overrides::from_args(&[], env).unwrap(),
+    )
+    .unwrap();
+    let headers = &s.target.headers;
+    assert_eq!(headers.len(), 1);
+    assert_eq!(headers[0].1.resolved, "x");
+    let warnings: Vec<&str> = s.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(
+        warnings,
+        [
+            "`authorization` holds a literal credential (shown as `***`); keep it out of the \
+             file: write `${env:NAME}` in the value and export `NAME`",
+            "the URL's `user:password@` is not sent: `target.headers` sets `authorization` \
+             (from `BASE=http://***@127.0.0.1:9`)"
+        ]
+    );
 }
