@@ -268,6 +268,14 @@ fn set_values_are_coerced_or_refused_with_a_hint() {
         "s.toml: matrix.axes.model: `[a,b]` is not a valid TOML list or table; quote strings, \
          e.g. `[\"a\", \"b\"]` (from `--set matrix.axes.model=[a,b]`)"
     );
+    let err = load_text(&base, &set(&["matrix.route=chat", "matrix.model=[\"a\"]"])).unwrap_err();
+    assert_eq!(
+        err,
+        "s.toml: matrix.route: an axis is a list of values, found string; write \
+         `--set 'matrix.route=[\"chat\"]'` (from `--set matrix.route=chat`)\n\
+         s.toml: matrix.model: `model` is not a key of [matrix]; user axes go under \
+         [matrix.axes]: set `matrix.axes.model` (from `--set matrix.model=[\"a\"]`)"
+    );
     let s = load_text(&base, &set(&["matrix.axes.model=[\"a\",\"b\"]"])).unwrap();
     assert_eq!(s.matrix.extra[0].name, "model");
     assert_eq!(s.matrix.extra[0].values.len(), 2);
