@@ -156,3 +156,58 @@ fn conflicting_framework_variables_stop_the_plan() {
              both the same value (from `BENCHMARK_SECONDS=7`)\n",
         );
 }
+
+#[cfg(unix)]
+#[test]
+fn validate_refuses_devices_and_fifos_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("scenario.toml");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c_path` is a valid NUL-terminated path for the duration of the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    bin()
+        .arg("validate")
+        .arg("/dev/zero")
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: /dev/zero: cannot read the file: it is a character device, not a regular file",
+        ))
+        .stderr(predicate::str::contains(
+            "scenario.toml: cannot read the file: it is a FIFO (named pipe), not a regular file",
+        ));
+}
+
+#[test]
+fn validate_warns_of_a_literal_credential_and_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(
+        &file,
+        "[target]\nbase_url = \"mock\"\nheaders = { x-api-key = \"sk-literal\" }\n\
+         [routes.chat]\npath = \"/v1/chat/completions\"\n\
+         [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("s.toml: ok (1 points)"))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        format!(
+            "warning: {}:3:25: target.headers.x-api-key: `x-api-key` holds a literal credential \
+             (shown as `***`); keep it out of the file: write `${{env:NAME}}` in the value and \
+             export `NAME`\n",
+            file.display()
+        )
+    );
+    assert!(!stderr.contains("sk-literal"));
+}

@@ -1,17 +1,17 @@
 //! Scenario files end to end through the library: every shipped scenario validates, every
-//! invalid fixture gives its pinned error text, overrides and secrets behave.
+//! invalid fixture gives its pinned error text, overrides behave, input is bounded. Secrets
+//! are in `scenario_secrets.rs`.
 //!
 //! Invalid fixtures live in `tests/fixtures/invalid/NAME.toml` with the expected error text in
 //! `NAME.err`; `UPDATE_FIXTURES=1 cargo test --test scenario_files` rewrites the `.err` files
 //! (review the diff before committing).
 
+mod scenario_support;
+
 use std::path::{Path, PathBuf};
 
 use nitro_scenario::scenario::{self, BaseUrl, Overrides};
-
-fn no_env(_: &str) -> Option<String> {
-    None
-}
+use scenario_support::{MOCK_CHAT, load_text, no_env};
 
 fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -190,52 +190,11 @@ fn a_bad_override_names_itself() {
 }
 
 #[test]
-fn secrets_reach_the_wire_but_not_the_plan_or_the_echo() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("secret.toml");
-    std::fs::write(
-        &file,
-        "[target]\nbase_url = \"http://127.0.0.1:9/${env:TENANT}\"\nheaders = { authorization = \"Bearer ${env:KEY}\" }\n\
-         [routes.chat]\npath = \"/v1/chat/completions\"\n[matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n",
-    )
-    .unwrap();
-    let env = |name: &str| match name {
-        "KEY" => Some("sk-very-secret".to_string()),
-        "TENANT" => Some("tenant-secret".to_string()),
-        _ => None,
-    };
-    let s = scenario::load_with_env(&file, &Overrides::default(), &env).unwrap();
-    let points = scenario::expand(&s).unwrap();
-    let auth = &points[0].request.headers[0];
-    assert_eq!(auth.0, "authorization");
-    assert_eq!(auth.1.resolved, "Bearer sk-very-secret");
-    let echo = serde_json::to_string(&s).unwrap() + &serde_json::to_string(&points).unwrap();
-    assert!(
-        !echo.contains("sk-very-secret") && !echo.contains("tenant-secret"),
-        "{echo}"
-    );
-    assert!(echo.contains("Bearer ***"));
-    assert!(!format!("{s:?}").is_empty());
-}
-
-/// Write `text` as a scenario in a temporary folder and load it.
-fn load_text(text: &str, overrides: &Overrides) -> Result<scenario::Scenario, String> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, text).unwrap();
-    scenario::load_with_env(&file, overrides, &no_env)
-        .map_err(|e| e.to_string().replace(&file.display().to_string(), "s.toml"))
-}
-
-const MOCK_CHAT: &str = "[target]\nbase_url = \"mock\"\n\
-    [routes.chat]\npath = \"/v1/chat/completions\"\n";
-
-#[test]
 fn user_axes_and_headers_keep_file_order() {
     let s = load_text(
         &format!(
             "{MOCK_CHAT}headers = {{ x-zeta = \"1\", x-alpha = \"2\", content-type = \"text/plain\" }}\n\
-             [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\nzeta = [\"z\"]\nalpha = [\"a\"]\n"
+             [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n[matrix.axes]\nzeta = [\"z\"]\nalpha = [\"a\"]\n"
         ),
         &Overrides::default(),
     )
@@ -262,7 +221,7 @@ fn templates_see_axis_values_with_their_types() {
     let s = load_text(
         "[target]\nbase_url = \"mock\"\n\
          [routes.t]\npath = \"/v1/t\"\nbody = { template = '{{ n * 10 }} {{ flag | tojson }} {{ model | tojson }}' }\n\
-         [matrix]\nroute = [\"t\"]\nconcurrency = [1]\nn = [1, 2]\nflag = [true]\nmodel = [\"m-1\"]\n",
+         [matrix]\nroute = [\"t\"]\nconcurrency = [1]\n[matrix.axes]\nn = [1, 2]\nflag = [true]\nmodel = [\"m-1\"]\n",
         &Overrides::default(),
     )
     .unwrap();
@@ -303,12 +262,23 @@ fn set_values_are_coerced_or_refused_with_a_hint() {
     let s = load_text(&base, &set(&["target.model=2024", "name=2024-01-01"])).unwrap();
     assert_eq!(s.target.model, "2024");
     assert_eq!(s.name, "2024-01-01");
-    let err = load_text(&base, &set(&["matrix.model=[a,b]"])).unwrap_err();
+    let err = load_text(&base, &set(&["matrix.axes.model=[a,b]"])).unwrap_err();
     assert_eq!(
         err,
-        "s.toml: matrix.model: `[a,b]` is not a valid TOML list or table; quote strings, e.g. \
-         `[\"a\", \"b\"]` (from `--set matrix.model=[a,b]`)"
+        "s.toml: matrix.axes.model: `[a,b]` is not a valid TOML list or table; quote strings, \
+         e.g. `[\"a\", \"b\"]` (from `--set matrix.axes.model=[a,b]`)"
     );
+    let err = load_text(&base, &set(&["matrix.route=chat", "matrix.model=[\"a\"]"])).unwrap_err();
+    assert_eq!(
+        err,
+        "s.toml: matrix.route: an axis is a list of values, found string; write \
+         `--set 'matrix.route=[\"chat\"]'` (from `--set matrix.route=chat`)\n\
+         s.toml: matrix.model: `model` is not a key of [matrix]; user axes go under \
+         [matrix.axes]: set `matrix.axes.model` (from `--set matrix.model=[\"a\"]`)"
+    );
+    let s = load_text(&base, &set(&["matrix.axes.model=[\"a\",\"b\"]"])).unwrap();
+    assert_eq!(s.matrix.extra[0].name, "model");
+    assert_eq!(s.matrix.extra[0].values.len(), 2);
     let env = vec![("WARMUP_SECONDS".to_string(), "x".to_string())];
     let err = load_text(&base, &Overrides::from_args(&[], env).unwrap()).unwrap_err();
     assert_eq!(
@@ -316,29 +286,6 @@ fn set_values_are_coerced_or_refused_with_a_hint() {
         "s.toml: run.warmup: `x` is not a number of seconds; write e.g. `60` or `0.5` \
          (from `WARMUP_SECONDS=x`)"
     );
-}
-
-#[test]
-fn debug_output_shows_no_secret() {
-    let text = "[target]\nbase_url = \"http://user:pw-secret@127.0.0.1:9/${env:TENANT}\"\n\
-                headers = { authorization = \"Bearer ${env:KEY}\" }\n\
-                [routes.chat]\npath = \"/v1/chat/completions\"\n\
-                [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n";
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, text).unwrap();
-    let env = |name: &str| match name {
-        "KEY" => Some("sk-very-secret".to_string()),
-        "TENANT" => Some("tenant-secret".to_string()),
-        _ => None,
-    };
-    let s = scenario::load_with_env(&file, &Overrides::default(), &env).unwrap();
-    let points = scenario::expand(&s).unwrap();
-    let debug = format!("{s:?}{points:?}");
-    for secret in ["sk-very-secret", "tenant-secret", "pw-secret"] {
-        assert!(!debug.contains(secret), "{secret} in {debug}");
-    }
-    assert!(debug.contains("http://***@127.0.0.1:9/***"), "{debug}");
 }
 
 #[test]
@@ -371,4 +318,83 @@ fn huge_runs_and_phases_estimate_without_overflow() {
     let points = scenario::expand(&s).unwrap();
     let estimate = scenario::estimate(&s, &points);
     assert!(estimate.wall > std::time::Duration::from_secs(1000 * 86_400));
+}
+
+#[cfg(unix)]
+#[test]
+fn only_regular_files_are_read_and_never_past_their_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c_path` is a valid NUL-terminated path for the duration of the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Each would read forever or block forever if it were opened and read.
+    for (payload, kind) in [
+        ("/dev/zero".to_string(), "a character device"),
+        (fifo.display().to_string(), "a FIFO (named pipe)"),
+    ] {
+        let err = load_text(
+            &format!(
+                "{MOCK_CHAT}[payloads.p]\nfile = \"{payload}\"\n\
+                 [matrix]\nroute = [\"chat\"]\npayload = [\"p\"]\nconcurrency = [1]\n"
+            ),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "s.toml:6:8: payloads.p.file: cannot read `{payload}`: it is {kind}, not a \
+                 regular file"
+            )
+        );
+    }
+    let err = scenario::load_with_env(&fifo, &Overrides::default(), &no_env).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("fifo: cannot read the file: it is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_scenario_larger_than_its_cap_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.toml");
+    let cap = usize::try_from(scenario::MAX_SCENARIO_BYTES).unwrap();
+    let mut text = format!("{MOCK_CHAT}[matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n");
+    text.push_str(&"#".repeat(cap - text.len()));
+    std::fs::write(&file, &text).unwrap();
+    assert!(scenario::load_with_env(&file, &Overrides::default(), &no_env).is_ok());
+    text.push('#');
+    std::fs::write(&file, &text).unwrap();
+    let err = scenario::load_with_env(&file, &Overrides::default(), &no_env).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "big.toml: cannot read the file: it is larger than the limit of 4MiB for a scenario \
+             file"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_template_rendering_past_the_payload_cap_is_stopped() {
+    // 64 KiB a time, 1,025 times: one step past the 64 MiB cap.
+    let err = load_text(
+        "[target]\nbase_url = \"mock\"\n\
+         [payloads]\nbig = { fill = \"x\", bytes = \"64KiB\" }\n\
+         [routes.t]\npath = \"/v1/t\"\n\
+         body = { template = '{% for i in range(1025) %}{{ payload }}{% endfor %}' }\n\
+         [matrix]\nroute = [\"t\"]\npayload = [\"big\"]\nconcurrency = [1]\n",
+        &Overrides::default(),
+    )
+    .and_then(|s| scenario::expand(&s).map_err(|e| e.to_string()))
+    .unwrap_err();
+    assert!(
+        err.ends_with(
+            "routes.t.body.template: renders more than the limit of 64MiB for point `t-big-c1`"
+        ),
+        "{err}"
+    );
 }

@@ -4,16 +4,18 @@ use std::fmt::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::validate::print_problems;
+use super::validate::{print_problems, print_warnings};
 use crate::cli::PlanArgs;
 use crate::scenario::{
     self, BaseUrl, BodyCheck, Overrides, PhaseLimit, Point, Scenario, ScenarioError, units,
 };
 
-/// Carry out `plan`: print the plan on stdout; problems go to stderr like `validate`'s.
+/// Carry out `plan`: print the plan on stdout; problems and warnings go to stderr like
+/// `validate`'s.
 pub(super) fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     match load_and_expand(&args) {
         Ok((scenario, overrides, points)) => {
+            print_warnings(&scenario);
             print!("{}", render(&scenario, &overrides.shown(), &points));
             Ok(ExitCode::SUCCESS)
         }

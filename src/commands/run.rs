@@ -25,6 +25,7 @@ const EXIT_INTERRUPTED: u8 = 130;
 pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let overrides = Overrides::from_args_and_env(&args.set)?;
     let scenario = scenario::load(&args.file, &overrides)?;
+    super::validate::print_warnings(&scenario);
     let points = scenario::expand(&scenario)?;
     let plan = output_plan(&scenario, &args)?;
     let requests_log = args.requests_log || scenario.output.requests_log;

@@ -3,16 +3,20 @@
 use std::process::ExitCode;
 
 use crate::cli::ValidateArgs;
-use crate::scenario::{self, Overrides, ScenarioError};
+use crate::scenario::{self, Overrides, Scenario, ScenarioError};
 
-/// Carry out `validate`: `FILE: ok` on stdout per good file, problems on stderr, exit 2 on any.
+/// Carry out `validate`: `FILE: ok` on stdout per good file, problems and warnings on stderr,
+/// exit 2 on any problem (warnings alone pass).
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for file in &args.files {
         match scenario::load(file, &Overrides::default())
             .and_then(|s| scenario::expand(&s).map(|p| (s, p)))
         {
-            Ok((_, points)) => println!("{}: ok ({} points)", file.display(), points.len()),
+            Ok((scenario, points)) => {
+                print_warnings(&scenario);
+                println!("{}: ok ({} points)", file.display(), points.len());
+            }
             Err(err) => {
                 print_problems(&err);
                 failed = true;
@@ -31,5 +35,12 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 pub(super) fn print_problems(err: &ScenarioError) {
     for line in err.to_string().lines() {
         eprintln!("error: {line}");
+    }
+}
+
+/// Print the scenario's warnings on stderr, one per line after `warning: `.
+pub(super) fn print_warnings(scenario: &Scenario) {
+    for warning in &scenario.warnings {
+        eprintln!("warning: {warning}");
     }
 }

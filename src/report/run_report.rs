@@ -20,7 +20,8 @@ pub struct RunReport {
     pub tool_version: String,
     /// Scenario name.
     pub scenario_name: String,
-    /// The scenario as run: overrides applied, secrets redacted, `source` and `[output]` paths
+    /// The scenario echo (see `echo`): the file's text and the overrides applied, secrets
+    /// redacted, plus the resolved `run` and `output` settings; `source` and `[output]` paths
     /// relative to the working directory (see `RunReport::new`); CLI output flags left out.
     pub scenario: serde_json::Value,
     /// The target as shown to people: `mock (built-in)` or the redacted base URL.
@@ -68,10 +69,11 @@ pub fn shown_target(base_url: &BaseUrl) -> (String, String) {
 impl RunReport {
     /// Assemble the report of a run.
     ///
-    /// The scenario is echoed with its secrets redacted; `source` becomes relative to the
-    /// working directory when it lies under it, else its file name; `[output]` paths become
-    /// relative when under it. Every `${env:...}` value of the scenario is replaced by `***` in
-    /// `target`, `base_url`, `interruption` and the echo, whatever text carried it.
+    /// The scenario is echoed as written, with its secrets redacted; `source` becomes relative
+    /// to the working directory when it lies under it, else its file name; `[output]` paths
+    /// become relative when under it. Every secret value of the scenario (`${env:...}` values,
+    /// credential and override headers) is replaced by `***` in `target`, `base_url`,
+    /// `interruption` and the echo, whatever text carried it.
     #[expect(
         clippy::too_many_arguments,
         reason = "one plain constructor beats a builder for a struct of facts"
@@ -88,7 +90,7 @@ impl RunReport {
         journal: Option<JournalStats>,
     ) -> Result<Self, ReportError> {
         let secrets = Secrets::of(scenario);
-        let mut echo = serde_json::to_value(scenario).map_err(ReportError::Json)?;
+        let mut echo = super::echo::echo(scenario).map_err(ReportError::Json)?;
         normalise_paths(&mut echo, std::env::current_dir().ok().as_deref());
         secrets.scrub_json(&mut echo);
         Ok(Self {

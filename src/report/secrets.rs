@@ -1,10 +1,16 @@
-//! Defence in depth for secrets: every value a scenario interpolated from `${env:NAME}`
-//! (header values, the base URL) is replaced by `***` in the free text that goes into a report
-//! — the interruption message, the target, the scenario echo — whoever wrote that text. The
-//! scenario's own display forms are already redacted; this catches messages built from the
-//! resolved values, such as a transport error naming a secret host.
+//! Defence in depth for secrets: every secret value of a scenario — interpolated from
+//! `${env:NAME}` (header values, the base URL), a header set by an override, a credential
+//! header, the base URL's `user:password@` — is replaced by `***` in the free text that goes
+//! into a report — the interruption message, the target, the scenario echo — whoever wrote
+//! that text. The scenario's own display forms are already redacted; this catches messages
+//! built from the resolved values, such as a transport error naming a secret host.
 
 use crate::scenario::{BaseUrl, Scenario, SecretText};
+
+/// Secret values shorter than this are not searched for in free text: they would be replaced
+/// inside unrelated words and numbers (a header `x-debug=1` set by an override would turn every
+/// `1` of the report into `***`). They are still shown as `***` wherever they are shown.
+const MIN_SCRUBBED_CHARS: usize = 4;
 
 /// The secret values of one scenario, longest first.
 #[derive(Debug, Clone, Default)]
@@ -26,18 +32,22 @@ impl Secrets {
             values.extend(interpolated(display));
             if display.resolved != display.display {
                 // The URL parser may have normalised the host (case, IDNA): a message built
-                // from the parsed URL shows that form.
-                for part in [url.host_str().unwrap_or(""), url.username()]
-                    .into_iter()
-                    .chain(url.password())
-                {
+                // from the parsed URL shows that form. `url` no longer holds the credentials
+                // (they are sent as a header): they are read from the resolved text.
+                let with_credentials = url::Url::parse(&display.resolved).ok();
+                let mut parts = vec![url.host_str().unwrap_or("")];
+                if let Some(u) = &with_credentials {
+                    parts.push(u.username());
+                    parts.extend(u.password());
+                }
+                for part in parts {
                     if !part.is_empty() && !display.display.contains(part) {
                         values.push(part.to_string());
                     }
                 }
             }
         }
-        values.retain(|v| !v.is_empty());
+        values.retain(|v| v.chars().count() >= MIN_SCRUBBED_CHARS);
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
         Self(values)

@@ -7,13 +7,14 @@ use std::num::{NonZeroU32, NonZeroU64};
 use std::path::Path;
 use std::time::Duration;
 
+use super::build_axes::axis_names;
 use super::build_matrix::{self, Declared};
 use super::build_target::{self, EnvLookup};
 use super::diagnostics::Diagnostics;
 use super::read::Table;
 use super::{
-    BodySpec, OutputSettings, PayloadSource, PhaseLimit, RetryPolicy, RunSettings, Scenario,
-    build_mock, build_payloads, build_routes, names, templates,
+    OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written, build_mock,
+    build_payloads, build_routes, files, names,
 };
 
 /// The keys of a scenario file's top level.
@@ -29,12 +30,13 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "output",
 ];
 
-/// Build the scenario; `None` when any problem was recorded.
+/// Build the scenario, which was `written` so; `None` when any problem was recorded.
 pub(crate) fn scenario(
     d: &mut Diagnostics<'_>,
     root: &Table<'_, '_>,
     file: &Path,
     env: EnvLookup<'_>,
+    written: Written,
 ) -> Option<Scenario> {
     root.check_keys(d, TOP_KEYS);
     let base_dir = file.parent().unwrap_or(Path::new("."));
@@ -65,11 +67,14 @@ pub(crate) fn scenario(
     };
     let run_table = root.table(d, "run");
     let run = run(d, run_table.as_ref());
-    let payload_table = root.table(d, "payloads");
-    let payloads = build_payloads::payloads(d, payload_table.as_ref(), base_dir);
-    let route_table = root.table(d, "routes");
-    let routes = build_routes::routes(d, route_table.as_ref(), env);
+    // Templates are checked against the user axes as they are written, even when the matrix
+    // or the template's own route or payload has other problems: every problem in one pass.
     let matrix_table = root.table(d, "matrix");
+    let axes = axis_names(matrix_table.as_ref());
+    let payload_table = root.table(d, "payloads");
+    let payloads = build_payloads::payloads(d, payload_table.as_ref(), base_dir, &axes);
+    let route_table = root.table(d, "routes");
+    let routes = build_routes::routes(d, route_table.as_ref(), env, &axes);
     let matrix = match &matrix_table {
         Some(m) => {
             let declared = Declared::from(route_table.as_ref(), payload_table.as_ref());
@@ -85,19 +90,6 @@ pub(crate) fn scenario(
             None
         }
     };
-    let axes = build_matrix::axis_names(matrix_table.as_ref());
-    for p in &payloads {
-        if let PayloadSource::Template(t) = &p.source {
-            let path = format!("payloads.{}.template", p.name);
-            templates::check_variables(d, t, &path, &axes);
-        }
-    }
-    for r in &routes {
-        if let BodySpec::Template(t) = &r.body {
-            let path = format!("routes.{}.body.template", r.name);
-            templates::check_variables(d, t, &path, &axes);
-        }
-    }
     let mock = match root.table(d, "mock") {
         Some(m) => build_mock::mock(d, &m),
         None => Some(Default::default()),
@@ -107,6 +99,7 @@ pub(crate) fn scenario(
     if !d.is_clean() {
         return None;
     }
+    let warnings = d.warnings();
     Some(Scenario {
         name,
         description,
@@ -118,6 +111,8 @@ pub(crate) fn scenario(
         matrix: matrix?,
         mock: mock?,
         output: output?,
+        written,
+        warnings,
     })
 }
 
@@ -200,9 +195,16 @@ fn output(
         return Some(OutputSettings::default());
     };
     t.check_keys(d, OUTPUT_KEYS);
+    let templates = t.string(d, "templates").map(|p| base_dir.join(p));
+    if let (Some(dir), Some(v)) = (&templates, t.get("templates")) {
+        // Found now, not after the whole run's traffic.
+        if let Err(e) = files::check_templates_dir(dir) {
+            d.error(v.span(), "output.templates", e);
+        }
+    }
     Some(OutputSettings {
         dir: t.string(d, "dir").map(Into::into),
-        templates: t.string(d, "templates").map(|p| base_dir.join(p)),
+        templates,
         results_file: t.string(d, "results_file").map(Into::into),
         requests_log: t.boolean(d, "requests_log").unwrap_or(false),
     })

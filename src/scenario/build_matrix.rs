@@ -1,23 +1,28 @@
 //! `[matrix]`: the axes whose cartesian product gives the points. Route and payload names are
 //! resolved to indices here, every axis is checked for repeated values (they would give two
-//! points the same id), and the product is bounded.
+//! points the same id), and the product is bounded. User axes live in `[matrix.axes]`
+//! (`build_axes`), so a misspelt key of `[matrix]` is an error, never a new axis.
 
 use std::num::NonZeroU32;
 
 use toml::de::DeValue;
 
-use super::diagnostics::{Diagnostics, suggestion};
-use super::read::{self, Table, Value};
-use super::{Axis, AxisValue, MAX_CONCURRENCY, MAX_POINTS, Matrix, Payload, Route, names};
+use super::build_axes::{self, Values, items};
+use super::diagnostics::{Diagnostics, closest, is_override, suggestion};
+use super::read::{self, Table};
+use super::{MAX_CONCURRENCY, MAX_POINTS, Matrix, Payload, Route};
 
-/// The built-in axes, in the order they expand.
-const BUILTIN_AXES: &[&str] = &["route", "payload", "concurrency"];
+/// The keys of `[matrix]`: the built-in axes, in the order they expand, then `axes`, the
+/// table of user axes.
+const MATRIX_KEYS: &[&str] = &["route", "payload", "concurrency", "axes"];
 
-/// Every name written under `[routes]` and `[payloads]`, valid or not: a matrix naming an
-/// invalid one is not reported again.
+/// Every name written under `[routes]` and `[payloads]`, valid or not, and every route path:
+/// a matrix naming an invalid one is not reported again.
 pub(crate) struct Declared {
     /// Route names.
     pub(crate) routes: Vec<String>,
+    /// Route paths as written (`routes.NAME.path`).
+    pub(crate) paths: Vec<String>,
     /// Payload names.
     pub(crate) payloads: Vec<String>,
 }
@@ -34,27 +39,24 @@ impl Declared {
             })
             .unwrap_or_default()
         };
+        let paths = routes
+            .map(|t| {
+                t.entries
+                    .values()
+                    .filter_map(|route| route.get_ref().as_table()?.get("path"))
+                    .filter_map(|path| path.get_ref().as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
             routes: names(routes),
+            paths,
             payloads: names(payloads),
         }
     }
 }
 
-/// The names of the user axes written in `[matrix]` (valid or not), for checking templates
-/// even when the matrix has problems.
-pub(crate) fn axis_names(m: Option<&Table<'_, '_>>) -> Vec<String> {
-    m.map(|m| {
-        m.entries
-            .iter()
-            .map(|(k, _)| k.get_ref().to_string())
-            .filter(|k| !BUILTIN_AXES.contains(&k.as_str()))
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
-/// `[matrix]`: `route`, `payload`, `concurrency`, then user axes in file order.
+/// `[matrix]`: `route`, `payload`, `concurrency`, then the user axes of `[matrix.axes]`.
 pub(crate) fn matrix(
     d: &mut Diagnostics<'_>,
     m: &Table<'_, '_>,
@@ -62,22 +64,12 @@ pub(crate) fn matrix(
     payloads: &[Payload],
     declared: &Declared,
 ) -> Option<Matrix> {
-    // Names first, so that a misspelt `concurency` silences "`concurrency` is missing".
-    let user_axes = user_axis_keys(d, m);
+    // Keys first, so that a misspelt `concurency` silences "`concurrency` is missing".
+    check_keys(d, m);
     let route = route_axis(d, m, routes, declared);
     let payload = payload_axis(d, m, payloads, declared);
     let concurrency = concurrency_axis(d, m);
-    let mut extra = Some(Vec::new());
-    for (name, value) in user_axes {
-        let axis = user_axis(d, &m.key_path(name), value);
-        match (extra.as_mut(), axis) {
-            (Some(list), Some(values)) => list.push(Axis {
-                name: name.to_string(),
-                values,
-            }),
-            _ => extra = None,
-        }
-    }
+    let extra = build_axes::user_axes(d, m);
     let (route, payload, concurrency, extra) = (route?, payload?, concurrency?, extra?);
     let points = [route.len(), payload.len().max(1), concurrency.len()]
         .into_iter()
@@ -101,94 +93,29 @@ pub(crate) fn matrix(
     })
 }
 
-/// The user axes with valid names, in file order; a name close to a built-in axis is taken
-/// for a typo of it.
-fn user_axis_keys<'t, 'i>(
-    d: &mut Diagnostics<'_>,
-    m: &Table<'t, 'i>,
-) -> Vec<(&'t str, &'t Value<'i>)> {
-    let mut axes = Vec::new();
-    for (key, value) in m.in_file_order() {
+/// Report every key of `[matrix]` that is not one: a list under a name close to none of them
+/// is taken for a user axis written where they used to go.
+fn check_keys(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) {
+    for (key, value) in m.entries.iter() {
         let name: &str = key.get_ref();
-        if BUILTIN_AXES.contains(&name) {
+        if MATRIX_KEYS.contains(&name) {
             continue;
         }
-        if BUILTIN_AXES
-            .iter()
-            .any(|k| strsim::jaro_winkler(name, k) > 0.85)
-        {
-            m.unknown_key(d, key, "an axis", BUILTIN_AXES);
+        let is_list = matches!(value.get_ref(), DeValue::Array(_));
+        if !is_list || closest(name, MATRIX_KEYS).is_some() {
+            m.unknown_key(d, key, "a key", MATRIX_KEYS);
             continue;
         }
-        match names::check_axis_name(name) {
-            Ok(()) => axes.push((name, value)),
-            Err(e) => d.error(key.span(), &m.key_path(name), e),
-        }
-    }
-    axes
-}
-
-/// The values of the axis at `key`; a problem when it is empty. `None` when absent.
-fn items<'t, 'i>(
-    d: &mut Diagnostics<'_>,
-    m: &Table<'t, 'i>,
-    key: &str,
-) -> Option<Vec<&'t Value<'i>>> {
-    let v = m.get(key)?;
-    let items = read::list(v);
-    if items.is_empty() {
+        let fix = if is_override(&key.span()) {
+            format!("set `matrix.axes.{name}`")
+        } else {
+            "move it below a `[matrix.axes]` header".to_string()
+        };
         d.error(
-            v.span(),
-            &m.key_path(key),
-            "an axis needs at least one value",
+            key.span(),
+            &m.key_path(name),
+            format!("`{name}` is not a key of [matrix]; user axes go under [matrix.axes]: {fix}"),
         );
-    }
-    Some(items)
-}
-
-/// The values of one axis as they are read: a bad or repeated value is recorded as a
-/// problem and marks the axis invalid, but reading goes on so that every problem is found.
-struct Values<T> {
-    list: Vec<T>,
-    ok: bool,
-}
-
-impl<T> Values<T> {
-    /// Values for an axis with `count` items (none is already a problem).
-    fn new(count: usize) -> Self {
-        Self {
-            list: Vec::new(),
-            ok: count > 0,
-        }
-    }
-
-    /// A value of the axis had a problem.
-    fn fail(&mut self) {
-        self.ok = false;
-    }
-
-    /// Add `value`, read from `item`, unless an earlier value is the `same`: then `repeated`
-    /// (given the earlier value) says what is wrong.
-    fn push(
-        &mut self,
-        d: &mut Diagnostics<'_>,
-        (item, path): (&Value<'_>, &str),
-        value: T,
-        same: impl Fn(&T, &T) -> bool,
-        repeated: impl FnOnce(&T) -> String,
-    ) {
-        match self.list.iter().find(|earlier| same(earlier, &value)) {
-            Some(earlier) => {
-                d.error(item.span(), path, repeated(earlier));
-                self.ok = false;
-            }
-            None => self.list.push(value),
-        }
-    }
-
-    /// The values, if every one was good.
-    fn finish(self) -> Option<Vec<T>> {
-        self.ok.then_some(self.list)
     }
 }
 
@@ -224,15 +151,17 @@ fn route_axis(
         ) {
             (Some(i), _) | (None, &[i]) => i,
             (None, []) => {
-                // A route declared but invalid is reported already.
-                if !declared.routes.contains(&name) {
+                // A route declared but invalid is reported already, by name or by path.
+                if !declared.routes.contains(&name) && !declared.paths.contains(&name) {
+                    let hint = if route_names.is_empty() {
+                        "; define it under [routes]".to_string()
+                    } else {
+                        suggestion(&name, &route_names)
+                    };
                     d.error(
                         item.span(),
                         &path,
-                        format!(
-                            "no route `{name}` in [routes]{}",
-                            suggestion(&name, &route_names)
-                        ),
+                        format!("no route `{name}` in [routes]{hint}"),
                     );
                 }
                 out.fail();
@@ -337,74 +266,4 @@ fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<No
         }
     }
     out.finish()
-}
-
-/// The typed values of one user axis, distinct by their text (which joins the point id).
-fn user_axis(d: &mut Diagnostics<'_>, path: &str, value: &Value<'_>) -> Option<Vec<AxisValue>> {
-    let items = read::list(value);
-    if items.is_empty() {
-        d.error(value.span(), path, "an axis needs at least one value");
-    }
-    let mut out = Values::new(items.len());
-    for item in items {
-        let Some(v) = axis_value(d, path, item) else {
-            out.fail();
-            continue;
-        };
-        let text = v.to_string();
-        let same_text = |a: &AxisValue, b: &AxisValue| a.to_string() == b.to_string();
-        out.push(d, (item, path), v.clone(), same_text, |earlier| {
-            if *earlier == v {
-                format!("`{text}` is listed twice")
-            } else {
-                format!(
-                    "`{}` and `{}` are the same value `{text}` in point ids and reports",
-                    written(earlier),
-                    written(&v)
-                )
-            }
-        });
-    }
-    out.finish()
-}
-
-fn axis_value(d: &mut Diagnostics<'_>, path: &str, item: &Value<'_>) -> Option<AxisValue> {
-    let value = match item.get_ref() {
-        DeValue::String(s) => AxisValue::Text(s.to_string()),
-        DeValue::Integer(i) => match read::integer_value(i) {
-            Some(n) => AxisValue::Integer(n),
-            None => {
-                d.error(item.span(), path, format!("`{i}` is out of range"));
-                return None;
-            }
-        },
-        DeValue::Float(f) => match f.as_str().replace('_', "").parse::<f64>() {
-            Ok(x) if x.is_finite() => AxisValue::Float(x),
-            _ => {
-                d.error(item.span(), path, format!("`{f}` is not a finite number"));
-                return None;
-            }
-        },
-        DeValue::Boolean(b) => AxisValue::Bool(*b),
-        other => {
-            d.error(
-                item.span(),
-                path,
-                format!(
-                    "axis values must be strings, numbers or booleans, found {}",
-                    other.type_str()
-                ),
-            );
-            return None;
-        }
-    };
-    Some(value)
-}
-
-/// An axis value as TOML would write it, for messages.
-fn written(v: &AxisValue) -> String {
-    match v {
-        AxisValue::Text(s) => format!("\"{s}\""),
-        other => other.to_string(),
-    }
 }

@@ -7,24 +7,26 @@ use toml::de::DeValue;
 
 use super::diagnostics::Diagnostics;
 use super::read::{Key, Table, Value};
-use super::{MAX_PAYLOAD_BYTES, Payload, PayloadSource, names, templates, units};
+use super::{MAX_PAYLOAD_BYTES, Payload, PayloadSource, files, names, templates};
 
 const PAYLOAD_KEYS: &[&str] = &["fill", "bytes", "text", "file", "template"];
 
 /// The keys that say where a payload's text comes from; a payload has exactly one.
 const SOURCE_KEYS: &[&str] = &["fill", "text", "file", "template"];
 
-/// Every `[payloads.NAME]` in file order; bad ones are reported and left out.
+/// Every `[payloads.NAME]` in file order; bad ones are reported and left out. Templates may
+/// read the user `axes`.
 pub(crate) fn payloads(
     d: &mut Diagnostics<'_>,
     t: Option<&Table<'_, '_>>,
     base_dir: &Path,
+    axes: &[String],
 ) -> Vec<Payload> {
     let Some(t) = t else { return Vec::new() };
     let mut out = Vec::new();
     for (name, value) in t.in_file_order() {
         let named = check_name(d, t, name);
-        let source = source(d, value, &t.key_path(name.get_ref()), base_dir);
+        let source = source(d, value, &t.key_path(name.get_ref()), base_dir, axes);
         if let (true, Some(source)) = (named, source) {
             out.push(Payload {
                 name: name.get_ref().to_string(),
@@ -56,6 +58,7 @@ fn source(
     value: &Value<'_>,
     path: &str,
     base_dir: &Path,
+    axes: &[String],
 ) -> Option<PayloadSource> {
     let p = match value.get_ref() {
         DeValue::String(text) => return Some(PayloadSource::Text(text.to_string())),
@@ -90,8 +93,10 @@ fn source(
         ["template"] => {
             let v = p.get("template")?;
             let src = p.string(d, "template")?;
-            templates::compile(d, v.span(), &p.key_path("template"), &src)
-                .map(PayloadSource::Template)
+            let path = p.key_path("template");
+            let template = templates::compile(d, v.span(), &path, &src)?;
+            templates::check_variables(d, &template, &path, axes);
+            Some(PayloadSource::Template(template))
         }
         ["file"] => file(d, &p, base_dir),
         [] => {
@@ -135,37 +140,12 @@ fn fill(d: &mut Diagnostics<'_>, p: &Table<'_, '_>, bytes: Option<u64>) -> Optio
 
 fn file(d: &mut Diagnostics<'_>, p: &Table<'_, '_>, base_dir: &Path) -> Option<PayloadSource> {
     let at = p.get("file")?.span();
-    let path = p.key_path("file");
     let file = p.string(d, "file")?;
     let full = base_dir.join(&file);
-    let contents = std::fs::metadata(&full)
-        .and_then(|meta| {
-            if meta.len() > MAX_PAYLOAD_BYTES {
-                Ok(None)
-            } else {
-                std::fs::read_to_string(&full).map(Some)
-            }
-        })
-        .map_err(|e| {
-            d.error(
-                at.clone(),
-                &path,
-                format!("cannot read `{}`: {e}", full.display()),
-            )
-        })
+    let subject = format!("`{}`", full.display());
+    let contents = files::read_text(&full, MAX_PAYLOAD_BYTES, &subject, "a payload")
+        .map_err(|e| d.error(at, &p.key_path("file"), e))
         .ok()?;
-    let Some(contents) = contents else {
-        d.error(
-            at,
-            &path,
-            format!(
-                "`{}` is larger than the limit of {} for a payload",
-                full.display(),
-                units::format_size(MAX_PAYLOAD_BYTES)
-            ),
-        );
-        return None;
-    };
     Some(PayloadSource::File {
         path: full,
         contents,

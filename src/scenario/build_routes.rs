@@ -22,11 +22,13 @@ const EXPECT_KEYS: &[&str] = &["status", "body"];
 const BODY_KINDS: &[&str] = &["openai-chat", "raw", "none"];
 const BODY_CHECKS: &[&str] = &["json", "sse", "any"];
 
-/// Every `[routes.NAME]` in file order; bad ones are reported and left out.
+/// Every `[routes.NAME]` in file order; bad ones are reported and left out. Body templates
+/// may read the user `axes`.
 pub(crate) fn routes(
     d: &mut Diagnostics<'_>,
     t: Option<&Table<'_, '_>>,
     env: EnvLookup<'_>,
+    axes: &[String],
 ) -> Vec<Route> {
     let Some(t) = t else { return Vec::new() };
     let mut out = Vec::new();
@@ -36,7 +38,7 @@ pub(crate) fn routes(
             continue;
         };
         r.check_keys(d, ROUTE_KEYS);
-        if let (true, Some(route)) = (named, route(d, &r, name.get_ref(), env)) {
+        if let (true, Some(route)) = (named, route(d, &r, name.get_ref(), env, axes)) {
             out.push(route);
         }
     }
@@ -48,6 +50,7 @@ fn route(
     r: &Table<'_, '_>,
     name: &str,
     env: EnvLookup<'_>,
+    axes: &[String],
 ) -> Option<Route> {
     let method = method(d, r);
     let path = path(d, r);
@@ -61,7 +64,7 @@ fn route(
         None if is_chat => Some(BodySpec::OpenAiChat { max_tokens }),
         None if method.as_ref() == Some(&http::Method::GET) => Some(BodySpec::Empty),
         None => Some(BodySpec::Raw),
-        Some(v) => body(d, r, v, max_tokens),
+        Some(v) => body(d, r, v, max_tokens, axes),
     };
     if let (Some(v), Some(body)) = (r.get("max_tokens"), &body) {
         let kind = match body {
@@ -158,6 +161,7 @@ fn body(
     r: &Table<'_, '_>,
     v: &Value<'_>,
     max_tokens: Option<u32>,
+    axes: &[String],
 ) -> Option<BodySpec> {
     let key = r.key_path("body");
     let expected = "expected `\"openai-chat\"`, `\"raw\"`, `\"none\"` or `{ template = \"...\" }`";
@@ -187,8 +191,10 @@ fn body(
                 return None;
             };
             let src = t.string(d, "template")?;
-            templates::compile(d, src_value.span(), &t.key_path("template"), &src)
-                .map(BodySpec::Template)
+            let path = t.key_path("template");
+            let template = templates::compile(d, src_value.span(), &path, &src)?;
+            templates::check_variables(d, &template, &path, axes);
+            Some(BodySpec::Template(template))
         }
         other => {
             d.error(

@@ -1,9 +1,17 @@
 //! `[target]`: the server under test — base URL (or the built-in mock), model name, headers,
 //! timeouts and transport. Header tables are read here for routes too.
+//!
+//! Secrets: a header value from an override or a credential header (`authorization`,
+//! `x-api-key`, ...) is shown as `***`; the `user:password@` of a base URL is shown as `***@`
+//! and sent as basic auth. What makes a credential is in `credentials`.
 
 use std::time::Duration;
 
-use super::diagnostics::Diagnostics;
+use super::credentials::{
+    basic_auth, has_literal_userinfo, is_credential_header, reads_env, redact_userinfo,
+    without_userinfo,
+};
+use super::diagnostics::{Diagnostics, is_override};
 use super::interpolate::interpolate;
 use super::read::{self, Table, Value};
 use super::{BaseUrl, SecretText, Target, TransportKind};
@@ -39,7 +47,8 @@ pub(crate) fn target(
         Some(v) => base_url(d, v, env),
     };
     let model = t.string(d, "model").unwrap_or_else(|| "mock-gpt".into());
-    let headers = headers(d, t, "headers", env);
+    let headers =
+        headers(d, t, "headers", env).map(|h| with_basic_auth(d, t, h, base_url.as_ref()));
     let timeout = t
         .duration(d, "timeout", false)
         .unwrap_or(Duration::from_secs(30));
@@ -80,8 +89,9 @@ fn base_url(d: &mut Diagnostics<'_>, v: &Value<'_>, env: EnvLookup<'_>) -> Optio
     if text == "mock" {
         return Some(BaseUrl::Mock);
     }
-    let text = interpolate(&text, env)
-        .map_err(|e| d.error(v.span(), key, e))
+    let written = text;
+    let text = interpolate(&written, env)
+        .map_err(|e| d.error(v.span(), key, e.to_string()))
         .ok()?;
     let display = SecretText {
         resolved: text.resolved,
@@ -96,34 +106,62 @@ fn base_url(d: &mut Diagnostics<'_>, v: &Value<'_>, env: EnvLookup<'_>) -> Optio
             "`{display}` has a `?query` or `#fragment`; route paths are appended to the base \
              URL, so put a query in each route's `path`"
         ),
-        Ok(url) => return Some(BaseUrl::Url { url, display }),
+        Ok(url) => {
+            if has_literal_userinfo(&written) && !is_override(&v.span()) {
+                d.warn(
+                    v.span(),
+                    key,
+                    "the URL holds a literal `user:password@` (sent as basic auth, shown as \
+                     `***@`); keep it out of the file: write `${env:NAME}` for each part",
+                );
+            }
+            // The credentials travel in an `authorization` header (`with_basic_auth`), so
+            // that every transport sends them alike; `display.resolved` keeps them.
+            return Some(BaseUrl::Url {
+                url: without_userinfo(&url),
+                display,
+            });
+        }
     };
     d.error(v.span(), key, problem);
     None
 }
 
-/// `text` with the `user:password@` part of a URL shown as `***@`: credentials written into
-/// a URL are secrets like `${env:NAME}` values.
-pub(crate) fn redact_userinfo(text: &str) -> String {
-    let Some(scheme_end) = text.find("://") else {
-        return text.to_string();
+/// `headers` plus basic auth for the `user:password@` of the base URL, unless `headers` set
+/// `authorization` themselves (then the URL's credentials are not sent, with a warning).
+fn with_basic_auth(
+    d: &mut Diagnostics<'_>,
+    t: &Table<'_, '_>,
+    mut headers: Vec<(String, SecretText)>,
+    base_url: Option<&BaseUrl>,
+) -> Vec<(String, SecretText)> {
+    let Some(BaseUrl::Url { display, .. }) = base_url else {
+        return headers;
     };
-    let authority_start = scheme_end + 3;
-    let authority_end = text[authority_start..]
-        .find(['/', '?', '#'])
-        .map_or(text.len(), |i| authority_start + i);
-    match text[authority_start..authority_end].rfind('@') {
-        Some(at) => format!(
-            "{}***{}",
-            &text[..authority_start],
-            &text[authority_start + at..]
-        ),
-        None => text.to_string(),
+    let Some(value) = url::Url::parse(&display.resolved)
+        .ok()
+        .as_ref()
+        .and_then(basic_auth)
+    else {
+        return headers;
+    };
+    if headers.iter().any(|(name, _)| name == "authorization") {
+        if let Some(v) = t.get("base_url") {
+            d.warn(
+                v.span(),
+                "target.base_url",
+                "the URL's `user:password@` is not sent: `target.headers` sets `authorization`",
+            );
+        }
+    } else {
+        headers.push(("authorization".into(), value));
     }
+    headers
 }
 
 /// A `headers = { name = "value" }` table in file order, values interpolated; header names
-/// are lowercased.
+/// are lowercased. A value set by an override, and a credential header's value written into
+/// the file, are secrets: shown as `***` and never quoted in a message.
 pub(crate) fn headers(
     d: &mut Diagnostics<'_>,
     t: &Table<'_, '_>,
@@ -161,40 +199,51 @@ pub(crate) fn headers(
             ok = false;
             continue;
         };
+        let from_override = is_override(&value.span());
+        let credential = is_credential_header(&lower);
+        let literal_credential = credential && !reads_env(&text);
+        let secret = from_override || credential;
         match interpolate(&text, env) {
-            Ok(v) if http::HeaderValue::from_str(&v.resolved).is_ok() => out.push((lower, v)),
+            Ok(v) if http::HeaderValue::from_str(&v.resolved).is_ok() => {
+                if literal_credential && !from_override {
+                    d.warn(
+                        value.span(),
+                        &path,
+                        format!(
+                            "`{lower}` holds a literal credential (shown as `***`); keep it out \
+                             of the file: write `${{env:NAME}}` in the value and export `NAME`"
+                        ),
+                    );
+                }
+                let v = if from_override || literal_credential {
+                    SecretText {
+                        resolved: v.resolved,
+                        display: "***".into(),
+                    }
+                } else {
+                    v
+                };
+                out.push((lower, v));
+            }
             Ok(v) => {
+                let shown = if secret {
+                    "the value".to_string()
+                } else {
+                    format!("`{}`", v.display)
+                };
                 d.error(
                     value.span(),
                     &path,
-                    format!(
-                        "`{}` is not a valid header value: it holds a control character",
-                        v.display.escape_debug()
-                    ),
+                    format!("{shown} is not a valid header value: it holds a control character"),
                 );
                 ok = false;
             }
             Err(e) => {
-                d.error(value.span(), &path, e);
+                let message = if secret { e.redacted() } else { e.to_string() };
+                d.error(value.span(), &path, message);
                 ok = false;
             }
         }
     }
     ok.then_some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_userinfo;
-
-    #[test]
-    fn credentials_in_urls_are_redacted() {
-        assert_eq!(
-            redact_userinfo("http://user:pass@h:1/api"),
-            "http://***@h:1/api"
-        );
-        assert_eq!(redact_userinfo("https://tok@h"), "https://***@h");
-        assert_eq!(redact_userinfo("http://h:1/a@b"), "http://h:1/a@b");
-        assert_eq!(redact_userinfo("mock"), "mock");
-    }
 }

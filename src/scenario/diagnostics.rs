@@ -1,7 +1,12 @@
 //! Problems found in a scenario file, located by line, column and key path, and rendered as
 //! `file:line:col: key.path: message`. Values that came from `--set` or an environment variable
-//! carry a marker span instead of a file position, and say where they came from.
+//! carry a marker span instead of a file position, and say where they came from. Warnings
+//! (things worth fixing that do not stop a run) are located the same way.
+//!
+//! Messages quote what the user wrote, which may hold control characters (a NUL, an escape
+//! sequence): rendering escapes them, so no message drives the terminal.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -59,6 +64,8 @@ pub(crate) struct Diagnostics<'a> {
     /// How each override was written (`--set run.duration=5s`, `C=8`), secrets redacted.
     override_labels: &'a [String],
     problems: Vec<(usize, Problem)>,
+    /// Warnings, with their offsets for file order.
+    warnings: Vec<(usize, Problem)>,
     /// Key paths that a "did you mean" hint proposed: a "missing" problem for one of them
     /// would only repeat the hint, so it is not recorded.
     suggested: BTreeSet<String>,
@@ -72,6 +79,7 @@ impl<'a> Diagnostics<'a> {
             text,
             override_labels,
             problems: Vec::new(),
+            warnings: Vec::new(),
             suggested: BTreeSet::new(),
         }
     }
@@ -120,6 +128,20 @@ impl<'a> Diagnostics<'a> {
     pub(crate) fn error_in_file(&mut self, key: &str, message: impl Into<String>) {
         let problem = Spot::default().problem(self.file, key, message);
         self.problems.push((0, problem));
+    }
+
+    /// Record a warning about the value or key at `span`: worth fixing, but no reason to stop.
+    pub(crate) fn warn(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+        let spot = self.spot(&span);
+        let warning = spot.problem(self.file, key, message);
+        self.warnings.push((spot.offset, warning));
+    }
+
+    /// The warnings so far, in file order.
+    pub(crate) fn warnings(&self) -> Vec<Problem> {
+        let mut warnings = self.warnings.clone();
+        warnings.sort_by_key(|(start, _)| *start);
+        warnings.into_iter().map(|(_, w)| w).collect()
     }
 
     /// Remember that a hint proposed the key at `path`.
@@ -187,10 +209,12 @@ pub(crate) fn closest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
         .map(|(_, k)| k)
 }
 
-/// `did you mean `x`?` for the closest of `known` to `unknown`, if any is close.
+/// `did you mean `x`?` for the closest of `known` to `unknown`, if any is close, else the list
+/// of `known`; nothing when `known` is empty (the caller says what to do instead).
 pub(crate) fn suggestion(unknown: &str, known: &[&str]) -> String {
     match closest(unknown, known) {
         Some(k) => format!("; did you mean `{k}`?"),
+        None if known.is_empty() => String::new(),
         None => format!(
             "; expected one of {}",
             known
@@ -204,23 +228,47 @@ pub(crate) fn suggestion(unknown: &str, known: &[&str]) -> String {
 
 /// Render problems one per line, `file:line:col: key: message`.
 pub(crate) fn render(problems: &[Problem]) -> String {
-    let mut out = String::new();
-    for (i, p) in problems.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
+    let lines: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    lines.join("\n")
+}
+
+impl std::fmt::Display for Problem {
+    /// `file:line:col: key: message`, control characters escaped.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&escape_controls(&self.file.display().to_string()))?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, ":{line}:{column}")?;
         }
-        out.push_str(&p.file.display().to_string());
-        if let (Some(line), Some(column)) = (p.line, p.column) {
-            out.push_str(&format!(":{line}:{column}"));
+        f.write_str(": ")?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", escape_controls(&self.key))?;
         }
-        out.push_str(": ");
-        if !p.key.is_empty() {
-            out.push_str(&p.key);
-            out.push_str(": ");
-        }
-        out.push_str(&p.message);
+        f.write_str(&escape_controls(&self.message))
     }
-    out
+}
+
+/// `text` with control characters, and the invisible characters that reorder text on a
+/// terminal (bidirectional overrides), written as escapes (`\0`, `\u{1b}`): text a user wrote
+/// is shown, never obeyed.
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether `c` must not reach a terminal as it is.
+pub(crate) fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -243,5 +291,22 @@ mod tests {
             "; did you mean `concurrency`?"
         );
         assert_eq!(suggestion("zzz", &["a", "b"]), "; expected one of `a`, `b`");
+        assert_eq!(suggestion("zzz", &[]), "");
+    }
+
+    #[test]
+    fn rendering_escapes_control_characters() {
+        let problem = Problem {
+            file: "a\u{1b}[2J.toml".into(),
+            line: Some(1),
+            column: Some(2),
+            key: "routes.a\0b".into(),
+            message: "`x\u{7}\u{202e}y` is wrong\n".into(),
+        };
+        assert_eq!(
+            render(&[problem]),
+            "a\\u{1b}[2J.toml:1:2: routes.a\\0b: `x\\u{7}\\u{202e}y` is wrong\\n"
+        );
+        assert!(matches!(escape_controls("plain é"), Cow::Borrowed(_)));
     }
 }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use minijinja::{Environment, Value};
 
 use super::diagnostics::Spot;
+use super::templates::RenderError;
 use super::{
     AxisValue, BodySpec, MAX_PAYLOAD_BYTES, PayloadSource, Point, Problem, RequestSpec, Scenario,
     ScenarioError, SecretText, Template, names, templates, units,
@@ -268,14 +269,16 @@ impl<'s> Expander<'s> {
         key: &str,
         id: &str,
     ) -> Option<String> {
-        let problem = match self.env.render_str(&template.source, context) {
-            Ok(text) if text.len() as u64 <= MAX_PAYLOAD_BYTES => return Some(text),
-            Ok(text) => format!(
-                "renders {} bytes for point `{id}`, more than the limit of {}",
-                text.len(),
+        let context = Value::from(context);
+        let rendered =
+            templates::render_capped(&self.env, &template.source, context, MAX_PAYLOAD_BYTES);
+        let problem = match rendered {
+            Ok(text) => return Some(text),
+            Err(RenderError::TooLarge) => format!(
+                "renders more than the limit of {} for point `{id}`",
                 units::format_size(MAX_PAYLOAD_BYTES)
             ),
-            Err(e) => format!(
+            Err(RenderError::Failed(e)) => format!(
                 "template failed for point `{id}`: {}",
                 templates::describe(&e)
             ),

@@ -8,18 +8,23 @@
 //!
 //! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
-//!   `build_routes`, `build_matrix`, `build_mock`: one per section.
+//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`: one per section.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
+//! - `files`: bounded reading of the files a scenario names; `credentials`: what is a secret
+//!   and how it is hidden.
 //! - `expand`: the matrix product into points, and the time estimate.
 
 mod build;
+mod build_axes;
 mod build_matrix;
 mod build_mock;
 mod build_payloads;
 mod build_routes;
 mod build_target;
+mod credentials;
 mod diagnostics;
 mod expand;
+mod files;
 mod interpolate;
 pub mod model;
 mod names;
@@ -35,12 +40,16 @@ pub use model::{
     Axis, AxisValue, BaseUrl, BodyCheck, BodySpec, Expect, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES,
     MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource, PhaseLimit, Point, RequestSpec,
     RetryPolicy, Route, RunSettings, Scenario, SecretText, Target, Template, TransportKind,
+    Written,
 };
 pub use overrides::{ENV_VARS, Overrides};
 
 use crate::mock::MockConfig;
 use diagnostics::{Diagnostics, file_problem};
 use read::Table;
+
+/// The largest scenario file, in bytes.
+pub const MAX_SCENARIO_BYTES: u64 = files::MAX_SCENARIO_BYTES;
 
 /// Every problem found in a scenario file.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +59,8 @@ pub struct ScenarioError {
     pub problems: Vec<Problem>,
 }
 
-/// One problem, located in its file.
+/// One problem (or warning), located in its file; `Display` renders it as
+/// `file:line:col: key: message`, control characters escaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The file.
@@ -84,8 +94,13 @@ pub fn load_with_env(
     let Some(mut root) = parse_document(&mut d, &text) else {
         return Err(d.into_result().expect_err("syntax errors were recorded"));
     };
+    // The text as written, before overrides change the document it was parsed into.
+    let written = Written {
+        text: credentials::redact_text(&text, &root),
+        overrides: labels.clone(),
+    };
     overrides::apply(&mut root, &assignments, &mut d);
-    let scenario = build::scenario(&mut d, &Table::root(&root), path, env);
+    let scenario = build::scenario(&mut d, &Table::root(&root), path, env, written);
     d.into_result()?;
     scenario.ok_or_else(|| file_problem(path, "invalid scenario"))
 }
@@ -130,9 +145,10 @@ fn parse_document<'i>(d: &mut Diagnostics<'_>, text: &'i str) -> Option<toml::de
     errors.is_empty().then(|| root.into_inner())
 }
 
+/// The scenario file's text: a regular file of at most `MAX_SCENARIO_BYTES`.
 fn read_file(path: &Path) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| file_problem(path, format!("cannot read the file: {e}")))
+    files::read_text(path, MAX_SCENARIO_BYTES, "the file", "a scenario file")
+        .map_err(|e| file_problem(path, e))
 }
 
 fn first_line(message: &str) -> &str {

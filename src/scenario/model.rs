@@ -13,6 +13,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use url::Url;
 
+use super::Problem;
 use super::diagnostics::Spot;
 use crate::mock::MockConfig;
 
@@ -39,6 +40,27 @@ pub struct Scenario {
     pub mock: MockConfig,
     /// Where and what to write.
     pub output: OutputSettings,
+    /// The scenario as written — the file's text and the overrides applied, secrets redacted —
+    /// which the report echoes so that the run can be repeated.
+    #[serde(skip)]
+    pub written: Written,
+    /// Things worth fixing that do not stop a run (a credential written into the file), in
+    /// file order; `validate`, `plan` and `run` print them.
+    #[serde(skip)]
+    pub warnings: Vec<Problem>,
+}
+
+/// A scenario as the user wrote it: the file and the overrides on top. Running the text with
+/// the same overrides (and environment) gives the same points.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The file's text, with every literal credential shown as `***`: the value of a
+    /// credential header written without `${env:NAME}`, and a `user:password@` in
+    /// `target.base_url`. `${env:NAME}` references stay as written.
+    pub text: String,
+    /// The overrides applied, as written (`--set run.duration=5s`, `SIZE=M`), in the order
+    /// they apply; header values and URL credentials shown as `***`.
+    pub overrides: Vec<String>,
 }
 
 /// A string that may hold secrets interpolated from `${env:NAME}`.
@@ -91,10 +113,12 @@ pub enum BaseUrl {
     Mock,
     /// A real server. `url` is resolved (secrets included); `display` is redacted.
     Url {
-        /// The resolved URL requests are sent to.
+        /// The resolved URL requests are sent to, without `user:password@`: those go in an
+        /// `authorization: Basic` header among the target's headers.
         #[serde(skip)]
         url: Url,
-        /// The URL as shown in plans and reports.
+        /// The URL as shown in plans and reports (`display`, credentials as `***@`), and as
+        /// resolved with its credentials (`resolved`).
         display: SecretText,
     },
 }
@@ -323,7 +347,8 @@ pub struct Matrix {
     /// Concurrency levels: closed-loop workers, each with one request in flight (at most
     /// `MAX_CONCURRENCY`).
     pub concurrency: Vec<NonZeroU32>,
-    /// User axes (e.g. `model = ["a", "b"]`), in file order, usable in templates.
+    /// User axes, from `[matrix.axes]` (e.g. `model = ["a", "b"]`), in file order, usable in
+    /// templates.
     pub extra: Vec<Axis>,
     /// Where `[matrix]` is written, for problems found at expansion.
     #[serde(skip)]
@@ -336,7 +361,7 @@ pub const MAX_CONCURRENCY: u32 = 100_000;
 /// The most points a matrix may expand to.
 pub const MAX_POINTS: u64 = 100_000;
 
-/// A user axis of `[matrix]`.
+/// A user axis of `[matrix.axes]`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Axis {
     /// Its name, a template variable: letters, digits and `_`, not starting with a digit.
@@ -376,7 +401,8 @@ impl std::fmt::Display for AxisValue {
 pub struct OutputSettings {
     /// Report folder; default `reports/<name>/` relative to the working directory.
     pub dir: Option<PathBuf>,
-    /// Folder of user templates that replace the built-in ones.
+    /// Folder of user templates that replace the built-in ones; it exists and holds
+    /// `report.md.j2` (checked at validation).
     pub templates: Option<PathBuf>,
     /// Path of `results.json` (also set by `RESULTS_FILE`).
     pub results_file: Option<PathBuf>,

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::build_target::redact_userinfo;
-use super::diagnostics::{Diagnostics, override_span};
+use super::credentials::redact_userinfo;
+use super::diagnostics::{Diagnostics, escape_controls, override_span};
+use super::read::toml_string;
 use super::{Problem, ScenarioError, units};
 
 /// The framework's variables, in the order they apply.
@@ -59,15 +60,23 @@ impl Overrides {
                 Some((key, value)) if !key.trim().is_empty() => {
                     pairs.push((key.trim().to_string(), value.to_string()));
                 }
-                _ => problems.push(Problem {
-                    file: "--set".into(),
-                    line: None,
-                    column: None,
-                    key: String::new(),
-                    message: format!(
-                        "`{arg}` is not `key=value`; write e.g. `--set run.duration=5s`"
-                    ),
-                }),
+                _ => {
+                    // A header written without `=` may still hold its value: do not quote it.
+                    let shown = if is_secret_key(arg) {
+                        "a header setting".to_string()
+                    } else {
+                        format!("`{arg}`")
+                    };
+                    problems.push(Problem {
+                        file: "--set".into(),
+                        line: None,
+                        column: None,
+                        key: String::new(),
+                        message: format!(
+                            "{shown} is not `key=value`; write e.g. `--set run.duration=5s`"
+                        ),
+                    });
+                }
             }
         }
         if problems.is_empty() {
@@ -78,7 +87,8 @@ impl Overrides {
     }
 
     /// Every override as the user wrote it (`--set run.duration=5s`, `SIZE=M`), in the order
-    /// they apply, with secrets redacted: header values and URL credentials.
+    /// they apply, with secrets redacted (header values and URL credentials) and control
+    /// characters escaped.
     pub fn shown(&self) -> Vec<String> {
         self.assignments().into_iter().map(|a| a.label).collect()
     }
@@ -91,7 +101,7 @@ impl Overrides {
             .map(|(key, value)| Assignment {
                 path: key.split('.').map(str::to_string).collect(),
                 value: Assigned::Written(value.clone()),
-                label: format!("--set {key}={}", redacted(key, value)),
+                label: escape_controls(&format!("--set {key}={}", redacted(key, value))).into(),
             })
             .collect();
         // `T` and `BENCHMARK_SECONDS` both set the measure phase: the first one set.
@@ -123,16 +133,21 @@ impl Overrides {
                     Ok(toml) => Assigned::Toml(toml),
                     Err(problem) => Assigned::Invalid(problem),
                 },
-                label: format!("{name}={}", redacted(key, value)),
+                label: escape_controls(&format!("{name}={}", redacted(key, value))).into(),
             });
         }
         out
     }
 }
 
+/// Whether an override of `key` sets a header, whose value is secret.
+fn is_secret_key(key: &str) -> bool {
+    key.split(['.', '=']).any(|part| part.trim() == "headers")
+}
+
 /// `value` as shown in plans and messages: `***` for a header, credentials cut from a URL.
 fn redacted(key: &str, value: &str) -> String {
-    if key.split('.').any(|part| part == "headers") {
+    if is_secret_key(key) {
         "***".into()
     } else if key == "target.base_url" {
         redact_userinfo(value)
@@ -184,24 +199,6 @@ fn concurrency_list(value: &str) -> Result<String, String> {
     Ok(format!("[{}]", levels.join(", ")))
 }
 
-/// `value` as a TOML basic string.
-fn toml_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// One override: set the value at `path`.
 #[derive(Debug, Clone)]
 pub(crate) struct Assignment {
@@ -242,10 +239,18 @@ pub(crate) fn apply<'i>(
             Assigned::Written(text) => match DeValue::parse(text) {
                 Ok(v) => Ok(respan(v.into_inner(), &span)),
                 // A list or table that does not parse is a mistake, not a string.
-                Err(_) if text.trim_start().starts_with(['[', '{']) => Err(format!(
-                    "`{text}` is not a valid TOML list or table; quote strings, e.g. \
-                     `[\"a\", \"b\"]`"
-                )),
+                Err(_) if text.trim_start().starts_with(['[', '{']) => {
+                    // A header's value is secret: say what is wrong without quoting it.
+                    let shown = if is_secret_key(&key) {
+                        "the value".to_string()
+                    } else {
+                        format!("`{text}`")
+                    };
+                    Err(format!(
+                        "{shown} is not a valid TOML list or table; quote strings, e.g. \
+                         `[\"a\", \"b\"]`"
+                    ))
+                }
                 Err(_) => Ok(DeValue::String(Cow::Borrowed(text.as_str()))),
             },
         };
@@ -434,6 +439,12 @@ mod tests {
     }
 
     #[test]
+    fn shown_overrides_escape_control_characters() {
+        let o = Overrides::from_args(&["target.model=m\u{1b}[2J".into()], vec![]).unwrap();
+        assert_eq!(o.shown(), ["--set target.model=m\\u{1b}[2J"]);
+    }
+
+    #[test]
     fn debug_shows_overrides_redacted() {
         let o = Overrides::from_args(
             &["target.headers.x-key=k-secret".into()],
@@ -442,10 +453,5 @@ mod tests {
         .unwrap();
         let debug = format!("{o:?}");
         assert!(!debug.contains("secret"), "{debug}");
-    }
-
-    #[test]
-    fn generated_strings_escape_quotes_and_control_characters() {
-        assert_eq!(toml_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000A\"");
     }
 }

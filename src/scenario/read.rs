@@ -235,6 +235,32 @@ pub(crate) fn shown(value: &Value<'_>) -> String {
     }
 }
 
+/// A scalar as TOML writes it (`"chat"`, `8`), for fixes that show it.
+pub(crate) fn as_toml(value: &Value<'_>) -> String {
+    match value.get_ref() {
+        DeValue::String(s) => toml_string(s),
+        _ => shown(value),
+    }
+}
+
+/// `value` as a TOML basic string.
+pub(crate) fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// A string value. A number, boolean or date given by an override (`--set target.model=2024`)
 /// is taken as the text it was written as: on a command line, quoting it would be a chore.
 pub(crate) fn string(d: &mut Diagnostics<'_>, value: &Value<'_>, path: &str) -> Option<String> {
@@ -362,10 +388,21 @@ fn fits<N: Copy + std::fmt::Display, T: TryFrom<N>>(
         .ok()
 }
 
-/// The elements of an array value; a single non-array value counts as a one-element list.
+/// The elements of an array value; a single non-array value counts as a one-element list
+/// (`expect.status = 200`). Matrix axes are stricter: see `build_axes::items`.
 pub(crate) fn list<'t, 'i>(value: &'t Value<'i>) -> Vec<&'t Value<'i>> {
     match value.get_ref() {
         DeValue::Array(items) => items.iter().collect(),
         _ => vec![value],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toml_string;
+
+    #[test]
+    fn toml_strings_escape_quotes_and_control_characters() {
+        assert_eq!(toml_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000A\"");
     }
 }

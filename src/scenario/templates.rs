@@ -1,12 +1,13 @@
 //! Minijinja templates in scenario files (payload templates and body templates): compiled at
 //! validation so that syntax errors point into the file, their variables checked against what
 //! every point defines, and their failures at expansion described without minijinja's
-//! `(in <string>:1)` noise. Rendering itself is in `expand`.
+//! `(in <string>:1)` noise. Rendering is bounded here (`render_capped`); what is rendered
+//! for which point is decided in `expand`.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::Template;
 use super::diagnostics::{Diagnostics, suggestion};
@@ -84,6 +85,60 @@ pub(crate) fn check_variables(
     }
 }
 
+/// Why a template gave no text.
+#[derive(Debug)]
+pub(crate) enum RenderError {
+    /// It wrote more than the cap; rendering stopped there.
+    TooLarge,
+    /// It failed.
+    Failed(minijinja::Error),
+}
+
+/// Render `source` with `context`, keeping at most `cap` bytes of output: a template that
+/// writes more (a loop over a large payload, say) is stopped there instead of filling memory.
+pub(crate) fn render_capped(
+    env: &Environment<'_>,
+    source: &str,
+    context: Value,
+    cap: u64,
+) -> Result<String, RenderError> {
+    let template = env.template_from_str(source).map_err(RenderError::Failed)?;
+    let mut out = Capped {
+        bytes: Vec::new(),
+        cap: usize::try_from(cap).unwrap_or(usize::MAX),
+        over: false,
+    };
+    let rendered = template.render_captured_to(context, &mut out).map(drop);
+    if out.over {
+        return Err(RenderError::TooLarge);
+    }
+    rendered.map_err(RenderError::Failed)?;
+    // minijinja writes whole `str` pieces, and a piece past the cap is refused whole.
+    String::from_utf8(out.bytes).map_err(|_| RenderError::TooLarge)
+}
+
+/// A buffer that refuses a write taking it past `cap` bytes.
+struct Capped {
+    bytes: Vec<u8>,
+    cap: usize,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > self.cap {
+            self.over = true;
+            return Err(std::io::Error::other("output over the cap"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A minijinja error as `kind: detail (template line N)`.
 pub(crate) fn describe(e: &minijinja::Error) -> String {
     let mut text = e.kind().to_string();
@@ -116,5 +171,24 @@ mod tests {
             "syntax error: unexpected end of input, expected end of variable block \
              (template line 1)"
         );
+    }
+
+    #[test]
+    fn rendering_stops_at_the_cap() {
+        let env = environment();
+        let loop_ = "{% for i in range(1000) %}{{ x }}{% endfor %}";
+        let context = || minijinja::context! { x => "abcd" };
+        assert_eq!(
+            render_capped(&env, loop_, context(), 4000).unwrap().len(),
+            4000
+        );
+        assert!(matches!(
+            render_capped(&env, loop_, context(), 3999),
+            Err(RenderError::TooLarge)
+        ));
+        assert!(matches!(
+            render_capped(&env, "{{ y }}", context(), 10),
+            Err(RenderError::Failed(_))
+        ));
     }
 }
