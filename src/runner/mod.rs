@@ -1,7 +1,9 @@
 //! Drives load: for each point, `concurrency` closed-loop workers run the warmup and measure
-//! phases `runs` times through a `Transport`, retrying 429s per the policy; per-worker
-//! recorders are merged into `RunStats`. Progress goes to the bars through live counters.
+//! phases `runs` times through a `Transport`, retrying 429s per the policy and backing off
+//! after connect failures; per-worker recorders are merged into `RunStats`. Progress goes to
+//! the bars through live counters.
 
+mod cause;
 mod exchange;
 mod live;
 pub mod openai;
@@ -81,7 +83,8 @@ pub async fn run(
         TransportKind::Reqwest => false,
         // The hyper path knows no proxies: when one applies, reqwest goes through it.
         TransportKind::Auto => {
-            base.scheme() == "http" && !(use_proxies && transport::proxy_applies(base))
+            base.scheme() == "http"
+                && !(use_proxies && transport::proxy_applies(base, |v| std::env::var(v).ok()))
         }
     };
     if use_hyper {
@@ -397,24 +400,70 @@ mod tests {
         assert_eq!(rows, 41);
     }
 
+    /// A request-log sink whose writes wait until `open`: the writer stalls on its first
+    /// write, so a buffer of a few records fills for sure.
+    #[derive(Clone, Default)]
+    struct Gate {
+        open: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+        out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    }
+
+    impl Gate {
+        fn open(&self) {
+            *self.open.0.lock().unwrap() = true;
+            self.open.1.notify_all();
+        }
+
+        fn rows(&self) -> u64 {
+            let out = self.out.lock().unwrap();
+            out.iter().filter(|&&b| b == b'\n').count() as u64 - 1
+        }
+    }
+
+    /// Opens the gate when dropped.
+    struct OpenOnDrop(Gate);
+
+    impl Drop for OpenOnDrop {
+        fn drop(&mut self) {
+            self.0.open();
+        }
+    }
+
+    impl std::io::Write for Gate {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let (lock, opened) = &*self.open;
+            drop(opened.wait_while(lock.lock().unwrap(), |open| !*open).unwrap());
+            self.out.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_full_log_buffer_is_counted_in_the_run_and_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("requests.csv");
-        // Room for 4 records: a paused-clock run outpaces the writer by far.
-        let journal = Journal::start(&path, vec!["chat-c4".into()], 4).unwrap();
+        // Room for 4 records, and a writer stuck on its first write (after about 5,000 rows):
+        // most of the 20,000 records find the buffer full.
+        let gate = Gate::default();
+        let journal = Journal::with_sink(gate.clone(), vec!["chat-c4".into()], 4).unwrap();
+        // Declared after the journal, so dropped before it: a failing test still ends.
+        let _opens_on_panic = OpenOnDrop(gate.clone());
         let out = run_logged(
             &ScriptedConnector::new(vec![Step::ok(10)]),
-            scenario(false, "[run]\nrequests = 2000\n"),
+            scenario(false, "[run]\nrequests = 20000\n"),
             4,
             Stop::new(),
             Some(journal.sender()),
         )
         .await;
+        gate.open();
         let stats = journal.finish();
         let run = &out.points[0].runs[0];
-        assert_eq!(run.attempts, 2000);
-        let rows = log_rows(&path);
+        assert_eq!(run.attempts, 20_000);
+        assert!(stats.dropped > 10_000, "{} dropped", stats.dropped);
+        let rows = gate.rows();
         assert_eq!((stats.accepted, stats.written), (rows, rows));
         assert_eq!(
             stats.dropped, run.journal_dropped,
@@ -422,8 +471,73 @@ mod tests {
         );
         assert_eq!(
             rows + stats.dropped,
-            2000,
+            20_000,
             "every attempt is a row or a counted drop"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_target_is_backed_off_and_every_failure_counted_with_its_message() {
+        // Refused in 1 ms, every time, for 10 s. Waits: 10, 20, 40, ... 640 ms, then 1 s:
+        // requests start at 0, 11, 32, 73, 154, 315, 636, 1,277 ms, then every 1,001 ms up
+        // to 9,285 ms; the 16th ends at 9,286 ms and its wait meets the deadline.
+        let out = run_scripted(vec![Step::refused(1_000)], 1, "[run]\nduration = \"10s\"\n").await;
+        let run = &out.points[0].runs[0];
+        assert_eq!((run.requests, run.outcomes.connect), (16, 16));
+        assert!((run.measure_secs - 9.286).abs() < 1e-9, "{}", run.measure_secs);
+        let samples: Vec<(&str, &str, u64)> = run
+            .error_samples
+            .iter()
+            .map(|e| (e.kind.as_str(), e.message.as_str(), e.count))
+            .collect();
+        assert_eq!(samples, [("connect", "connection refused", 16)]);
+        assert_eq!(out.points[0].aggregate.error_samples, run.error_samples);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_that_connects_ends_the_backoff() {
+        // Refused, refused, answered, refused, ...: 1 ms each. Waits 10 and 20 ms, none after
+        // the answer, then 10, 20, 40 ms: the 8th request ends at 108 ms.
+        let steps = vec![
+            Step::refused(1_000),
+            Step::refused(1_000),
+            Step::ok(1_000),
+            Step::refused(1_000),
+        ];
+        let out = run_scripted(steps, 1, "[run]\nrequests = 8\n").await;
+        let run = &out.points[0].runs[0];
+        assert_eq!((run.outcomes.connect, run.outcomes.success), (6, 2));
+        assert!((run.measure_secs - 0.108).abs() < 1e-9, "{}", run.measure_secs);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_over_the_size_limits_are_counted_failures() {
+        // 17 bytes of JSON against a 10-byte limit; a 30-byte SSE line against a 20-byte one.
+        let mut s = scenario(false, "[run]\nrequests = 3\n");
+        s.0.target.max_response_bytes = 10;
+        let big = Step {
+            body: vec![(5, "{\"a\": \"12345678\"}")],
+            ..Step::ok(10)
+        };
+        let out = run_on(&ScriptedConnector::new(vec![big]), s, 1, Stop::new()).await;
+        let run = &out.points[0].runs[0];
+        assert_eq!((run.outcomes.decode, run.body_bytes), (3, 3 * 17));
+        assert_eq!(
+            run.error_samples[0].message,
+            "larger than `target.max_response_bytes` (10B)"
+        );
+        let mut s = scenario(true, "[run]\nrequests = 3\n");
+        s.0.target.max_event_bytes = 20;
+        let long_line = Step {
+            body: vec![(5, "data: 0123456789012345678901234")],
+            ..Step::stream(5, &[], 10, false)
+        };
+        let out = run_on(&ScriptedConnector::new(vec![long_line]), s, 1, Stop::new()).await;
+        let run = &out.points[0].runs[0];
+        assert_eq!(run.outcomes.stream, 3);
+        assert_eq!(
+            run.error_samples[0].message,
+            "larger than `target.max_event_bytes` (20B)"
         );
     }
 
@@ -445,31 +559,32 @@ mod tests {
 
     #[test]
     fn proxies_apply_unless_no_proxy_excludes_the_host() {
-        // Environment variables are process-wide: this is the only test that sets them.
         let url = |s: &str| Url::parse(s).unwrap();
-        // SAFETY: no other test reads or writes these variables.
-        unsafe {
-            for v in [
-                "http_proxy",
-                "HTTP_PROXY",
-                "all_proxy",
-                "ALL_PROXY",
-                "no_proxy",
-                "NO_PROXY",
-            ] {
-                std::env::remove_var(v);
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
             }
-        }
-        assert!(!transport::proxy_applies(&url("http://example.com/")));
-        unsafe { std::env::set_var("http_proxy", "http://proxy:3128") };
-        assert!(transport::proxy_applies(&url("http://example.com/")));
-        unsafe { std::env::set_var("no_proxy", "localhost, .internal") };
-        assert!(!transport::proxy_applies(&url("http://api.internal:8000/")));
-        assert!(!transport::proxy_applies(&url("http://localhost:8000/")));
-        assert!(transport::proxy_applies(&url("http://example.com/")));
-        unsafe {
-            std::env::remove_var("http_proxy");
-            std::env::remove_var("no_proxy");
-        }
+        };
+        assert!(!transport::proxy_applies(&url("http://example.com/"), env(&[])));
+        let proxy = env(&[("http_proxy", "http://proxy:3128")]);
+        assert!(transport::proxy_applies(&url("http://example.com/"), proxy));
+        let upper = env(&[("HTTP_PROXY", "http://proxy:3128")]);
+        assert!(transport::proxy_applies(&url("http://example.com/"), upper));
+        let https_only = env(&[("https_proxy", "http://proxy:3128")]);
+        assert!(!transport::proxy_applies(&url("http://example.com/"), https_only));
+        assert!(transport::proxy_applies(&url("https://example.com/"), https_only));
+        let all = env(&[("ALL_PROXY", "socks5://proxy:1080"), ("http_proxy", " ")]);
+        assert!(transport::proxy_applies(&url("http://example.com/"), all));
+        let excluded = env(&[
+            ("http_proxy", "http://proxy:3128"),
+            ("no_proxy", "localhost, .internal"),
+        ]);
+        assert!(!transport::proxy_applies(&url("http://api.internal:8000/"), excluded));
+        assert!(!transport::proxy_applies(&url("http://localhost:8000/"), excluded));
+        assert!(transport::proxy_applies(&url("http://example.com/"), excluded));
+        let everything = env(&[("http_proxy", "http://proxy:3128"), ("NO_PROXY", "*")]);
+        assert!(!transport::proxy_applies(&url("http://example.com/"), everything));
     }
 }
