@@ -71,7 +71,8 @@ impl RunReport {
     /// The scenario is echoed with its secrets redacted; `source` becomes relative to the
     /// working directory when it lies under it, else its file name; `[output]` paths become
     /// relative when under it. Every `${env:...}` value of the scenario is replaced by `***` in
-    /// `target`, `base_url`, `interruption` and the echo, whatever text carried it.
+    /// `target`, `base_url`, `interruption`, the error samples and the echo, whatever text
+    /// carried it.
     #[expect(
         clippy::too_many_arguments,
         reason = "one plain constructor beats a builder for a struct of facts"
@@ -84,10 +85,16 @@ impl RunReport {
         started: SystemTime,
         finished: SystemTime,
         interruption: Option<String>,
-        points: Vec<PointResult>,
+        mut points: Vec<PointResult>,
         journal: Option<JournalStats>,
     ) -> Result<Self, ReportError> {
         let secrets = Secrets::of(scenario);
+        for p in &mut points {
+            let runs = p.runs.iter_mut().flat_map(|r| r.error_samples.iter_mut());
+            for sample in runs.chain(p.aggregate.error_samples.iter_mut()) {
+                sample.message = secrets.scrub(&sample.message);
+            }
+        }
         let mut echo = serde_json::to_value(scenario).map_err(ReportError::Json)?;
         normalise_paths(&mut echo, std::env::current_dir().ok().as_deref());
         secrets.scrub_json(&mut echo);

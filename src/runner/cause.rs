@@ -43,8 +43,8 @@ impl Cause {
         Self::Reqwest(e.without_url())
     }
 
-    /// Append the cause in words to `buf`: the error and its sources, joined with `: `, at
-    /// most `MAX_MESSAGE_BYTES` long, URLs scrubbed.
+    /// Append the cause in words to `buf`: the error and its sources, joined with `: `, on
+    /// one line, at most `MAX_MESSAGE_BYTES` long, URLs scrubbed.
     pub(crate) fn describe(&self, buf: &mut String) {
         let start = buf.len();
         match self {
@@ -58,6 +58,11 @@ impl Cause {
             Self::Reqwest(e) => chain(buf, e),
         }
         scrub_urls(buf, start);
+        // One line: the message goes into table cells and CSV.
+        if buf[start..].contains(char::is_control) {
+            let line = buf[start..].replace(char::is_control, " ");
+            buf.replace_range(start.., &line);
+        }
         if buf.len() - start > MAX_MESSAGE_BYTES {
             let mut end = start + MAX_MESSAGE_BYTES;
             while !buf.is_char_boundary(end) {
@@ -152,6 +157,8 @@ mod tests {
     fn urls_are_scrubbed_and_messages_bounded() {
         let io = std::io::Error::other("cannot reach http://user:secret@h:1/v1?key=abc (dns)");
         assert_eq!(text(&Cause::Io(io)), "cannot reach <url> (dns)");
+        let io = std::io::Error::other("two\nlines");
+        assert_eq!(text(&Cause::Io(io)), "two lines");
         let io = std::io::Error::other("x".repeat(1000));
         assert_eq!(text(&Cause::Io(io)).len(), MAX_MESSAGE_BYTES);
         let io = std::io::Error::other("é".repeat(1000));
