@@ -104,8 +104,7 @@ async fn serve(mut socket: TcpStream, how: Misbehaviour) {
         ),
     };
     let head = format!("HTTP/1.1 200 OK\r\n{head}\r\n\r\n");
-    if socket.write_all(head.as_bytes()).await.is_err() || socket.write_all(first).await.is_err()
-    {
+    if socket.write_all(head.as_bytes()).await.is_err() || socket.write_all(first).await.is_err() {
         return;
     }
     let mut sent = 0;
@@ -170,7 +169,10 @@ fn samples(run: &RunStats) -> Vec<(&str, &str, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endless_bodies_stop_at_the_response_limit_and_drop_the_connection() {
-    for how in [Misbehaviour::EndlessChunked, Misbehaviour::HugeContentLength] {
+    for how in [
+        Misbehaviour::EndlessChunked,
+        Misbehaviour::HugeContentLength,
+    ] {
         for t in TRANSPORTS {
             let (addr, accepted) = hostile(how).await;
             let r = run(addr, t, false).await;

@@ -478,7 +478,10 @@ mod tests {
     #[test]
     fn error_samples_follow_final_outcomes_and_merge() {
         let mut a = Recorder::new();
-        assert!(!a.wants_sample(FailureKind::Status(500)), "a status says it all");
+        assert!(
+            !a.wants_sample(FailureKind::Status(500)),
+            "a status says it all"
+        );
         assert!(a.wants_sample(FailureKind::Connect));
         a.sample_error(FailureKind::Connect, "connection refused");
         a.sample_error(FailureKind::Connect, "connection refused");
@@ -506,7 +509,11 @@ mod tests {
             ]
         );
         a.clear();
-        assert!(a.summarize(1, Duration::ZERO, ClientStats::default()).error_samples.is_empty());
+        assert!(
+            a.summarize(1, Duration::ZERO, ClientStats::default())
+                .error_samples
+                .is_empty()
+        );
     }
 
     #[test]

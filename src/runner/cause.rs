@@ -149,8 +149,14 @@ mod tests {
         chain(&mut buf, &Wrapper("tcp connect error", refused()));
         assert_eq!(buf, "tcp connect error: connection refused");
         buf.clear();
-        chain(&mut buf, &Wrapper("connection refused (wrapped)", refused()));
-        assert_eq!(buf, "connection refused (wrapped)", "a repeated source is left out");
+        chain(
+            &mut buf,
+            &Wrapper("connection refused (wrapped)", refused()),
+        );
+        assert_eq!(
+            buf, "connection refused (wrapped)",
+            "a repeated source is left out"
+        );
     }
 
     #[test]

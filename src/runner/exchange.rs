@@ -145,7 +145,8 @@ impl Exchange {
                 .is_some_and(|v| v.starts_with("text/event-stream"));
             if !is_sse {
                 obs.failure = Some(FailureKind::Decode);
-                self.cause = Cause::Said("not an SSE stream: the content-type is not text/event-stream");
+                self.cause =
+                    Cause::Said("not an SSE stream: the content-type is not text/event-stream");
                 return;
             }
             let max_event = usize::try_from(spec.max_event_bytes).unwrap_or(usize::MAX);
@@ -224,7 +225,8 @@ impl Exchange {
         match parsed {
             Ok(()) => Ok(()),
             Err(SseError::NotUtf8) => {
-                self.decode_error.get_or_insert("an event's data is not UTF-8");
+                self.decode_error
+                    .get_or_insert("an event's data is not UTF-8");
                 Ok(())
             }
             Err(SseError::TooLarge { limit }) => Err(Failed::new(
@@ -287,7 +289,11 @@ impl Exchange {
         } else {
             "`target.timeout` elapsed before the answer's headers"
         };
-        self.fail(obs, Failed::new(FailureKind::Timeout, Cause::Said(why)), now);
+        self.fail(
+            obs,
+            Failed::new(FailureKind::Timeout, Cause::Said(why)),
+            now,
+        );
     }
 }
 
@@ -435,7 +441,11 @@ mod tests {
     ) -> Option<FailureKind> {
         let t0 = Instant::now();
         ex.begin(obs, t0);
-        let headers = if stream { sse_headers() } else { HeaderMap::new() };
+        let headers = if stream {
+            sse_headers()
+        } else {
+            HeaderMap::new()
+        };
         ex.headers(obs, &spec(stream), status, &headers, t0);
         for piece in pieces {
             if let Err(failed) = ex.chunk(obs, piece, t0) {
@@ -458,11 +468,11 @@ mod tests {
             feed(&mut ex, &mut obs, false, 200, &[&big, &big, &big]),
             Some(FailureKind::Decode)
         );
-        assert_eq!(obs.body_bytes, 1200, "the reading stopped at the chunk over the limit");
         assert_eq!(
-            said(&ex),
-            "larger than `target.max_response_bytes` (1000B)"
+            obs.body_bytes, 1200,
+            "the reading stopped at the chunk over the limit"
         );
+        assert_eq!(said(&ex), "larger than `target.max_response_bytes` (1000B)");
         assert_eq!(
             feed(&mut ex, &mut obs, false, 500, &[&big, &big]),
             Some(FailureKind::Status(500)),
@@ -474,12 +484,12 @@ mod tests {
             feed(&mut ex, &mut obs, true, 200, &vec![&comment[..]; 21]),
             Some(FailureKind::Stream)
         );
-        assert_eq!(
-            said(&ex),
-            "larger than `target.max_response_bytes` (1000B)"
-        );
+        assert_eq!(said(&ex), "larger than `target.max_response_bytes` (1000B)");
         // Exactly at the limit is fine.
-        assert_eq!(feed(&mut ex, &mut obs, false, 200, &[b"{}", &[b' '; 998]]), None);
+        assert_eq!(
+            feed(&mut ex, &mut obs, false, 200, &[b"{}", &[b' '; 998]]),
+            None
+        );
         assert_eq!(obs.failure, None);
     }
 
@@ -490,7 +500,13 @@ mod tests {
         let line = [b'a'; 40];
         // 120 bytes of one unfinished line: over the 100-byte event limit, under the body's.
         assert_eq!(
-            feed(&mut ex, &mut obs, true, 200, &[b"data: ", &line, &line, &line]),
+            feed(
+                &mut ex,
+                &mut obs,
+                true,
+                200,
+                &[b"data: ", &line, &line, &line]
+            ),
             Some(FailureKind::Stream)
         );
         assert_eq!(said(&ex), "larger than `target.max_event_bytes` (100B)");

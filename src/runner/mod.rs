@@ -432,7 +432,11 @@ mod tests {
     impl std::io::Write for Gate {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             let (lock, opened) = &*self.open;
-            drop(opened.wait_while(lock.lock().unwrap(), |open| !*open).unwrap());
+            drop(
+                opened
+                    .wait_while(lock.lock().unwrap(), |open| !*open)
+                    .unwrap(),
+            );
             self.out.lock().unwrap().extend_from_slice(buf);
             Ok(buf.len())
         }
@@ -484,7 +488,11 @@ mod tests {
         let out = run_scripted(vec![Step::refused(1_000)], 1, "[run]\nduration = \"10s\"\n").await;
         let run = &out.points[0].runs[0];
         assert_eq!((run.requests, run.outcomes.connect), (16, 16));
-        assert!((run.measure_secs - 9.286).abs() < 1e-9, "{}", run.measure_secs);
+        assert!(
+            (run.measure_secs - 9.286).abs() < 1e-9,
+            "{}",
+            run.measure_secs
+        );
         let samples: Vec<(&str, &str, u64)> = run
             .error_samples
             .iter()
@@ -507,7 +515,11 @@ mod tests {
         let out = run_scripted(steps, 1, "[run]\nrequests = 8\n").await;
         let run = &out.points[0].runs[0];
         assert_eq!((run.outcomes.connect, run.outcomes.success), (6, 2));
-        assert!((run.measure_secs - 0.108).abs() < 1e-9, "{}", run.measure_secs);
+        assert!(
+            (run.measure_secs - 0.108).abs() < 1e-9,
+            "{}",
+            run.measure_secs
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -567,24 +579,45 @@ mod tests {
                     .map(|(_, v)| v.to_string())
             }
         };
-        assert!(!transport::proxy_applies(&url("http://example.com/"), env(&[])));
+        assert!(!transport::proxy_applies(
+            &url("http://example.com/"),
+            env(&[])
+        ));
         let proxy = env(&[("http_proxy", "http://proxy:3128")]);
         assert!(transport::proxy_applies(&url("http://example.com/"), proxy));
         let upper = env(&[("HTTP_PROXY", "http://proxy:3128")]);
         assert!(transport::proxy_applies(&url("http://example.com/"), upper));
         let https_only = env(&[("https_proxy", "http://proxy:3128")]);
-        assert!(!transport::proxy_applies(&url("http://example.com/"), https_only));
-        assert!(transport::proxy_applies(&url("https://example.com/"), https_only));
+        assert!(!transport::proxy_applies(
+            &url("http://example.com/"),
+            https_only
+        ));
+        assert!(transport::proxy_applies(
+            &url("https://example.com/"),
+            https_only
+        ));
         let all = env(&[("ALL_PROXY", "socks5://proxy:1080"), ("http_proxy", " ")]);
         assert!(transport::proxy_applies(&url("http://example.com/"), all));
         let excluded = env(&[
             ("http_proxy", "http://proxy:3128"),
             ("no_proxy", "localhost, .internal"),
         ]);
-        assert!(!transport::proxy_applies(&url("http://api.internal:8000/"), excluded));
-        assert!(!transport::proxy_applies(&url("http://localhost:8000/"), excluded));
-        assert!(transport::proxy_applies(&url("http://example.com/"), excluded));
+        assert!(!transport::proxy_applies(
+            &url("http://api.internal:8000/"),
+            excluded
+        ));
+        assert!(!transport::proxy_applies(
+            &url("http://localhost:8000/"),
+            excluded
+        ));
+        assert!(transport::proxy_applies(
+            &url("http://example.com/"),
+            excluded
+        ));
         let everything = env(&[("http_proxy", "http://proxy:3128"), ("NO_PROXY", "*")]);
-        assert!(!transport::proxy_applies(&url("http://example.com/"), everything));
+        assert!(!transport::proxy_applies(
+            &url("http://example.com/"),
+            everything
+        ));
     }
 }

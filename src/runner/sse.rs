@@ -303,8 +303,14 @@ mod tests {
         let line = b"data: 0123456789\n\n";
         // The line is 16 bytes, its data 10 (plus the joining newline).
         assert_eq!(feed_all(line, &[3], 16), Ok(()));
-        assert_eq!(feed_all(line, &[], 15), Err(SseError::TooLarge { limit: 15 }));
-        assert_eq!(feed_all(line, &[9], 15), Err(SseError::TooLarge { limit: 15 }));
+        assert_eq!(
+            feed_all(line, &[], 15),
+            Err(SseError::TooLarge { limit: 15 })
+        );
+        assert_eq!(
+            feed_all(line, &[9], 15),
+            Err(SseError::TooLarge { limit: 15 })
+        );
         // An unfinished line is refused as soon as it outgrows the limit.
         let endless = [b'a'; 64];
         assert_eq!(feed_all(&endless, &[10, 20, 30], 100), Ok(()));
@@ -315,7 +321,10 @@ mod tests {
         // Short lines that add up to a large event.
         let event = b"data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n";
         assert_eq!(feed_all(event, &[], 40), Ok(()));
-        assert_eq!(feed_all(event, &[], 30), Err(SseError::TooLarge { limit: 30 }));
+        assert_eq!(
+            feed_all(event, &[], 30),
+            Err(SseError::TooLarge { limit: 30 })
+        );
         // A comment line counts too: it is buffered like any other.
         assert_eq!(
             feed_all(b": keep-alive padding\n", &[4], 10),
