@@ -168,17 +168,22 @@ impl Exchange {
     ) -> Result<(), Failed> {
         obs.body_bytes += bytes.len() as u64;
         if obs.body_bytes > self.max_response_bytes {
-            // A status failure stays one; an answer that would have succeeded is too large.
-            let kind = obs.failure.unwrap_or(if self.streaming {
-                FailureKind::Stream
-            } else {
-                FailureKind::Decode
+            // An answer that already failed (a status, not SSE) keeps its kind and cause; one
+            // that was good so far is too large.
+            return Err(match obs.failure {
+                Some(kind) => Failed::new(kind, std::mem::take(&mut self.cause)),
+                None => Failed::new(
+                    if self.streaming {
+                        FailureKind::Stream
+                    } else {
+                        FailureKind::Decode
+                    },
+                    Cause::TooLarge {
+                        key: "target.max_response_bytes",
+                        limit: self.max_response_bytes,
+                    },
+                ),
             });
-            let cause = Cause::TooLarge {
-                key: "target.max_response_bytes",
-                limit: self.max_response_bytes,
-            };
-            return Err(Failed::new(kind, cause));
         }
         if self.keep_body {
             self.body.extend_from_slice(bytes);
@@ -477,6 +482,17 @@ mod tests {
             feed(&mut ex, &mut obs, false, 500, &[&big, &big]),
             Some(FailureKind::Status(500)),
             "a status failure stays one"
+        );
+        // A stream route answered without SSE: a decode failure, and it says why.
+        let t0 = Instant::now();
+        ex.begin(&mut obs, t0);
+        ex.headers(&mut obs, &spec(true), 200, &HeaderMap::new(), t0);
+        let failed = ex.chunk(&mut obs, &[b'x'; 1001], t0).unwrap_err();
+        ex.fail(&mut obs, failed, t0);
+        assert_eq!(obs.failure, Some(FailureKind::Decode));
+        assert_eq!(
+            said(&ex),
+            "not an SSE stream: the content-type is not text/event-stream"
         );
         // A stream of 50-byte comment lines, each well under the event limit.
         let comment = [&b": "[..], &[b'x'; 47], b"\n"].concat();
