@@ -7,6 +7,7 @@ mod report_support;
 use std::path::Path;
 use std::time::SystemTime;
 
+use nitro_scenario::metrics::{ErrorSample, PointResult, RunStats};
 use nitro_scenario::report::{self, HostFacts, RunReport};
 use nitro_scenario::scenario::{self, Overrides};
 use report_support::{assert_well_formed, names, plan, read, sample, write};
@@ -129,6 +130,19 @@ concurrency = [1]
     // error would be.
     let interruption = "cannot set up the HTTP client: cannot resolve `supersecret-abc.invalid` \
                         (header `Bearer sk-live-0123456789`, team blue-falcon)";
+    // An error sample naming the secret host, as a resolver's message might.
+    let points = scenario::expand(&scenario).unwrap();
+    let said = ErrorSample {
+        kind: "connect".into(),
+        message: "dns error: SuperSecret-abc.invalid: name not known".into(),
+        count: 5,
+    };
+    let runs = vec![RunStats {
+        requests: 5,
+        error_samples: vec![said],
+        ..Default::default()
+    }];
+    let measured = vec![PointResult::of(&points[0], runs, false, None)];
     let run = RunReport::new(
         &scenario,
         target,
@@ -137,7 +151,7 @@ concurrency = [1]
         SystemTime::UNIX_EPOCH,
         SystemTime::UNIX_EPOCH,
         Some(interruption.into()),
-        Vec::new(),
+        measured,
         None,
     )
     .unwrap();
@@ -145,6 +159,12 @@ concurrency = [1]
         run.interruption.as_deref(),
         Some("cannot set up the HTTP client: cannot resolve `***` (header `Bearer ***`, team ***)")
     );
+    let point = &run.points[0];
+    assert_eq!(
+        point.aggregate.error_samples[0].message,
+        "dns error: ***: name not known"
+    );
+    assert_eq!(point.runs[0].error_samples, point.aggregate.error_samples);
     assert_eq!(run.base_url, "http://***:9/v1");
     let (dir, _) = write(&run, None);
     for (name, text) in contents(dir.path()) {

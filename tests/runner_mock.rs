@@ -1,8 +1,8 @@
 //! The runner end to end against the in-process mock, for both transports: outcome counts of
 //! the five seed routes, retries honouring Retry-After, exact token counts, per-request timing
-//! order, a mid-stream reset counted as a broken stream, and failures without an answer
-//! classified alike by both transports. Phases are bounded by request count; nothing asserts
-//! wall-clock latencies.
+//! order, a mid-stream reset counted as a broken stream, and faults (a reset before the
+//! headers, a truncated stream, a stall) classified alike by both transports. Phases are
+//! bounded by request count; nothing asserts wall-clock latencies.
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -269,10 +269,16 @@ async fn failures_are_classified_alike_by_both_transports() {
     for t in TRANSPORTS {
         let server = with_faults(reset_first).await;
         let p = run(&server, t, "", false, 2, None).await;
+        let r = only_run(&p);
         assert_eq!(
-            only_run(&p).outcomes.connect,
-            REQUESTS,
-            "{t}: reset before the answer"
+            (r.outcomes.reset, r.outcomes.connect),
+            (REQUESTS, 0),
+            "{t}: connected and sent, then reset before the answer"
+        );
+        assert!(
+            r.error_samples.iter().all(|e| e.kind == "reset") && !r.error_samples.is_empty(),
+            "{t}: {:?}",
+            r.error_samples
         );
 
         let server = with_faults(truncate).await;

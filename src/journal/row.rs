@@ -54,6 +54,7 @@ pub(crate) fn format_row(buf: &mut String, ids: &[String], r: &RequestRecord) {
         }
         Some(FailureKind::Timeout) => buf.push_str("timeout"),
         Some(FailureKind::Connect) => buf.push_str("connect"),
+        Some(FailureKind::Reset) => buf.push_str("reset"),
         Some(FailureKind::Decode) => buf.push_str("decode"),
         Some(FailureKind::Stream) => buf.push_str("stream"),
     }
@@ -109,6 +110,7 @@ mod tests {
             FailureKind::Status(503),
             FailureKind::Timeout,
             FailureKind::Connect,
+            FailureKind::Reset,
             FailureKind::Decode,
             FailureKind::Stream,
         ];

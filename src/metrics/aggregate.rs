@@ -1,5 +1,6 @@
 //! Median and median absolute deviation of a point's headline figures across its runs.
 
+use super::samples::merge_samples;
 use super::summary::{PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals};
 
 /// Median and MAD of `values` (empty gives zeros). Even counts average the middle two.
@@ -110,6 +111,7 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
         busiest_thread_share: spread(&basis, |r| r.client.busiest_thread_share),
         lag_p99_us: spread(&basis, |r| r.client.lag_p99_us as f64),
         client_bound: runs.iter().any(|r| r.client.client_bound),
+        error_samples: merge_samples(runs.iter().map(|r| r.error_samples.as_slice())),
     }
 }
 

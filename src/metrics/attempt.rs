@@ -15,12 +15,16 @@ pub enum FailureKind {
     Status(u16),
     /// The request timeout elapsed.
     Timeout,
-    /// No connection: refused, reset before the answer, DNS, TLS.
+    /// No connection at all: refused, DNS, TLS, the connect timeout.
     Connect,
-    /// The body does not decode as the route expects (not JSON, not SSE).
+    /// Connected and sent, then the connection was reset or closed before the answer's
+    /// headers.
+    Reset,
+    /// The body does not decode as the route expects (not JSON, not SSE), or outgrew
+    /// `target.max_response_bytes`.
     Decode,
-    /// A stream that broke: reset mid-body, ended without `[DONE]`, or reported an error
-    /// in-band.
+    /// A stream that broke: reset mid-body, ended without `[DONE]`, reported an error
+    /// in-band, or outgrew `target.max_response_bytes` or `target.max_event_bytes`.
     Stream,
 }
 
@@ -31,8 +35,22 @@ impl FailureKind {
             Self::Status(code) => format!("status_{code}"),
             Self::Timeout => "timeout".into(),
             Self::Connect => "connect".into(),
+            Self::Reset => "reset".into(),
             Self::Decode => "decode".into(),
             Self::Stream => "stream".into(),
+        }
+    }
+
+    /// The label of a kind whose failures carry a message worth sampling: every kind but
+    /// `Status`, whose code says it all.
+    pub fn sample_label(&self) -> Option<&'static str> {
+        match self {
+            Self::Status(_) => None,
+            Self::Timeout => Some("timeout"),
+            Self::Connect => Some("connect"),
+            Self::Reset => Some("reset"),
+            Self::Decode => Some("decode"),
+            Self::Stream => Some("stream"),
         }
     }
 }

@@ -6,12 +6,14 @@
 pub mod aggregate;
 pub mod attempt;
 pub mod recorder;
+pub mod samples;
 pub mod selfwatch;
 pub mod summary;
 
 pub use aggregate::{aggregate, median_mad};
 pub use attempt::{FailureKind, Observation, Phase, StreamObservation, Usage};
 pub use recorder::Recorder;
+pub use samples::{ErrorSample, ErrorSamples};
 pub use selfwatch::SelfWatch;
 pub use summary::{
     ClientStats, LatencySummary, OutcomeCounts, PointAggregate, PointResult, RunStats, Spread,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::attempt::{FailureKind, Observation};
+use super::samples::ErrorSamples;
 use super::summary::{
     ClientStats, LatencySummary, OutcomeCounts, RateSummary, RunStats, StreamSummary, UsageTotals,
 };
@@ -81,6 +82,7 @@ pub struct Recorder {
     outcomes: OutcomeCounts,
     body_bytes: u64,
     usage: UsageTotals,
+    samples: ErrorSamples,
 }
 
 impl Default for Recorder {
@@ -95,6 +97,7 @@ fn count(counts: &mut OutcomeCounts, failure: Option<FailureKind>) {
         Some(FailureKind::Status(code)) => *counts.status.entry(code).or_default() += 1,
         Some(FailureKind::Timeout) => counts.timeout += 1,
         Some(FailureKind::Connect) => counts.connect += 1,
+        Some(FailureKind::Reset) => counts.reset += 1,
         Some(FailureKind::Decode) => counts.decode += 1,
         Some(FailureKind::Stream) => counts.stream += 1,
     }
@@ -137,6 +140,20 @@ impl Recorder {
             outcomes: OutcomeCounts::default(),
             body_bytes: 0,
             usage: UsageTotals::default(),
+            samples: ErrorSamples::default(),
+        }
+    }
+
+    /// Whether a request that ended as `kind` should be put into words for the error samples
+    /// (`sample_error`): not for status failures, nor once the kind holds its messages.
+    pub fn wants_sample(&self, kind: FailureKind) -> bool {
+        kind.sample_label().is_some_and(|k| self.samples.wants(k))
+    }
+
+    /// Keep `message` as a sample of a request that ended as `kind`.
+    pub fn sample_error(&mut self, kind: FailureKind, message: &str) {
+        if let Some(k) = kind.sample_label() {
+            self.samples.add(k, message, 1);
         }
     }
 
@@ -228,6 +245,7 @@ impl Recorder {
         self.usage.completion_tokens += other.usage.completion_tokens;
         self.usage.total_tokens += other.usage.total_tokens;
         self.usage.estimated_requests += other.usage.estimated_requests;
+        self.samples.merge(other.samples.as_slice());
     }
 
     /// Forget everything, keeping the histograms' memory (reuse for the next phase).
@@ -251,6 +269,7 @@ impl Recorder {
         self.outcomes = OutcomeCounts::default();
         self.body_bytes = 0;
         self.usage = UsageTotals::default();
+        self.samples.clear();
     }
 
     /// Summarize a measure phase that lasted `measure`.
@@ -299,6 +318,7 @@ impl Recorder {
             in_flight_at_end: 0,
             journal_dropped: 0,
             partial: false,
+            error_samples: self.samples.to_sorted_vec(),
         }
     }
 }
@@ -453,6 +473,47 @@ mod tests {
         assert_eq!(s.request_bytes_per_sec.count, 2);
         let p50 = s.request_bytes_per_sec.p50;
         assert!((99_000..=101_000).contains(&p50), "{p50}");
+    }
+
+    #[test]
+    fn error_samples_follow_final_outcomes_and_merge() {
+        let mut a = Recorder::new();
+        assert!(
+            !a.wants_sample(FailureKind::Status(500)),
+            "a status says it all"
+        );
+        assert!(a.wants_sample(FailureKind::Connect));
+        a.sample_error(FailureKind::Connect, "connection refused");
+        a.sample_error(FailureKind::Connect, "connection refused");
+        let mut b = Recorder::new();
+        for message in ["m1", "m2", "m3"] {
+            b.sample_error(FailureKind::Reset, message);
+        }
+        assert!(!b.wants_sample(FailureKind::Reset));
+        assert!(b.wants_sample(FailureKind::Timeout));
+        b.sample_error(FailureKind::Connect, "connection refused");
+        a.merge(&b);
+        let s = a.summarize(1, Duration::from_secs(1), ClientStats::default());
+        let shown: Vec<(&str, &str, u64)> = s
+            .error_samples
+            .iter()
+            .map(|e| (e.kind.as_str(), e.message.as_str(), e.count))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("connect", "connection refused", 3),
+                ("reset", "m1", 1),
+                ("reset", "m2", 1),
+                ("reset", "m3", 1),
+            ]
+        );
+        a.clear();
+        assert!(
+            a.summarize(1, Duration::ZERO, ClientStats::default())
+                .error_samples
+                .is_empty()
+        );
     }
 
     #[test]

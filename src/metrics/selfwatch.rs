@@ -192,14 +192,30 @@ mod tests {
 
     #[tokio::test]
     async fn a_watch_reports_memory_and_cpu() {
+        const HELD: usize = 32 << 20;
+        const BURNT: f64 = 0.05;
         let watch = SelfWatch::start();
+        // Hold 32 MiB, touched, while the watch runs: its peak covers them at least.
+        let held = std::hint::black_box(vec![1u8; HELD]);
+        // Burn 50 ms of CPU as getrusage counts it (the count bounds the loop if it never does).
+        let start = cpu_seconds();
         let mut x = 0u64;
-        for i in 0..100_000u64 {
-            x = x.wrapping_add(i * i);
+        for i in 0..u64::MAX {
+            x = x.wrapping_add(i.wrapping_mul(i));
+            if i % 100_000 == 0 && (cpu_seconds() - start >= BURNT || i > 1_000_000_000) {
+                break;
+            }
         }
         std::hint::black_box(x);
         let stats = watch.finish().await;
-        assert!(stats.peak_rss_bytes > 0);
-        assert!(stats.cpu_secs >= 0.0);
+        drop(held);
+        assert!(
+            stats.peak_rss_bytes >= HELD as u64,
+            "peak RSS {} while holding {HELD} bytes",
+            stats.peak_rss_bytes
+        );
+        assert!(stats.cpu_secs >= BURNT, "{} CPU seconds", stats.cpu_secs);
+        assert!(stats.cpu_utilization > 0.0);
+        assert!((0.0..=1.0).contains(&stats.busiest_thread_share));
     }
 }

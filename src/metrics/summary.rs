@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::samples::ErrorSample;
+
 /// Percentiles of one distribution, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct LatencySummary {
@@ -74,8 +76,11 @@ pub struct OutcomeCounts {
     pub status: BTreeMap<u16, u64>,
     /// Timeouts.
     pub timeout: u64,
-    /// Connect failures.
+    /// Connect failures (no connection at all).
     pub connect: u64,
+    /// Connections reset or closed after the request was sent, before the answer's headers.
+    #[serde(default)]
+    pub reset: u64,
     /// Bodies that did not decode as expected.
     pub decode: u64,
     /// Broken streams.
@@ -90,7 +95,12 @@ impl OutcomeCounts {
 
     /// Every outcome but success.
     pub fn failures(&self) -> u64 {
-        self.status.values().sum::<u64>() + self.timeout + self.connect + self.decode + self.stream
+        self.status.values().sum::<u64>()
+            + self.timeout
+            + self.connect
+            + self.reset
+            + self.decode
+            + self.stream
     }
 
     /// Add `other`'s counts to these.
@@ -101,6 +111,7 @@ impl OutcomeCounts {
         }
         self.timeout += other.timeout;
         self.connect += other.connect;
+        self.reset += other.reset;
         self.decode += other.decode;
         self.stream += other.stream;
     }
@@ -217,6 +228,9 @@ pub struct RunStats {
     /// Whether a stop cut this run's measure phase short.
     #[serde(default)]
     pub partial: bool,
+    /// A few messages per failure kind (final outcomes), with counts.
+    #[serde(default)]
+    pub error_samples: Vec<ErrorSample>,
 }
 
 /// Median and median absolute deviation of one figure across runs.
@@ -268,6 +282,9 @@ pub struct PointAggregate {
     pub lag_p99_us: Spread,
     /// Whether any run was client-bound.
     pub client_bound: bool,
+    /// The runs' error samples together (a few messages per failure kind, with counts).
+    #[serde(default)]
+    pub error_samples: Vec<ErrorSample>,
 }
 
 /// Stream figures across runs. Times in milliseconds.

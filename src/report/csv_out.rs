@@ -8,7 +8,7 @@ use super::{ReportError, RunReport};
 use crate::metrics::Spread;
 
 /// The column set, in order.
-pub(crate) const COLUMNS: [&str; 37] = [
+pub(crate) const COLUMNS: [&str; 38] = [
     "id",
     "route",
     "path",
@@ -31,6 +31,7 @@ pub(crate) const COLUMNS: [&str; 37] = [
     "non2xx",
     "timeouts",
     "connect_errors",
+    "reset_errors",
     "decode_errors",
     "stream_errors",
     "retries",
@@ -90,6 +91,7 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             o.non2xx().to_string(),
             o.timeout.to_string(),
             o.connect.to_string(),
+            o.reset.to_string(),
             o.decode.to_string(),
             o.stream.to_string(),
             r.retries.to_string(),

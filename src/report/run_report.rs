@@ -73,7 +73,7 @@ impl RunReport {
     /// to the working directory when it lies under it, else its file name; `[output]` paths
     /// become relative when under it. Every secret value of the scenario (`${env:...}` values,
     /// credential and override headers) is replaced by `***` in `target`, `base_url`,
-    /// `interruption` and the echo, whatever text carried it.
+    /// `interruption`, the error samples and the echo, whatever text carried it.
     #[expect(
         clippy::too_many_arguments,
         reason = "one plain constructor beats a builder for a struct of facts"
@@ -86,10 +86,16 @@ impl RunReport {
         started: SystemTime,
         finished: SystemTime,
         interruption: Option<String>,
-        points: Vec<PointResult>,
+        mut points: Vec<PointResult>,
         journal: Option<JournalStats>,
     ) -> Result<Self, ReportError> {
         let secrets = Secrets::of(scenario);
+        for p in &mut points {
+            let runs = p.runs.iter_mut().flat_map(|r| r.error_samples.iter_mut());
+            for sample in runs.chain(p.aggregate.error_samples.iter_mut()) {
+                sample.message = secrets.scrub(&sample.message);
+            }
+        }
         let mut echo = super::echo::echo(scenario).map_err(ReportError::Json)?;
         normalise_paths(&mut echo, std::env::current_dir().ok().as_deref());
         secrets.scrub_json(&mut echo);

@@ -121,6 +121,7 @@ pub(crate) fn failures(counts: &OutcomeCounts) -> String {
     for (name, n) in [
         ("timeout", counts.timeout),
         ("connect", counts.connect),
+        ("reset", counts.reset),
         ("decode", counts.decode),
         ("stream", counts.stream),
     ] {
@@ -214,6 +215,36 @@ pub(crate) fn row(p: &PointResult) -> PointRow {
     }
 }
 
+/// One error sample of one point: a message and how many final failures carried it, over
+/// all runs.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ErrorSampleRow {
+    /// Point id.
+    pub(crate) point: String,
+    /// Failure kind label (`connect`, `reset`, `timeout`, `decode`, `stream`).
+    pub(crate) kind: String,
+    /// The message.
+    pub(crate) message: String,
+    /// Failures that carried it.
+    pub(crate) count: u64,
+}
+
+/// Every point's error samples, plan order.
+fn error_samples(report: &RunReport) -> Vec<ErrorSampleRow> {
+    report
+        .points
+        .iter()
+        .flat_map(|p| {
+            p.aggregate.error_samples.iter().map(|e| ErrorSampleRow {
+                point: p.id.clone(),
+                kind: e.kind.clone(),
+                message: e.message.clone(),
+                count: e.count,
+            })
+        })
+        .collect()
+}
+
 /// A route with its rows.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct RouteView {
@@ -253,6 +284,9 @@ pub(crate) struct View<'a> {
     pub(crate) multi_run: bool,
     /// Whether any point is a stream.
     pub(crate) any_stream: bool,
+    /// A few messages per failure kind and point, with counts (empty when nothing failed but
+    /// by status).
+    pub(crate) error_samples: Vec<ErrorSampleRow>,
 }
 
 /// The view of `report`.
@@ -280,6 +314,7 @@ pub(crate) fn view(report: &RunReport) -> View<'_> {
         },
         multi_run: points.iter().any(|p| p.runs > 1),
         any_stream: points.iter().any(|p| p.stream),
+        error_samples: error_samples(report),
         points,
         routes,
     }

@@ -1,6 +1,11 @@
 //! Reading one answer into an `Observation`, the same for every transport: status and
 //! `Retry-After` from the headers, then the body chunk by chunk — SSE events through the
-//! parser for stream routes (TTFT, gaps, tokens, `[DONE]`), the JSON check for others.
+//! parser for stream routes (TTFT, gaps, tokens, `[DONE]`), the JSON check for others — and
+//! why the attempt failed, when it did (`Cause`, put into words only for a sample).
+//!
+//! Bounded whatever the server sends: past `max_response_bytes` of body, or an SSE line or
+//! event past `max_event_bytes`, `chunk` ends the attempt and tells the transport to stop
+//! reading and drop the connection.
 
 use std::time::{Duration, SystemTime};
 
@@ -8,8 +13,9 @@ use tokio::time::Instant;
 
 use http::HeaderMap;
 
+use super::cause::Cause;
 use super::openai;
-use super::sse::{SseEvent, SseParser};
+use super::sse::{SseError, SseEvent, SseParser};
 use crate::metrics::{FailureKind, Observation, Usage};
 use crate::scenario::{BodyCheck, Expect};
 
@@ -20,21 +26,68 @@ pub(crate) struct AnswerSpec {
     pub(crate) stream: bool,
     /// What a good answer is.
     pub(crate) expect: Expect,
+    /// Largest body read, bytes (`target.max_response_bytes`).
+    pub(crate) max_response_bytes: u64,
+    /// Largest SSE line or event, bytes (`target.max_event_bytes`).
+    pub(crate) max_event_bytes: u64,
 }
 
+/// An attempt that ended without a whole answer: its failure kind and why. The transport
+/// drops the connection it came on.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    /// How it is counted.
+    pub(crate) kind: FailureKind,
+    /// Why, for the error samples.
+    pub(crate) cause: Cause,
+}
+
+impl Failed {
+    /// A failure of `kind` because of `cause`.
+    pub(crate) fn new(kind: FailureKind, cause: Cause) -> Self {
+        Self { kind, cause }
+    }
+}
+
+/// Bodies kept for the JSON check above this capacity are not kept from one answer to the
+/// next: one large answer must not pin its size in every worker for the rest of the run.
+const KEPT_BODY_CAPACITY: usize = 1 << 20;
+
 /// Per-worker reusable state for reading answers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Exchange {
     sse: SseParser,
     /// Body kept for the JSON check (non-stream routes expecting JSON only).
     body: Vec<u8>,
     start: Option<Instant>,
     last_content: Option<Instant>,
-    decode_error: bool,
+    /// Why the stream does not decode, once an event did not.
+    decode_error: Option<&'static str>,
     /// The stream carried an in-band error event.
     stream_error: bool,
     streaming: bool,
     keep_body: bool,
+    /// The answer's body limit, bytes.
+    max_response_bytes: u64,
+    /// Why the last attempt failed.
+    cause: Cause,
+}
+
+impl Default for Exchange {
+    fn default() -> Self {
+        Self {
+            sse: SseParser::new(),
+            body: Vec::new(),
+            start: None,
+            last_content: None,
+            decode_error: None,
+            stream_error: false,
+            streaming: false,
+            keep_body: false,
+            max_response_bytes: u64::MAX,
+            cause: Cause::None,
+        }
+    }
 }
 
 impl Exchange {
@@ -43,12 +96,20 @@ impl Exchange {
         obs.reset();
         self.sse.reset();
         self.body.clear();
+        self.body.shrink_to(KEPT_BODY_CAPACITY);
         self.start = Some(start);
         self.last_content = None;
-        self.decode_error = false;
+        self.decode_error = None;
         self.stream_error = false;
         self.streaming = false;
         self.keep_body = false;
+        self.cause = Cause::None;
+    }
+
+    /// Append why the last attempt failed, in words (nothing when it did not, or when its
+    /// status says it all).
+    pub(crate) fn describe_failure(&self, buf: &mut String) {
+        self.cause.describe(buf);
     }
 
     fn since_start(&self, now: Instant) -> u64 {
@@ -67,6 +128,7 @@ impl Exchange {
     ) {
         obs.status = Some(status);
         obs.ttfb_us = Some(self.since_start(now));
+        self.max_response_bytes = spec.max_response_bytes;
         if !spec.expect.status_ok(status) {
             obs.failure = Some(FailureKind::Status(status));
             if status == 429 {
@@ -83,8 +145,12 @@ impl Exchange {
                 .is_some_and(|v| v.starts_with("text/event-stream"));
             if !is_sse {
                 obs.failure = Some(FailureKind::Decode);
+                self.cause =
+                    Cause::Said("not an SSE stream: the content-type is not text/event-stream");
                 return;
             }
+            let max_event = usize::try_from(spec.max_event_bytes).unwrap_or(usize::MAX);
+            self.sse.set_max_event_bytes(max_event);
             self.streaming = true;
             obs.stream.active = true;
         } else {
@@ -92,14 +158,38 @@ impl Exchange {
         }
     }
 
-    /// Body bytes arrived.
-    pub(crate) fn chunk(&mut self, obs: &mut Observation, bytes: &[u8], now: Instant) {
+    /// Body bytes arrived. `Err` ends the attempt: the body outgrew a limit, and the transport
+    /// must stop reading and drop the connection.
+    pub(crate) fn chunk(
+        &mut self,
+        obs: &mut Observation,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<(), Failed> {
         obs.body_bytes += bytes.len() as u64;
+        if obs.body_bytes > self.max_response_bytes {
+            // An answer that already failed (a status, not SSE) keeps its kind and cause; one
+            // that was good so far is too large.
+            return Err(match obs.failure {
+                Some(kind) => Failed::new(kind, std::mem::take(&mut self.cause)),
+                None => Failed::new(
+                    if self.streaming {
+                        FailureKind::Stream
+                    } else {
+                        FailureKind::Decode
+                    },
+                    Cause::TooLarge {
+                        key: "target.max_response_bytes",
+                        limit: self.max_response_bytes,
+                    },
+                ),
+            });
+        }
         if self.keep_body {
             self.body.extend_from_slice(bytes);
         }
         if !self.streaming {
-            return;
+            return Ok(());
         }
         let since_start = self.since_start(now);
         let Self {
@@ -116,7 +206,9 @@ impl Exchange {
             // An empty event carries nothing (some servers send them to keep the line open).
             SseEvent::Data("") => {}
             SseEvent::Data(data) => match openai::inspect_chunk(data) {
-                None => *decode_error = true,
+                None => {
+                    decode_error.get_or_insert("an event's data is not JSON");
+                }
                 Some(info) => {
                     *stream_error |= info.error;
                     if info.has_content {
@@ -135,8 +227,20 @@ impl Exchange {
                 }
             },
         });
-        if parsed.is_err() {
-            self.decode_error = true;
+        match parsed {
+            Ok(()) => Ok(()),
+            Err(SseError::NotUtf8) => {
+                self.decode_error
+                    .get_or_insert("an event's data is not UTF-8");
+                Ok(())
+            }
+            Err(SseError::TooLarge { limit }) => Err(Failed::new(
+                FailureKind::Stream,
+                Cause::TooLarge {
+                    key: "target.max_event_bytes",
+                    limit: limit as u64,
+                },
+            )),
         }
     }
 
@@ -147,10 +251,15 @@ impl Exchange {
             return;
         }
         if self.streaming {
-            if self.decode_error {
+            if let Some(why) = self.decode_error {
                 obs.failure = Some(FailureKind::Decode);
-            } else if self.stream_error || !obs.stream.done {
+                self.cause = Cause::Said(why);
+            } else if self.stream_error {
                 obs.failure = Some(FailureKind::Stream);
+                self.cause = Cause::Said("the server reported an error in the stream");
+            } else if !obs.stream.done {
+                obs.failure = Some(FailureKind::Stream);
+                self.cause = Cause::Said("the stream ended without `data: [DONE]`");
             } else if obs.usage.is_none() {
                 let events = u64::from(obs.stream.content_events);
                 obs.usage = Some(Usage {
@@ -163,15 +272,33 @@ impl Exchange {
         } else if self.keep_body {
             match openai::inspect_completion(&self.body) {
                 Ok(usage) => obs.usage = usage,
-                Err(openai::NotJson) => obs.failure = Some(FailureKind::Decode),
+                Err(openai::NotJson) => {
+                    obs.failure = Some(FailureKind::Decode);
+                    self.cause = Cause::Said("the body is not JSON");
+                }
             }
         }
     }
 
-    /// The attempt failed (no answer, a broken body, a timeout).
-    pub(crate) fn fail(&mut self, obs: &mut Observation, kind: FailureKind, now: Instant) {
+    /// The attempt failed (no answer, a broken body, a body over a limit).
+    pub(crate) fn fail(&mut self, obs: &mut Observation, failed: Failed, now: Instant) {
         obs.latency_us = self.since_start(now);
-        obs.failure = Some(kind);
+        obs.failure = Some(failed.kind);
+        self.cause = failed.cause;
+    }
+
+    /// The whole-attempt timeout elapsed.
+    pub(crate) fn time_out(&mut self, obs: &mut Observation, now: Instant) {
+        let why = if obs.status.is_some() {
+            "`target.timeout` elapsed while the body was read"
+        } else {
+            "`target.timeout` elapsed before the answer's headers"
+        };
+        self.fail(
+            obs,
+            Failed::new(FailureKind::Timeout, Cause::Said(why)),
+            now,
+        );
     }
 }
 
@@ -204,6 +331,8 @@ mod tests {
                 status: Vec::new(),
                 body,
             },
+            max_response_bytes: 1000,
+            max_event_bytes: 100,
         }
     }
 
@@ -243,7 +372,8 @@ mod tests {
             t0 + Duration::from_millis(1),
         );
         for (i, piece) in body.as_bytes().chunks(7).enumerate() {
-            ex.chunk(&mut obs, piece, t0 + Duration::from_millis(2 + i as u64));
+            ex.chunk(&mut obs, piece, t0 + Duration::from_millis(2 + i as u64))
+                .unwrap();
         }
         ex.finish(&mut obs, t0 + Duration::from_millis(100));
         assert_eq!(obs.failure, None);
@@ -263,13 +393,14 @@ mod tests {
         let mut obs = Observation::default();
         ex.begin(&mut obs, t0);
         ex.headers(&mut obs, &spec(true), 200, &sse_headers(), t0);
-        ex.chunk(&mut obs, b"data: {\"choices\":[]}\n\n", t0);
+        ex.chunk(&mut obs, b"data: {\"choices\":[]}\n\n", t0)
+            .unwrap();
         ex.finish(&mut obs, t0);
         assert_eq!(obs.failure, Some(FailureKind::Stream));
 
         ex.begin(&mut obs, t0);
         ex.headers(&mut obs, &spec(false), 200, &HeaderMap::new(), t0);
-        ex.chunk(&mut obs, b"{\"choices\": [", t0);
+        ex.chunk(&mut obs, b"{\"choices\": [", t0).unwrap();
         ex.finish(&mut obs, t0);
         assert_eq!(obs.failure, Some(FailureKind::Decode));
     }
@@ -285,15 +416,120 @@ mod tests {
             &mut obs,
             b"data:\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
             t0,
-        );
+        )
+        .unwrap();
         ex.chunk(
             &mut obs,
             b"data: {\"error\":{\"message\":\"boom\"}}\n\ndata: [DONE]\n\n",
             t0,
-        );
+        )
+        .unwrap();
         ex.finish(&mut obs, t0);
         assert_eq!(obs.failure, Some(FailureKind::Stream));
         assert_eq!(obs.stream.content_events, 1);
+        assert_eq!(said(&ex), "the server reported an error in the stream");
+    }
+
+    fn said(ex: &Exchange) -> String {
+        let mut buf = String::new();
+        ex.describe_failure(&mut buf);
+        buf
+    }
+
+    /// Feed `pieces` after the headers of `status`; the failure `chunk` ended it with, if any.
+    fn feed(
+        ex: &mut Exchange,
+        obs: &mut Observation,
+        stream: bool,
+        status: u16,
+        pieces: &[&[u8]],
+    ) -> Option<FailureKind> {
+        let t0 = Instant::now();
+        ex.begin(obs, t0);
+        let headers = if stream {
+            sse_headers()
+        } else {
+            HeaderMap::new()
+        };
+        ex.headers(obs, &spec(stream), status, &headers, t0);
+        for piece in pieces {
+            if let Err(failed) = ex.chunk(obs, piece, t0) {
+                let kind = failed.kind;
+                ex.fail(obs, failed, t0);
+                return Some(kind);
+            }
+        }
+        ex.finish(obs, t0);
+        None
+    }
+
+    #[test]
+    fn a_body_over_the_limit_ends_the_attempt_by_kind() {
+        let mut ex = Exchange::default();
+        let mut obs = Observation::default();
+        let big = [b' '; 600];
+        // The limit is 1000 bytes: 600 + 600 is over it, whatever the body is.
+        assert_eq!(
+            feed(&mut ex, &mut obs, false, 200, &[&big, &big, &big]),
+            Some(FailureKind::Decode)
+        );
+        assert_eq!(
+            obs.body_bytes, 1200,
+            "the reading stopped at the chunk over the limit"
+        );
+        assert_eq!(said(&ex), "larger than `target.max_response_bytes` (1000B)");
+        assert_eq!(
+            feed(&mut ex, &mut obs, false, 500, &[&big, &big]),
+            Some(FailureKind::Status(500)),
+            "a status failure stays one"
+        );
+        // A stream route answered without SSE: a decode failure, and it says why.
+        let t0 = Instant::now();
+        ex.begin(&mut obs, t0);
+        ex.headers(&mut obs, &spec(true), 200, &HeaderMap::new(), t0);
+        let failed = ex.chunk(&mut obs, &[b'x'; 1001], t0).unwrap_err();
+        ex.fail(&mut obs, failed, t0);
+        assert_eq!(obs.failure, Some(FailureKind::Decode));
+        assert_eq!(
+            said(&ex),
+            "not an SSE stream: the content-type is not text/event-stream"
+        );
+        // A stream of 50-byte comment lines, each well under the event limit.
+        let comment = [&b": "[..], &[b'x'; 47], b"\n"].concat();
+        assert_eq!(
+            feed(&mut ex, &mut obs, true, 200, &vec![&comment[..]; 21]),
+            Some(FailureKind::Stream)
+        );
+        assert_eq!(said(&ex), "larger than `target.max_response_bytes` (1000B)");
+        // Exactly at the limit is fine.
+        assert_eq!(
+            feed(&mut ex, &mut obs, false, 200, &[b"{}", &[b' '; 998]]),
+            None
+        );
+        assert_eq!(obs.failure, None);
+    }
+
+    #[test]
+    fn an_sse_line_over_the_event_limit_breaks_the_stream() {
+        let mut ex = Exchange::default();
+        let mut obs = Observation::default();
+        let line = [b'a'; 40];
+        // 120 bytes of one unfinished line: over the 100-byte event limit, under the body's.
+        assert_eq!(
+            feed(
+                &mut ex,
+                &mut obs,
+                true,
+                200,
+                &[b"data: ", &line, &line, &line]
+            ),
+            Some(FailureKind::Stream)
+        );
+        assert_eq!(said(&ex), "larger than `target.max_event_bytes` (100B)");
+        // The next attempt starts clean.
+        let ok = b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n";
+        assert_eq!(feed(&mut ex, &mut obs, true, 200, &[ok]), None);
+        assert_eq!((obs.failure, said(&ex).as_str()), (None, ""));
     }
 
     #[test]

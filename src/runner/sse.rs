@@ -2,7 +2,9 @@
 //! `\n` line ends, multi-line `data:` fields, comments and a leading byte-order mark. As the
 //! SSE specification says, an event is dispatched at a blank line: a last event the server
 //! does not end with one is dropped. Allocation-free once warm: the
-//! partial-line and data buffers are reused from one response to the next.
+//! partial-line and data buffers are reused from one response to the next. Bounded: a line or
+//! an event larger than the parser's limit is an error, so a server that never ends a line
+//! cannot make it buffer without end.
 
 /// One dispatched event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,10 +21,16 @@ pub enum SseError {
     /// A line is not UTF-8.
     #[error("event data is not UTF-8")]
     NotUtf8,
+    /// A line, or an event's `data`, outgrew the limit.
+    #[error("an SSE line or event is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, bytes.
+        limit: usize,
+    },
 }
 
 /// Incremental SSE parser; one per worker, `reset` between responses.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseParser {
     /// Bytes of a line not yet terminated.
     line: Vec<u8>,
@@ -32,12 +40,38 @@ pub struct SseParser {
     after_cr: bool,
     /// A line was processed since the start of the response (a BOM can only come first).
     past_first_line: bool,
+    /// Largest line, and largest event `data`, accepted, bytes.
+    max_event_bytes: usize,
+}
+
+impl Default for SseParser {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SseParser {
-    /// A parser with empty buffers.
+    /// A parser with empty buffers and no size limit (see `set_max_event_bytes`).
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            line: Vec::new(),
+            data: String::new(),
+            after_cr: false,
+            past_first_line: false,
+            max_event_bytes: usize::MAX,
+        }
+    }
+
+    /// Refuse lines, and events' `data`, larger than `bytes`: `feed` then returns
+    /// [`SseError::TooLarge`] and buffers no more.
+    pub fn set_max_event_bytes(&mut self, bytes: usize) {
+        self.max_event_bytes = bytes;
+    }
+
+    fn too_large(&self) -> SseError {
+        SseError::TooLarge {
+            limit: self.max_event_bytes,
+        }
     }
 
     /// Forget any partial event (start of a new response).
@@ -64,6 +98,9 @@ impl SseParser {
         self.after_cr = false;
         while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
             let (line, ending) = (&chunk[..pos], chunk[pos]);
+            if self.line.len() + line.len() > self.max_event_bytes {
+                return Err(self.too_large());
+            }
             if self.line.is_empty() {
                 self.process_line(line, &mut on_event)?;
             } else {
@@ -82,6 +119,9 @@ impl SseParser {
                     Some(_) => {}
                 }
             }
+        }
+        if self.line.len() + chunk.len() > self.max_event_bytes {
+            return Err(self.too_large());
         }
         self.line.extend_from_slice(chunk);
         Ok(())
@@ -121,6 +161,9 @@ impl SseParser {
             None => (line, &[][..]),
         };
         if field == b"data" {
+            if self.data.len() + value.len() >= self.max_event_bytes {
+                return Err(self.too_large());
+            }
             self.data
                 .push_str(std::str::from_utf8(value).map_err(|_| SseError::NotUtf8)?);
             self.data.push('\n');
@@ -242,6 +285,50 @@ mod tests {
         assert_eq!(
             parse_in_pieces(b"data:\n\ndata: [DONE]\n\n", &[]),
             vec![Owned::Data(String::new()), Owned::Done]
+        );
+    }
+
+    #[test]
+    fn a_line_or_event_over_the_limit_is_an_error_wherever_the_reads_split_it() {
+        let feed_all = |input: &[u8], cuts: &[usize], limit: usize| {
+            let mut parser = SseParser::new();
+            parser.set_max_event_bytes(limit);
+            let mut start = 0;
+            for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+                parser.feed(&input[start..cut], |_| {})?;
+                start = cut;
+            }
+            Ok(())
+        };
+        let line = b"data: 0123456789\n\n";
+        // The line is 16 bytes, its data 10 (plus the joining newline).
+        assert_eq!(feed_all(line, &[3], 16), Ok(()));
+        assert_eq!(
+            feed_all(line, &[], 15),
+            Err(SseError::TooLarge { limit: 15 })
+        );
+        assert_eq!(
+            feed_all(line, &[9], 15),
+            Err(SseError::TooLarge { limit: 15 })
+        );
+        // An unfinished line is refused as soon as it outgrows the limit.
+        let endless = [b'a'; 64];
+        assert_eq!(feed_all(&endless, &[10, 20, 30], 100), Ok(()));
+        assert_eq!(
+            feed_all(&endless, &[10, 20, 30], 25),
+            Err(SseError::TooLarge { limit: 25 })
+        );
+        // Short lines that add up to a large event.
+        let event = b"data: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n";
+        assert_eq!(feed_all(event, &[], 40), Ok(()));
+        assert_eq!(
+            feed_all(event, &[], 30),
+            Err(SseError::TooLarge { limit: 30 })
+        );
+        // A comment line counts too: it is buffered like any other.
+        assert_eq!(
+            feed_all(b": keep-alive padding\n", &[4], 10),
+            Err(SseError::TooLarge { limit: 10 })
         );
     }
 

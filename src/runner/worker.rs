@@ -1,6 +1,13 @@
 //! A closed-loop worker: sends its next request when the last one finished, retries 429s per
-//! the policy, and records every attempt into its own recorder — nothing shared but relaxed
-//! counters for the progress bar and the phase's request tickets.
+//! the policy, backs off after a connect failure, and records every attempt into its own
+//! recorder — nothing shared but relaxed counters for the progress bar and the phase's
+//! request tickets.
+//!
+//! The backoff: a target that refuses connections answers in microseconds, so a closed loop
+//! would hammer it (and the client's own CPU) tens of thousands of times a second, measuring
+//! nothing but that. After a connect failure the worker waits before its next request —
+//! 10 ms, doubling per further connect failure up to 1 s — and goes back to full speed at the
+//! first attempt that connects. Every failure is still counted.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +25,20 @@ use crate::metrics::recorder::Attempts;
 use crate::metrics::{FailureKind, Observation, Phase, Recorder};
 use crate::scenario::{PhaseLimit, RetryPolicy};
 use crate::stop::Stop;
+
+/// The wait after a first connect failure.
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+/// The longest wait after connect failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The wait before the next request after one more connect failure, `last` the wait before.
+fn next_backoff(last: Duration) -> Duration {
+    if last.is_zero() {
+        FIRST_BACKOFF
+    } else {
+        (last * 2).min(MAX_BACKOFF)
+    }
+}
 
 /// What every worker of one phase shares.
 pub(crate) struct PhaseCtx {
@@ -90,6 +111,10 @@ pub(crate) struct Worker<T> {
     pub(crate) journal_dropped: u64,
     /// First request start and last request end of this phase.
     pub(crate) span: Option<(Instant, Instant)>,
+    /// Wait before the next request after connect failures (zero after one that connected).
+    backoff: Duration,
+    /// Reused text buffer for error samples.
+    message: String,
 }
 
 impl<T: Transport> Worker<T> {
@@ -104,6 +129,8 @@ impl<T: Transport> Worker<T> {
             in_flight_at_end: 0,
             journal_dropped: 0,
             span: None,
+            backoff: Duration::ZERO,
+            message: String::new(),
         }
     }
 
@@ -113,6 +140,7 @@ impl<T: Transport> Worker<T> {
         self.in_flight_at_end = 0;
         self.journal_dropped = 0;
         self.span = None;
+        self.backoff = Duration::ZERO;
     }
 
     /// Send requests until the phase ends. A stop abandons the request in flight: none of its
@@ -120,6 +148,19 @@ impl<T: Transport> Worker<T> {
     pub(crate) async fn run_phase(mut self, req: Arc<Prepared>, ctx: Arc<PhaseCtx>) -> Self {
         let stop = ctx.common.stop.listener();
         while ctx.take_ticket() {
+            if !self.backoff.is_zero() {
+                // Never past the deadline: no request may start after it anyway.
+                let until = Instant::now() + self.backoff;
+                let past_deadline = ctx.deadline.is_some_and(|d| until >= d);
+                tokio::select! {
+                    biased;
+                    _ = stop.stopped() => return self,
+                    _ = tokio::time::sleep_until(ctx.deadline.map_or(until, |d| until.min(d))) => {}
+                }
+                if past_deadline {
+                    break;
+                }
+            }
             let request_start = Instant::now();
             let mut attempts = Attempts::default();
             let mut attempt_start;
@@ -150,6 +191,11 @@ impl<T: Transport> Worker<T> {
             let offset_us = micros(attempt_start - request_start);
             self.recorder
                 .record_request(&attempts, &self.obs, offset_us);
+            self.backoff = match self.obs.failure {
+                Some(FailureKind::Connect) => next_backoff(self.backoff),
+                _ => Duration::ZERO,
+            };
+            self.sample_error();
             let end = attempt_start + Duration::from_micros(self.obs.latency_us);
             if ctx.deadline.is_some_and(|d| end > d) {
                 self.in_flight_at_end += 1;
@@ -165,6 +211,23 @@ impl<T: Transport> Worker<T> {
             );
         }
         self
+    }
+
+    /// Put the last attempt's failure into words when the recorder still wants a sample of
+    /// its kind: a success, or a failure whose kind is full, costs nothing here.
+    fn sample_error(&mut self) {
+        let Some(kind) = self.obs.failure else {
+            return;
+        };
+        if !self.recorder.wants_sample(kind) {
+            return;
+        }
+        self.message.clear();
+        self.exchange.describe_failure(&mut self.message);
+        if self.message.is_empty() {
+            self.message.push_str("no detail");
+        }
+        self.recorder.sample_error(kind, &self.message);
     }
 
     fn log(&mut self, ctx: &PhaseCtx, attempt_start: Instant, retry: u32) {
@@ -211,6 +274,17 @@ fn retry_wait(policy: &RetryPolicy, retry_after: Option<Duration>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_connect_backoff_doubles_from_10_ms_to_1_s() {
+        let mut waits = Vec::new();
+        let mut wait = Duration::ZERO;
+        for _ in 0..9 {
+            wait = next_backoff(wait);
+            waits.push(wait.as_millis());
+        }
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    }
 
     #[test]
     fn retry_after_is_honoured_up_to_max_wait() {

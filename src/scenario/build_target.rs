@@ -26,7 +26,15 @@ const TARGET_KEYS: &[&str] = &[
     "timeout",
     "connect_timeout",
     "transport",
+    "max_response_bytes",
+    "max_event_bytes",
 ];
+
+/// Default `max_response_bytes`: far above any chat answer, small enough that a handful of
+/// workers reading hostile bodies stay within memory.
+const MAX_RESPONSE_BYTES: u64 = 64 << 20;
+/// Default `max_event_bytes`: an SSE event of a chat stream is a few hundred bytes.
+const MAX_EVENT_BYTES: u64 = 1 << 20;
 
 /// The `[target]` table.
 pub(crate) fn target(
@@ -55,6 +63,8 @@ pub(crate) fn target(
     let connect_timeout = t
         .duration(d, "connect_timeout", false)
         .unwrap_or(Duration::from_secs(5));
+    let max_response_bytes = limit(d, t, "max_response_bytes", MAX_RESPONSE_BYTES);
+    let max_event_bytes = limit(d, t, "max_event_bytes", MAX_EVENT_BYTES);
     let transport = match t.get("transport") {
         None => Some(TransportKind::Auto),
         Some(v) => match v.get_ref().as_str() {
@@ -78,7 +88,27 @@ pub(crate) fn target(
         timeout,
         connect_timeout,
         transport: transport?,
+        max_response_bytes: max_response_bytes?,
+        max_event_bytes: max_event_bytes?,
     })
+}
+
+/// A size limit at `key` (`default` when absent): at least one byte.
+fn limit(d: &mut Diagnostics<'_>, t: &Table<'_, '_>, key: &str, default: u64) -> Option<u64> {
+    let Some(value) = t.get(key) else {
+        return Some(default);
+    };
+    match t.size(d, key, u64::MAX)? {
+        0 => {
+            d.error(
+                value.span(),
+                &t.key_path(key),
+                "must be at least 1 byte; leave the key out for the default",
+            );
+            None
+        }
+        bytes => Some(bytes),
+    }
 }
 
 /// `"mock"` or an `http(s)://` URL with a host and no query or fragment: route paths are

@@ -163,6 +163,12 @@ pub struct Target {
     pub connect_timeout: Duration,
     /// HTTP client implementation.
     pub transport: TransportKind,
+    /// Largest answer body read, bytes; past it the attempt is a `decode` failure (`stream`
+    /// for SSE) and its connection is dropped.
+    pub max_response_bytes: u64,
+    /// Largest SSE line or event buffered, bytes; past it the attempt is a `stream` failure
+    /// and its connection is dropped.
+    pub max_event_bytes: u64,
 }
 
 /// When a phase ends: after `duration`, after `requests` completed requests, or at whichever

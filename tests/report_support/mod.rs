@@ -85,6 +85,11 @@ pub fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
         },
         in_flight_at_end: 8,
         journal_dropped: 0,
+        error_samples: vec![metrics::ErrorSample {
+            kind: "timeout".into(),
+            message: "`target.timeout` elapsed before the answer's headers".into(),
+            count: 2,
+        }],
         ..Default::default()
     }
 }

@@ -17,7 +17,8 @@ use tokio::time::Instant;
 use super::{Connector, Prepared, Transport};
 use crate::metrics::{FailureKind, Observation};
 use crate::runner::RunError;
-use crate::runner::exchange::Exchange;
+use crate::runner::cause::Cause;
+use crate::runner::exchange::{Exchange, Failed};
 use crate::scenario::Target;
 
 /// Makes connection-owning transports for one server.
@@ -91,19 +92,33 @@ pub(crate) struct HyperTransport {
 }
 
 impl HyperTransport {
-    /// Open a connection: the address that worked last first, then the others in order.
-    async fn connect(&mut self) -> Result<(), FailureKind> {
+    /// Open a connection: the address that worked last first, then the others in order. When
+    /// none accepts, the last address's error is the cause.
+    async fn connect(&mut self) -> Result<(), Failed> {
         let preferred = self.addrs.preferred.load(Ordering::Relaxed);
         let n = self.addrs.all.len();
+        let mut cause = Cause::None;
         for i in (0..n).map(|k| (preferred + k) % n) {
             let attempt =
                 tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addrs.all[i]));
-            let Ok(Ok(stream)) = attempt.await else {
-                continue;
+            let stream = match attempt.await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    cause = Cause::Io(e);
+                    continue;
+                }
+                Err(_) => {
+                    cause = Cause::Said("`target.connect_timeout` elapsed");
+                    continue;
+                }
             };
             let _ = stream.set_nodelay(true);
-            let Ok((sender, connection)) = http1::handshake(TokioIo::new(stream)).await else {
-                continue;
+            let (sender, connection) = match http1::handshake(TokioIo::new(stream)).await {
+                Ok(handshake) => handshake,
+                Err(e) => {
+                    cause = Cause::Hyper(e);
+                    continue;
+                }
             };
             // The connection task ends when the server closes or the sender is dropped.
             tokio::spawn(connection);
@@ -113,7 +128,7 @@ impl HyperTransport {
             }
             return Ok(());
         }
-        Err(FailureKind::Connect)
+        Err(Failed::new(FailureKind::Connect, cause))
     }
 
     /// Send `req` on the worker's connection, (re)connecting as needed. A request the server
@@ -122,7 +137,7 @@ impl HyperTransport {
     async fn send_request(
         &mut self,
         req: &Prepared,
-    ) -> Result<http::Response<hyper::body::Incoming>, FailureKind> {
+    ) -> Result<http::Response<hyper::body::Incoming>, Failed> {
         let mut reused = match self.sender.as_mut() {
             Some(sender) => sender.ready().await.is_ok(),
             None => false,
@@ -131,15 +146,27 @@ impl HyperTransport {
             if !reused {
                 self.connect().await?;
             }
-            let sender = self.sender.as_mut().ok_or(FailureKind::Connect)?;
+            let Some(sender) = self.sender.as_mut() else {
+                return Err(Failed::new(FailureKind::Connect, Cause::None));
+            };
             match sender.send_request(request(req)).await {
                 Ok(response) => return Ok(response),
                 Err(e) if reused && e.is_canceled() => reused = false,
-                // No answer: refused, reset or closed before the headers.
-                Err(_) => return Err(FailureKind::Connect),
+                Err(e) => return Err(no_answer(e)),
             }
         }
     }
+}
+
+/// Connected and sent, but no answer's headers came: an answer that is not HTTP is a
+/// `decode` failure; a connection reset or closed under the request is a `reset`.
+fn no_answer(e: hyper::Error) -> Failed {
+    let kind = if e.is_parse() {
+        FailureKind::Decode
+    } else {
+        FailureKind::Reset
+    };
+    Failed::new(kind, Cause::Hyper(e))
 }
 
 /// The request, from parts `Prepared` built once: no parsing or formatting per request.
@@ -166,21 +193,22 @@ impl Transport for HyperTransport {
             );
             let mut body = response.into_body();
             while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|_| FailureKind::Stream)?;
+                let frame = frame.map_err(|e| Failed::new(FailureKind::Stream, Cause::Hyper(e)))?;
                 if let Some(data) = frame.data_ref() {
-                    ex.chunk(obs, data, Instant::now());
+                    ex.chunk(obs, data, Instant::now())?;
                 }
             }
             ex.finish(obs, Instant::now());
             Ok(())
         };
-        let failure = match tokio::time::timeout(req.timeout, attempt).await {
+        let outcome = tokio::time::timeout(req.timeout, attempt).await;
+        // A connection that failed, timed out or outgrew a limit mid-answer is not reused:
+        // dropping the sender (and the body, above) closes it.
+        match outcome {
             Ok(Ok(())) => return,
-            Ok(Err(kind)) => kind,
-            Err(_) => FailureKind::Timeout,
-        };
-        // A connection that failed or timed out mid-answer is not reused.
+            Ok(Err(failed)) => ex.fail(obs, failed, Instant::now()),
+            Err(_) => ex.time_out(obs, Instant::now()),
+        }
         self.sender = None;
-        ex.fail(obs, failure, Instant::now());
     }
 }

@@ -84,19 +84,21 @@ impl Prepared {
             answer: AnswerSpec {
                 stream: point.request.stream,
                 expect: point.request.expect.clone(),
+                max_response_bytes: target.max_response_bytes,
+                max_event_bytes: target.max_event_bytes,
             },
             timeout: target.timeout,
         })
     }
 }
 
-/// Whether the environment's proxy settings (`http_proxy`, `https_proxy`, `all_proxy`, in
-/// either case, less `no_proxy`) send requests to `url` through a proxy — as reqwest reads them.
-pub(crate) fn proxy_applies(url: &Url) -> bool {
+/// Whether the proxy settings of the environment `env` reads (`http_proxy`, `https_proxy`,
+/// `all_proxy`, in either case, less `no_proxy`) send requests to `url` through a proxy — as
+/// reqwest reads them.
+pub(crate) fn proxy_applies(url: &Url, env: impl Fn(&str) -> Option<String>) -> bool {
     let var = |name: &str| {
-        std::env::var(name)
-            .or_else(|_| std::env::var(name.to_ascii_uppercase()))
-            .ok()
+        env(name)
+            .or_else(|| env(&name.to_ascii_uppercase()))
             .filter(|v| !v.trim().is_empty())
     };
     let scheme_proxy = match url.scheme() {

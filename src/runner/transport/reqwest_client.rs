@@ -6,7 +6,8 @@ use tokio::time::Instant;
 use super::{Connector, Prepared, Transport};
 use crate::metrics::{FailureKind, Observation};
 use crate::runner::RunError;
-use crate::runner::exchange::Exchange;
+use crate::runner::cause::Cause;
+use crate::runner::exchange::{Exchange, Failed};
 use crate::scenario::Target;
 
 /// Hands out clones of one pooled client.
@@ -62,13 +63,7 @@ impl Transport for ReqwestTransport {
                 .request(req.method.clone(), req.url.clone())
                 .headers(req.headers.clone())
                 .body(req.body.clone());
-            // No answer: refused, reset or closed before the headers, or the connect timeout
-            // (the whole-attempt timeout is the `timeout` around this block). The hyper
-            // transport calls these `connect` too.
-            let mut response = match request.send().await {
-                Ok(r) => r,
-                Err(_) => return ex.fail(obs, FailureKind::Connect, Instant::now()),
-            };
+            let mut response = request.send().await.map_err(no_answer)?;
             ex.headers(
                 obs,
                 &req.answer,
@@ -78,15 +73,51 @@ impl Transport for ReqwestTransport {
             );
             loop {
                 match response.chunk().await {
-                    Ok(Some(bytes)) => ex.chunk(obs, &bytes, Instant::now()),
-                    Ok(None) => return ex.finish(obs, Instant::now()),
+                    Ok(Some(bytes)) => ex.chunk(obs, &bytes, Instant::now())?,
+                    Ok(None) => {
+                        ex.finish(obs, Instant::now());
+                        return Ok(());
+                    }
                     // Sent, but the answer never came whole: the connection broke under it.
-                    Err(_) => return ex.fail(obs, FailureKind::Stream, Instant::now()),
+                    Err(e) => return Err(Failed::new(FailureKind::Stream, Cause::reqwest(e))),
                 }
             }
         };
-        if tokio::time::timeout(req.timeout, attempt).await.is_err() {
-            ex.fail(obs, FailureKind::Timeout, Instant::now());
+        // Dropping a response whose body was not read to its end closes its connection
+        // rather than returning it to the pool.
+        match tokio::time::timeout(req.timeout, attempt).await {
+            Ok(Ok(())) => {}
+            Ok(Err(failed)) => ex.fail(obs, failed, Instant::now()),
+            Err(_) => ex.time_out(obs, Instant::now()),
         }
     }
+}
+
+/// No answer's headers came, classified as the hyper transport does: no connection at all
+/// (refused, DNS, TLS, the connect timeout) is `connect`; an answer that is not HTTP is
+/// `decode`; a connection reset or closed under the sent request is `reset`.
+fn no_answer(e: reqwest::Error) -> Failed {
+    let kind = if e.is_connect() {
+        FailureKind::Connect
+    } else if not_http(&e) {
+        FailureKind::Decode
+    } else {
+        FailureKind::Reset
+    };
+    Failed::new(kind, Cause::reqwest(e))
+}
+
+/// Whether hyper, somewhere under `e`, could not parse the answer as HTTP.
+fn not_http(e: &reqwest::Error) -> bool {
+    let mut next = std::error::Error::source(e);
+    while let Some(inner) = next {
+        if inner
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+        {
+            return true;
+        }
+        next = inner.source();
+    }
+    false
 }

@@ -16,12 +16,14 @@ use tokio::time::Instant;
 use super::{Connector, Prepared, Transport};
 use crate::metrics::{FailureKind, Observation};
 use crate::runner::Stop;
-use crate::runner::exchange::Exchange;
+use crate::runner::cause::Cause;
+use crate::runner::exchange::{Exchange, Failed};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Step {
-    /// Status of the answer; `None` for no answer at all (a connect failure).
+    /// Status of the answer; `None` for no answer at all (a connect failure, "connection
+    /// refused").
     pub(crate) status: Option<u16>,
     /// Headers arrive this long after the attempt starts, µs.
     pub(crate) ttfb_us: u64,
@@ -42,6 +44,17 @@ impl Step {
             body: vec![(latency_us, "{}")],
             latency_us,
             headers: vec![("content-type", "application/json")],
+        }
+    }
+
+    /// No connection: a `connect` failure after `latency_us`.
+    pub(crate) fn refused(latency_us: u64) -> Self {
+        Self {
+            status: None,
+            ttfb_us: latency_us,
+            body: Vec::new(),
+            latency_us,
+            headers: Vec::new(),
         }
     }
 
@@ -144,7 +157,8 @@ impl Transport for ScriptedTransport {
         let at = |us: u64| start + Duration::from_micros(us);
         tokio::time::sleep(Duration::from_micros(step.latency_us)).await;
         let Some(status) = step.status else {
-            return ex.fail(obs, FailureKind::Connect, at(step.latency_us));
+            let refused = Failed::new(FailureKind::Connect, Cause::Said("connection refused"));
+            return ex.fail(obs, refused, at(step.latency_us));
         };
         let mut headers = HeaderMap::new();
         for (name, value) in &step.headers {
@@ -155,7 +169,9 @@ impl Transport for ScriptedTransport {
         }
         ex.headers(obs, &req.answer, status, &headers, at(step.ttfb_us));
         for (t, piece) in &step.body {
-            ex.chunk(obs, piece.as_bytes(), at(*t));
+            if let Err(failed) = ex.chunk(obs, piece.as_bytes(), at(*t)) {
+                return ex.fail(obs, failed, at(*t));
+            }
         }
         ex.finish(obs, at(step.latency_us));
     }
