@@ -353,3 +353,25 @@ fn streams_that_arrived_at_once_are_counted_in_the_json() {
         "{md}"
     );
 }
+
+#[test]
+fn the_template_example_in_the_docs_renders() {
+    let docs = std::fs::read_to_string("docs/templates.md").expect("docs/templates.md");
+    let example = docs
+        .split("```jinja\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a jinja example");
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(templates.path().join("report.md.j2"), example).unwrap();
+    let (dir, _) = write(&sample(false), Some(templates.path()));
+    let md = read(dir.path(), "report.md");
+    assert!(
+        md.contains("- chat-S-c1: 310 ± 2 req/s, p99 9.75 ms, 6 errors\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- error-S-c8: 305 ± 5 req/s, p99 - ms, 9,150 errors\n"),
+        "{md}"
+    );
+}
