@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use nitro_scenario::metrics::{ErrorSample, PointResult, RunStats};
 use nitro_scenario::report::{self, HostFacts, RunReport};
 use nitro_scenario::scenario::{self, Overrides};
-use report_support::{assert_well_formed, names, plan, read, sample, write};
+use report_support::{assert_well_formed, names, plan, point, read, run, sample, write};
 
 #[test]
 fn charts_are_well_formed_svg_with_readable_ticks() {
@@ -41,6 +41,98 @@ fn charts_are_well_formed_svg_with_readable_ticks() {
     let stream = read(dir.path(), "chart-stream-latency.svg");
     assert_eq!(stream.matches("<polyline").count(), 2);
     assert!(stream.contains(">L p99</text>"), "the legend still lists L");
+}
+
+/// `chat` at two concurrency levels for each of two `lang` values, as the matrix orders them.
+fn with_lang_axis() -> RunReport {
+    let mut report = sample(false);
+    let chat = "/v1/chat/completions";
+    report.points = [
+        ("rust", 1, 300.0),
+        ("rust", 8, 2_000.0),
+        ("python", 1, 200.0),
+        ("python", 8, 900.0),
+    ]
+    .into_iter()
+    .map(|(lang, c, rps)| {
+        let mut p = point("chat", chat, "S", c, vec![run(1, rps, 3_000, false)]);
+        p.id = format!("chat-S-c{c}-{lang}");
+        p.vars.insert("lang".into(), lang.into());
+        p
+    })
+    .collect();
+    report.axes = vec!["lang".into()];
+    report
+}
+
+#[test]
+fn charts_draw_a_line_per_payload_and_axis_value() {
+    let (dir, _) = write(&with_lang_axis(), None);
+    let latency = read(dir.path(), "chart-chat-latency.svg");
+    assert_well_formed(&latency);
+    assert_eq!(
+        latency.matches("<polyline").count(),
+        4,
+        "p50 and p99 per lang"
+    );
+    for label in [
+        "S lang=rust p50",
+        "S lang=rust p99",
+        "S lang=python p50",
+        "S lang=python p99",
+    ] {
+        assert!(latency.contains(&format!(">{label}</text>")), "{label}");
+    }
+    let throughput = read(dir.path(), "chart-chat-throughput.svg");
+    assert_eq!(
+        throughput.matches("<polyline").count(),
+        2,
+        "one line per lang"
+    );
+    assert!(throughput.contains(">S lang=python</text>"));
+    let md = read(dir.path(), "report.md");
+    assert!(md.contains("one line per payload and lang value"), "{md}");
+}
+
+#[test]
+fn results_csv_has_a_column_per_user_axis() {
+    let (dir, _) = write(&with_lang_axis(), None);
+    let csv = read(dir.path(), "results.csv");
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with(",client_bound,partial,lang")
+    );
+    let langs: Vec<&str> = lines.map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(langs, ["rust", "rust", "python", "python"]);
+
+    let mut clash = with_lang_axis();
+    clash.axes = vec!["runs".into()];
+    for p in &mut clash.points {
+        p.vars.insert("runs".into(), "x".into());
+    }
+    let (dir, _) = write(&clash, None);
+    let header = read(dir.path(), "results.csv")
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(header.ends_with(",partial,axis_runs"), "{header}");
+}
+
+#[test]
+fn long_legends_widen_the_chart() {
+    let mut report = with_lang_axis();
+    for p in &mut report.points {
+        let long = format!("{}-with-a-rather-long-name", p.vars["lang"]);
+        p.vars.insert("lang".into(), long);
+    }
+    let (dir, _) = write(&report, None);
+    let svg = read(dir.path(), "chart-chat-latency.svg");
+    // "S lang=python-with-a-rather-long-name p50": 41 characters of 7 px after 44 px, plus 8.
+    assert!(svg.contains(r#"width="819" height="320""#), "{svg}");
 }
 
 #[test]

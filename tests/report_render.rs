@@ -93,6 +93,31 @@ fn a_point_without_successes_has_no_latency_anywhere() {
     assert_eq!(cell("errors"), "9150");
 
     let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    // results.json writes `null` for every figure that does not exist, never 0.
+    let error = &json["points"][4];
+    assert_eq!(error["id"], "error-S-c8");
+    for key in ["latency", "ttfb", "stream"] {
+        assert_eq!(
+            error["runs"][0][key],
+            serde_json::Value::Null,
+            "runs[0].{key}"
+        );
+    }
+    assert_eq!(
+        error["runs"][0]["usage"]["completion_tokens_per_sec"],
+        serde_json::Value::Null
+    );
+    for key in [
+        "latency_p50_ms",
+        "latency_p999_ms",
+        "latency_mean_ms",
+        "ttfb_p50_ms",
+        "tokens_per_sec",
+    ] {
+        assert_eq!(error["aggregate"][key], serde_json::Value::Null, "{key}");
+    }
+    assert_eq!(error["aggregate"]["throughput_rps"]["median"], 305.0);
+    assert_eq!(error["aggregate"]["success_rate"]["median"], 0.0);
     let fw = &json["framework_results"];
     assert_eq!(
         fw[4]["latency_ms"],
@@ -238,4 +263,115 @@ fn results_json_has_no_float_noise() {
     assert!(noisy.is_empty(), "{noisy:?}");
     // The fixture's mean latency is p50 x 1.1: float noise before rounding.
     assert!(text.contains("\"mean_us\": 3520.0,"), "rounded mean");
+}
+
+#[test]
+fn tokens_per_second_is_one_figure_everywhere() {
+    let report = sample(false);
+    let (dir, _) = write(&report, None);
+    // chat-S-c1, a JSON route: runs of 9,920, 9,760 and 9,984 completion tokens/s.
+    let md = read(dir.path(), "report.md");
+    assert!(
+        md.contains("| 6 | 99.9 | - | 9,920 ± 64 |"),
+        "summary: {md}"
+    );
+    assert!(
+        md.contains("| `chat-S-c1` | 1 | 793,600 | 99,200 | 892,800 | 9,920 | 0 |"),
+        "ledger: {md}"
+    );
+    let csv = read(dir.path(), "results.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "tokens_per_sec").unwrap();
+    let cell = |id: &str| {
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap();
+        line.split(',').nth(column).unwrap().to_string()
+    };
+    assert_eq!(cell("chat-S-c1"), "9920.0");
+    assert_eq!(
+        cell("stream-S-c8"),
+        "12800.0",
+        "streams use the same figure"
+    );
+    assert_eq!(cell("error-S-c8"), "", "no usage, no tokens/s");
+    let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    assert_eq!(
+        json["points"][0]["aggregate"]["tokens_per_sec"]["median"],
+        9920.0
+    );
+    let terminal = report::summary_table(&report);
+    let chat = terminal
+        .lines()
+        .find(|l| l.starts_with("chat-S-c1 "))
+        .unwrap();
+    let cells: Vec<&str> = chat.split_whitespace().collect();
+    assert_eq!(cells[cells.len() - 2..], ["-", "9,920"], "{terminal}");
+}
+
+#[test]
+fn rates_below_one_per_second_keep_their_digits() {
+    let mut report = sample(false);
+    report.points.truncate(1);
+    let p = &mut report.points[0];
+    for (r, rps) in p.runs.iter_mut().zip([0.496, 0.5, 0.48]) {
+        r.throughput_rps = rps;
+        r.usage.completion_tokens_per_sec = Some(rps * 16.0);
+    }
+    p.aggregate = nitro_scenario::metrics::aggregate(&p.runs);
+    let (dir, _) = write(&report, None);
+    let md = read(dir.path(), "report.md");
+    // median 0.496, deviations 0, 0.004, 0.016: MAD 0.004.
+    assert!(md.contains("| `chat-S-c1` | 0.496 ± 0.004 |"), "{md}");
+    assert!(md.contains("| 7.94 ± 0.06 |"), "tokens/s: {md}");
+    let terminal = report::summary_table(&report);
+    let line = terminal.lines().nth(1).unwrap();
+    assert!(line.starts_with("chat-S-c1  0.496  "), "{terminal}");
+    let csv = read(dir.path(), "results.csv");
+    assert!(
+        csv.lines().nth(1).unwrap().contains(",3,9270,0.496,0.004,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn streams_that_arrived_at_once_are_counted_in_the_json() {
+    let (dir, _) = write(&sample(false), None);
+    let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    let stream = &json["points"][2];
+    assert_eq!(stream["id"], "stream-S-c8");
+    assert_eq!(stream["runs"][1]["stream"]["not_streamed"], 12);
+    assert_eq!(stream["aggregate"]["totals"]["not_streamed"], 12);
+    let md = read(dir.path(), "report.md");
+    assert!(
+        md.contains("| 1.00 † | 3.00 † | 1.10 † | 12,800 | 146.5 KiB/s † |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- `stream-S-c8`: 12 of 12,044 streams not streamed"),
+        "{md}"
+    );
+}
+
+#[test]
+fn the_template_example_in_the_docs_renders() {
+    let docs = std::fs::read_to_string("docs/templates.md").expect("docs/templates.md");
+    let example = docs
+        .split("```jinja\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a jinja example");
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(templates.path().join("report.md.j2"), example).unwrap();
+    let (dir, _) = write(&sample(false), Some(templates.path()));
+    let md = read(dir.path(), "report.md");
+    assert!(
+        md.contains("- chat-S-c1: 310 ± 2 req/s, p99 9.75 ms, 6 errors\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- error-S-c8: 305 ± 5 req/s, p99 - ms, 9,150 errors\n"),
+        "{md}"
+    );
 }

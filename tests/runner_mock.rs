@@ -108,8 +108,9 @@ async fn chat_answers_are_all_successes() {
             "{t}: usage from the server"
         );
         assert_eq!(r.usage.estimated_requests, 0);
+        let (latency, ttfb) = (r.latency.unwrap(), r.ttfb.unwrap());
         assert!(
-            r.latency.count == REQUESTS && r.ttfb.p50_us <= r.latency.p50_us,
+            latency.count == REQUESTS && ttfb.p50_us <= latency.p50_us,
             "{t}"
         );
     }
@@ -134,8 +135,12 @@ async fn streams_count_exact_tokens_and_time_in_order() {
         let s = r.stream.as_ref().expect("stream summary");
         assert_eq!(s.output_tokens, 7 * REQUESTS, "{t}");
         assert!(!s.tokens_estimated, "{t}: the mock sends usage");
-        assert_eq!(s.itl.count, 6 * REQUESTS, "{t}: 6 gaps per 7-token stream");
-        assert_eq!(s.ttft.count, REQUESTS);
+        assert_eq!(
+            s.itl.unwrap().count,
+            6 * REQUESTS,
+            "{t}: 6 gaps per 7-token stream"
+        );
+        assert_eq!(s.ttft.unwrap().count, REQUESTS);
         // Per request: ttfb <= ttft <= latency.
         let text = std::fs::read_to_string(&log).unwrap();
         let mut rows = 0;

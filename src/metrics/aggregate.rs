@@ -1,19 +1,21 @@
 //! Median and median absolute deviation of a point's headline figures across its runs.
 
 use super::samples::merge_samples;
-use super::summary::{PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals};
+use super::summary::{
+    LatencySummary, PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals,
+};
 
-/// Median and MAD of `values` (empty gives zeros). Even counts average the middle two.
-pub fn median_mad(values: &[f64]) -> Spread {
+/// Median and MAD of `values`; `None` when there are none. Even counts average the middle two.
+pub fn median_mad(values: &[f64]) -> Option<Spread> {
     if values.is_empty() {
-        return Spread::default();
+        return None;
     }
     let median = median_of(values.to_vec());
     let deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
-    Spread {
+    Some(Spread {
         median,
         mad: median_of(deviations),
-    }
+    })
 }
 
 fn median_of(mut values: Vec<f64>) -> f64 {
@@ -26,20 +28,22 @@ fn median_of(mut values: Vec<f64>) -> f64 {
     }
 }
 
-fn spread(runs: &[&RunStats], figure: impl Fn(&RunStats) -> f64) -> Spread {
-    median_mad(&runs.iter().map(|r| figure(r)).collect::<Vec<_>>())
+/// Median and MAD of `figure` over the runs that have it.
+fn spread<T>(items: &[&T], figure: impl Fn(&T) -> Option<f64>) -> Option<Spread> {
+    median_mad(&items.iter().filter_map(|x| figure(x)).collect::<Vec<_>>())
 }
 
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
+/// `pick` of a summary, in milliseconds.
+fn ms(summary: Option<&LatencySummary>, pick: fn(&LatencySummary) -> u64) -> Option<f64> {
+    summary.map(|s| pick(s) as f64 / 1000.0)
 }
 
 /// The headline figures of `runs`, each as median and MAD, plus totals over every run.
 ///
 /// Which runs a figure's median is taken over: runs a stop cut short count only when no run
-/// is complete (a partial run's rate and tail are not comparable with full ones); latency and
-/// stream percentiles come only from runs that have successful requests, so a run where
-/// everything failed adds no zero to the median.
+/// is complete (a partial run's rate and tail are not comparable with full ones); of those,
+/// only the runs that have the figure — so a run where everything failed adds no latency, and
+/// a figure no run has is `None`.
 pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
     let mut totals = Totals::default();
     for r in runs {
@@ -52,6 +56,7 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
         totals.prompt_tokens += r.usage.prompt_tokens;
         totals.completion_tokens += r.usage.completion_tokens;
         totals.estimated_requests += r.usage.estimated_requests;
+        totals.not_streamed += r.stream.as_ref().map_or(0, |s| s.not_streamed);
         totals.journal_dropped += r.journal_dropped;
     }
     let complete: Vec<&RunStats> = runs.iter().filter(|r| !r.partial).collect();
@@ -60,56 +65,38 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
     } else {
         complete
     };
-    let answered: Vec<&RunStats> = basis
-        .iter()
-        .copied()
-        .filter(|r| r.latency.count > 0)
-        .collect();
     let streams: Vec<&StreamSummary> = basis.iter().filter_map(|r| r.stream.as_ref()).collect();
-    let timed: Vec<&StreamSummary> = streams
-        .iter()
-        .copied()
-        .filter(|s| s.ttft.count > 0)
-        .collect();
-    let stream = (!streams.is_empty()).then(|| {
-        let of = |set: &[&StreamSummary], f: &dyn Fn(&StreamSummary) -> f64| {
-            median_mad(&set.iter().map(|x| f(x)).collect::<Vec<_>>())
-        };
-        StreamAggregate {
-            ttft_p50_ms: of(&timed, &|x| ms(x.ttft.p50_us)),
-            ttft_p95_ms: of(&timed, &|x| ms(x.ttft.p95_us)),
-            ttft_p99_ms: of(&timed, &|x| ms(x.ttft.p99_us)),
-            itl_p50_ms: of(&timed, &|x| ms(x.itl.p50_us)),
-            itl_p99_ms: of(&timed, &|x| ms(x.itl.p99_us)),
-            tpot_p50_ms: of(&timed, &|x| ms(x.tpot.p50_us)),
-            // Rates are real figures even when nothing arrived: zero.
-            tokens_per_sec: of(&streams, &|x| x.tokens_per_sec),
-            bytes_per_sec: of(&streams, &|x| x.bytes_per_sec),
-            tokens_estimated: streams.iter().any(|x| x.tokens_estimated),
-        }
+    let stream = (!streams.is_empty()).then(|| StreamAggregate {
+        ttft_p50_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p50_us)),
+        ttft_p95_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p95_us)),
+        ttft_p99_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p99_us)),
+        itl_p50_ms: spread(&streams, |x| ms(x.itl.as_ref(), |l| l.p50_us)),
+        itl_p99_ms: spread(&streams, |x| ms(x.itl.as_ref(), |l| l.p99_us)),
+        tpot_p50_ms: spread(&streams, |x| ms(x.tpot.as_ref(), |l| l.p50_us)),
+        bytes_per_sec: spread(&streams, |x| x.bytes_per_sec),
     });
+    let latency = |pick: fn(&LatencySummary) -> u64| {
+        spread(&basis, move |r: &RunStats| ms(r.latency.as_ref(), pick))
+    };
     PointAggregate {
         runs: basis.len() as u32,
-        throughput_rps: spread(&basis, |r| r.throughput_rps),
-        success_rps: spread(&basis, |r| r.success_rps),
+        throughput_rps: spread(&basis, |r| Some(r.throughput_rps)),
+        success_rps: spread(&basis, |r| Some(r.success_rps)),
         success_rate: spread(&basis, |r| r.success_rate),
-        latency_p50_ms: spread(&answered, |r| ms(r.latency.p50_us)),
-        latency_p90_ms: spread(&answered, |r| ms(r.latency.p90_us)),
-        latency_p95_ms: spread(&answered, |r| ms(r.latency.p95_us)),
-        latency_p99_ms: spread(&answered, |r| ms(r.latency.p99_us)),
-        latency_p999_ms: spread(&answered, |r| ms(r.latency.p999_us)),
-        latency_mean_ms: spread(&answered, |r| r.latency.mean_us / 1000.0),
-        ttfb_p50_ms: spread(&answered, |r| ms(r.ttfb.p50_us)),
+        latency_p50_ms: latency(|l| l.p50_us),
+        latency_p90_ms: latency(|l| l.p90_us),
+        latency_p95_ms: latency(|l| l.p95_us),
+        latency_p99_ms: latency(|l| l.p99_us),
+        latency_p999_ms: latency(|l| l.p999_us),
+        latency_mean_ms: spread(&basis, |r| r.latency.map(|l| l.mean_us / 1000.0)),
+        ttfb_p50_ms: spread(&basis, |r| ms(r.ttfb.as_ref(), |l| l.p50_us)),
+        tokens_per_sec: spread(&basis, |r| r.usage.completion_tokens_per_sec),
         stream,
         totals,
-        peak_rss_bytes: runs
-            .iter()
-            .map(|r| r.client.peak_rss_bytes)
-            .max()
-            .unwrap_or(0),
-        client_cpu_utilization: spread(&basis, |r| r.client.cpu_utilization),
-        busiest_thread_share: spread(&basis, |r| r.client.busiest_thread_share),
-        lag_p99_us: spread(&basis, |r| r.client.lag_p99_us as f64),
+        peak_rss_bytes: runs.iter().map(|r| r.client.peak_rss_bytes).max(),
+        client_cpu_utilization: spread(&basis, |r| Some(r.client.cpu_utilization)),
+        busiest_thread_share: spread(&basis, |r| Some(r.client.busiest_thread_share)),
+        lag_p99_us: spread(&basis, |r| Some(r.client.lag_p99_us as f64)),
         client_bound: runs.iter().any(|r| r.client.client_bound),
         error_samples: merge_samples(runs.iter().map(|r| r.error_samples.as_slice())),
     }
@@ -118,40 +105,20 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::LatencySummary;
+    use crate::metrics::UsageTotals;
+
+    fn spread(median: f64, mad: f64) -> Option<Spread> {
+        Some(Spread { median, mad })
+    }
 
     #[test]
     fn median_and_mad_by_hand() {
-        assert_eq!(
-            median_mad(&[]),
-            Spread {
-                median: 0.0,
-                mad: 0.0
-            }
-        );
-        assert_eq!(
-            median_mad(&[5.0]),
-            Spread {
-                median: 5.0,
-                mad: 0.0
-            }
-        );
+        assert_eq!(median_mad(&[]), None);
+        assert_eq!(median_mad(&[5.0]), spread(5.0, 0.0));
         // median 3; deviations 2, 1, 0, 1, 6 -> MAD 1
-        assert_eq!(
-            median_mad(&[1.0, 2.0, 3.0, 4.0, 9.0]),
-            Spread {
-                median: 3.0,
-                mad: 1.0
-            }
-        );
+        assert_eq!(median_mad(&[1.0, 2.0, 3.0, 4.0, 9.0]), spread(3.0, 1.0));
         // even: median (2 + 4) / 2 = 3; deviations 2, 1, 1, 5 -> MAD (1 + 2) / 2 = 1.5
-        assert_eq!(
-            median_mad(&[4.0, 1.0, 8.0, 2.0]),
-            Spread {
-                median: 3.0,
-                mad: 1.5
-            }
-        );
+        assert_eq!(median_mad(&[4.0, 1.0, 8.0, 2.0]), spread(3.0, 1.5));
     }
 
     #[test]
@@ -163,32 +130,31 @@ mod tests {
         };
         let a = aggregate(&[run(100.0, 10), run(300.0, 30), run(200.0, 20)]);
         assert_eq!(a.runs, 3);
-        assert_eq!(
-            a.throughput_rps,
-            Spread {
-                median: 200.0,
-                mad: 100.0
-            }
-        );
+        assert_eq!(a.throughput_rps, spread(200.0, 100.0));
         assert_eq!(a.totals.requests, 60);
         assert!(a.stream.is_none());
     }
 
-    #[test]
-    fn runs_without_answers_and_partial_runs_stay_out_of_medians() {
-        let answered = |p50_us: u64, rps: f64| RunStats {
+    fn answered(p50_us: u64, rps: f64) -> RunStats {
+        RunStats {
             throughput_rps: rps,
             requests: 10,
-            latency: LatencySummary {
+            success_rate: Some(100.0),
+            latency: Some(LatencySummary {
                 count: 10,
                 p50_us,
                 ..Default::default()
-            },
+            }),
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn runs_without_answers_and_partial_runs_stay_out_of_medians() {
         let failed = RunStats {
             throughput_rps: 50.0,
             requests: 10,
+            success_rate: Some(0.0),
             ..Default::default()
         };
         let cut = RunStats {
@@ -200,8 +166,13 @@ mod tests {
             a.runs, 2,
             "the partial run is left out while complete runs exist"
         );
-        assert_eq!(a.latency_p50_ms.median, 10.0, "the failed run adds no zero");
-        assert_eq!(a.throughput_rps.median, 75.0);
+        assert_eq!(
+            a.latency_p50_ms,
+            spread(10.0, 0.0),
+            "the failed run adds no zero"
+        );
+        assert_eq!(a.throughput_rps, spread(75.0, 25.0));
+        assert_eq!(a.success_rate, spread(50.0, 50.0));
         assert_eq!(a.totals.requests, 30, "totals count every run");
 
         let only_cut = aggregate(&[RunStats {
@@ -209,6 +180,72 @@ mod tests {
             ..answered(5_000, 10.0)
         }]);
         assert_eq!(only_cut.runs, 1);
-        assert_eq!(only_cut.latency_p50_ms.median, 5.0);
+        assert_eq!(only_cut.latency_p50_ms, spread(5.0, 0.0));
+    }
+
+    #[test]
+    fn a_figure_no_run_has_does_not_exist() {
+        let failed = RunStats {
+            throughput_rps: 300.0,
+            requests: 3_000,
+            success_rate: Some(0.0),
+            stream: Some(StreamSummary::default()),
+            ..Default::default()
+        };
+        let a = aggregate(&[failed.clone(), failed]);
+        assert_eq!(
+            a.throughput_rps,
+            spread(300.0, 0.0),
+            "a rate of failures exists"
+        );
+        for (name, figure) in [
+            ("p50", a.latency_p50_ms),
+            ("p99.9", a.latency_p999_ms),
+            ("mean", a.latency_mean_ms),
+            ("ttfb", a.ttfb_p50_ms),
+            ("tokens/s", a.tokens_per_sec),
+        ] {
+            assert_eq!(figure, None, "{name}");
+        }
+        let s = a.stream.expect("a stream route");
+        assert_eq!(
+            (s.ttft_p50_ms, s.itl_p99_ms, s.bytes_per_sec),
+            (None, None, None)
+        );
+
+        let nothing = aggregate(&[]);
+        assert_eq!(nothing.runs, 0);
+        assert_eq!(nothing.throughput_rps, None, "no run, no rate");
+        assert_eq!(nothing.peak_rss_bytes, None);
+    }
+
+    #[test]
+    fn tokens_per_second_come_from_usage_on_every_route() {
+        let with_usage = |tokens_per_sec: f64| RunStats {
+            usage: UsageTotals {
+                requests: 10,
+                completion_tokens: 100,
+                completion_tokens_per_sec: Some(tokens_per_sec),
+                ..Default::default()
+            },
+            ..answered(2_000, 10.0)
+        };
+        let a = aggregate(&[with_usage(2_599.5), with_usage(2_600.5)]);
+        assert_eq!(a.tokens_per_sec, spread(2_600.0, 0.5));
+        assert!(a.stream.is_none(), "a JSON route has tokens/s too");
+    }
+
+    #[test]
+    fn not_streamed_requests_are_summed_over_every_run() {
+        let run = |not_streamed: u64, partial: bool| RunStats {
+            partial,
+            stream: Some(StreamSummary {
+                not_streamed,
+                ..Default::default()
+            }),
+            ..answered(2_000, 10.0)
+        };
+        let a = aggregate(&[run(13, false), run(7, false), run(2, true)]);
+        assert_eq!(a.totals.not_streamed, 22);
     }
 }

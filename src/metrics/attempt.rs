@@ -83,6 +83,22 @@ pub struct StreamObservation {
     pub done: bool,
 }
 
+/// Content events less than this far apart, µs, arrived together: from one read of the body,
+/// or from reads of one burst that the client took in turn. A hundred times below the gap of
+/// a fast LLM stream (1 ms a token) and far above the time the client takes between two reads
+/// of data already waiting for it.
+pub const NOT_STREAMED_GAP_US: u64 = 100;
+
+impl StreamObservation {
+    /// Whether the answer was not streamed: it has two content events or more and every one
+    /// arrived less than `NOT_STREAMED_GAP_US` after the one before (events of one read are
+    /// 0 µs apart). Its gaps, TPOT and bytes per second then measure the client reading a
+    /// finished body, not the server's pacing.
+    pub fn not_streamed(&self) -> bool {
+        self.content_events >= 2 && self.gaps_us.iter().all(|&g| g < NOT_STREAMED_GAP_US)
+    }
+}
+
 /// Everything one attempt observed.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {

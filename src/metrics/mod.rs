@@ -11,7 +11,7 @@ pub mod selfwatch;
 pub mod summary;
 
 pub use aggregate::{aggregate, median_mad};
-pub use attempt::{FailureKind, Observation, Phase, StreamObservation, Usage};
+pub use attempt::{FailureKind, NOT_STREAMED_GAP_US, Observation, Phase, StreamObservation, Usage};
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};
 pub use selfwatch::SelfWatch;

@@ -51,6 +51,8 @@ struct StreamRecorder {
     output_tokens: u64,
     /// Streams whose tokens were counted from events.
     estimated: u64,
+    /// Streams whose content events all arrived at once.
+    not_streamed: u64,
 }
 
 impl StreamRecorder {
@@ -65,6 +67,7 @@ impl StreamRecorder {
             transfer_us: 0,
             output_tokens: 0,
             estimated: 0,
+            not_streamed: 0,
         }
     }
 }
@@ -179,6 +182,7 @@ impl Recorder {
             self.usage.prompt_tokens += usage.prompt_tokens;
             self.usage.completion_tokens += usage.completion_tokens;
             self.usage.total_tokens += usage.total_tokens;
+            self.usage.requests += 1;
             self.usage.estimated_requests += u64::from(usage.estimated);
         }
         let s = &last.stream;
@@ -206,6 +210,7 @@ impl Recorder {
             .map_or(u64::from(s.content_events), |u| u.completion_tokens);
         stream.output_tokens += tokens;
         stream.estimated += u64::from(last.usage.is_none_or(|u| u.estimated));
+        stream.not_streamed += u64::from(s.not_streamed());
         if let Some(ttft) = s.ttft_us {
             record(&mut stream.ttft, offset_us + ttft);
             if tokens >= 2 {
@@ -234,6 +239,7 @@ impl Recorder {
             s.transfer_us += o.transfer_us;
             s.output_tokens += o.output_tokens;
             s.estimated += o.estimated;
+            s.not_streamed += o.not_streamed;
         }
         self.requests += other.requests;
         self.attempts += other.attempts;
@@ -244,6 +250,7 @@ impl Recorder {
         self.usage.prompt_tokens += other.usage.prompt_tokens;
         self.usage.completion_tokens += other.usage.completion_tokens;
         self.usage.total_tokens += other.usage.total_tokens;
+        self.usage.requests += other.usage.requests;
         self.usage.estimated_requests += other.usage.estimated_requests;
         self.samples.merge(other.samples.as_slice());
     }
@@ -261,6 +268,7 @@ impl Recorder {
             s.transfer_us = 0;
             s.output_tokens = 0;
             s.estimated = 0;
+            s.not_streamed = 0;
         }
         self.requests = 0;
         self.attempts = 0;
@@ -282,18 +290,16 @@ impl Recorder {
             itl: summary(&s.itl),
             tpot: summary(&s.tpot),
             total_bytes: s.bytes,
-            bytes_per_sec: if s.transfer_us > 0 {
-                s.bytes as f64 / (s.transfer_us as f64 / 1e6)
-            } else {
-                0.0
-            },
+            bytes_per_sec: (s.transfer_us > 0)
+                .then(|| s.bytes as f64 / (s.transfer_us as f64 / 1e6)),
             request_bytes_per_sec: RateSummary::of(&s.rate),
             output_tokens: s.output_tokens,
-            tokens_per_sec: per_sec(s.output_tokens),
             tokens_estimated: s.estimated > 0,
+            not_streamed: s.not_streamed,
         });
         let mut usage = self.usage;
-        usage.completion_tokens_per_sec = per_sec(usage.completion_tokens);
+        usage.completion_tokens_per_sec =
+            (usage.requests > 0).then(|| per_sec(usage.completion_tokens));
         RunStats {
             run,
             measure_secs: secs,
@@ -304,11 +310,8 @@ impl Recorder {
             outcomes: self.outcomes.clone(),
             throughput_rps: per_sec(self.requests),
             success_rps: per_sec(success),
-            success_rate: if self.requests > 0 {
-                success as f64 * 100.0 / self.requests as f64
-            } else {
-                0.0
-            },
+            success_rate: (self.requests > 0)
+                .then(|| success as f64 * 100.0 / self.requests as f64),
             latency: summary(&self.latency),
             ttfb: summary(&self.ttfb),
             stream,
@@ -323,22 +326,25 @@ impl Recorder {
     }
 }
 
-/// Percentiles of a histogram (zeros when empty).
-fn summary(h: &Histogram<u32>) -> LatencySummary {
+/// Percentiles of a histogram; `None` when it holds no value. Every figure is its bucket's
+/// midpoint (`median_equivalent`), whatever the histogram's precision: `value_at_quantile`
+/// and `max` give a bucket's top edge, `min` its bottom edge.
+fn summary(h: &Histogram<u32>) -> Option<LatencySummary> {
     if h.is_empty() {
-        return LatencySummary::default();
+        return None;
     }
-    LatencySummary {
+    let at = |q: f64| h.median_equivalent(h.value_at_quantile(q));
+    Some(LatencySummary {
         count: h.len(),
-        min_us: h.min(),
+        min_us: h.median_equivalent(h.min()),
         mean_us: h.mean(),
-        p50_us: h.value_at_quantile(0.50),
-        p90_us: h.value_at_quantile(0.90),
-        p95_us: h.value_at_quantile(0.95),
-        p99_us: h.value_at_quantile(0.99),
-        p999_us: h.value_at_quantile(0.999),
-        max_us: h.max(),
-    }
+        p50_us: at(0.50),
+        p90_us: at(0.90),
+        p95_us: at(0.95),
+        p99_us: at(0.99),
+        p999_us: at(0.999),
+        max_us: h.median_equivalent(h.max()),
+    })
 }
 
 #[cfg(test)]
@@ -383,19 +389,64 @@ mod tests {
         let s = r.summarize(1, Duration::from_secs(10), ClientStats::default());
         assert_eq!(s.requests, 100);
         assert_eq!(s.throughput_rps, 10.0);
-        assert_eq!(s.success_rate, 100.0);
+        assert_eq!(s.success_rate, Some(100.0));
+        let latency = s.latency.unwrap();
         // 2 significant digits: values are exact to within 1%.
         assert!(
-            (49_500..=50_500).contains(&s.latency.p50_us),
+            (49_500..=50_500).contains(&latency.p50_us),
             "{}",
-            s.latency.p50_us
+            latency.p50_us
         );
         assert!(
-            (98_000..=100_000).contains(&s.latency.p99_us),
+            (98_000..=100_000).contains(&latency.p99_us),
             "{}",
-            s.latency.p99_us
+            latency.p99_us
         );
-        assert!((99_000..=101_000).contains(&s.latency.max_us));
+        assert!((99_000..=101_000).contains(&latency.max_us));
+    }
+
+    #[test]
+    fn figures_are_bucket_midpoints_not_top_edges() {
+        // A 2,001.5 ms stall: the top edge of its bucket reads 2,007.04 ms at 2 digits.
+        let stall = 2_001_500;
+        let mut r = Recorder::new();
+        single(&mut r, &ok(stall));
+        let s = r.summarize(1, Duration::from_secs(3), ClientStats::default());
+        let latency = s.latency.unwrap();
+        let h = histogram();
+        let (low, high) = (h.lowest_equivalent(stall), h.highest_equivalent(stall));
+        let half = (high + 1 - low) / 2;
+        let mid = low + half;
+        assert_eq!(
+            [
+                latency.min_us,
+                latency.p50_us,
+                latency.p999_us,
+                latency.max_us
+            ],
+            [mid; 4]
+        );
+        assert!(latency.p50_us.abs_diff(stall) <= half);
+        assert!(latency.p50_us < high, "not the bucket's top edge");
+        assert_eq!(latency.mean_us, mid as f64, "the mean weighs midpoints too");
+    }
+
+    #[test]
+    fn a_run_without_successes_has_no_figures() {
+        let mut r = Recorder::new();
+        let failed = Observation {
+            status: Some(500),
+            failure: Some(FailureKind::Status(500)),
+            latency_us: 1_000,
+            ..Default::default()
+        };
+        single(&mut r, &failed);
+        let s = r.summarize(1, Duration::from_secs(1), ClientStats::default());
+        assert_eq!((s.latency, s.ttfb), (None, None));
+        assert_eq!(s.success_rate, Some(0.0));
+        assert_eq!(s.usage.completion_tokens_per_sec, None, "no usage reported");
+        let empty = Recorder::new().summarize(1, Duration::ZERO, ClientStats::default());
+        assert_eq!(empty.success_rate, None, "no request, no rate of success");
     }
 
     #[test]
@@ -435,10 +486,15 @@ mod tests {
         assert_eq!(s.first_attempt.status.get(&429), Some(&1));
         assert_eq!(s.outcomes.success, 1);
         assert_eq!(
-            s.latency.p50_us, 250,
+            s.latency.unwrap().p50_us,
+            250,
             "latency includes the first attempt and the wait"
         );
-        assert_eq!(s.ttfb.p50_us, 200, "ttfb counts from the request's start");
+        assert_eq!(
+            s.ttfb.unwrap().p50_us,
+            200,
+            "ttfb counts from the request's start"
+        );
     }
 
     #[test]
@@ -455,24 +511,47 @@ mod tests {
         for o in [&from_server, &counted] {
             single(&mut r, o);
         }
+        let run = r.summarize(1, Duration::from_secs(1), ClientStats::default());
+        assert_eq!(run.usage.requests, 1, "the counted stream has no usage");
+        assert_eq!(run.usage.completion_tokens_per_sec, Some(10.0));
+        let s = run.stream.unwrap();
+        assert_eq!(s.output_tokens, 15);
+        assert!(s.tokens_estimated);
+        assert_eq!(s.itl.unwrap().count, 13);
+        // tpot = (20 ms - 2 ms) / (10 - 1) = 2 ms for the first, / (5 - 1) = 4.5 ms for the second.
+        let tpot_min = s.tpot.unwrap().min_us;
+        assert!((1_980..=2_020).contains(&tpot_min), "{tpot_min}");
+        assert_eq!(s.total_bytes, 2_000);
+        // 1000 bytes over 20 ms - 10 ms of headers: 100 kB/s each.
+        let rate = s.request_bytes_per_sec.unwrap();
+        assert_eq!(rate.count, 2);
+        assert!((99_000..=101_000).contains(&rate.p50), "{}", rate.p50);
+        assert_eq!(s.not_streamed, 0, "gaps of 1 ms are streamed");
+    }
+
+    #[test]
+    fn streams_that_arrived_at_once_are_counted() {
+        let mut r = Recorder::new();
+        // 13 events in one read: gaps of 0 µs; then gaps of a few µs; then a real stream.
+        single(&mut r, &stream(5_000, 4_000, &[0; 12], None));
+        single(&mut r, &stream(5_000, 4_000, &[3, 5, 2], None));
+        single(&mut r, &stream(20_000, 2_000, &[1_000, 40, 1_000], None));
+        let mut other = Recorder::new();
+        single(&mut other, &stream(5_000, 4_000, &[0], None));
+        r.merge(&other);
         let s = r
             .summarize(1, Duration::from_secs(1), ClientStats::default())
             .stream
             .unwrap();
-        assert_eq!(s.output_tokens, 15);
-        assert!(s.tokens_estimated);
-        assert_eq!(s.itl.count, 13);
-        // tpot = (20 ms - 2 ms) / (10 - 1) = 2 ms for the first, / (5 - 1) = 4.5 ms for the second.
-        assert!(
-            (1_980..=2_020).contains(&s.tpot.min_us),
-            "{}",
-            s.tpot.min_us
+        assert_eq!(s.not_streamed, 3);
+        r.clear();
+        single(&mut r, &stream(5_000, 4_000, &[], None));
+        let one_event = r.summarize(1, Duration::from_secs(1), ClientStats::default());
+        assert_eq!(
+            one_event.stream.unwrap().not_streamed,
+            0,
+            "a single event has no gap to judge"
         );
-        assert_eq!(s.total_bytes, 2_000);
-        // 1000 bytes over 20 ms - 10 ms of headers: 100 kB/s each.
-        assert_eq!(s.request_bytes_per_sec.count, 2);
-        let p50 = s.request_bytes_per_sec.p50;
-        assert!((99_000..=101_000).contains(&p50), "{p50}");
     }
 
     #[test]

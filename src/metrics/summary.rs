@@ -10,7 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use super::samples::ErrorSample;
 
-/// Percentiles of one distribution, in microseconds.
+/// Percentiles of one distribution, in microseconds. Only built from a histogram holding at
+/// least one value: a distribution with no value has no summary (`None`, `null` in JSON).
+///
+/// Every figure (min, percentiles, max) is the midpoint of its HDR bucket
+/// (`median_equivalent`), the value hdrhistogram's mean also uses: within half a bucket of
+/// what was recorded, with no upward bias (a bucket's top edge would read a 2,001.5 ms stall
+/// as 2,007.04 ms at 2 significant digits).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// Values recorded.
@@ -33,7 +39,8 @@ pub struct LatencySummary {
     pub max_us: u64,
 }
 
-/// Percentiles of a rate, per request, in bytes per second.
+/// Percentiles of a rate, per request, in bytes per second; bucket midpoints, as for
+/// `LatencySummary`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct RateSummary {
     /// Requests measured.
@@ -51,19 +58,20 @@ pub struct RateSummary {
 }
 
 impl RateSummary {
-    /// Percentiles of `h` (zeros when empty).
-    pub(crate) fn of(h: &hdrhistogram::Histogram<u32>) -> Self {
+    /// Percentiles of `h`; `None` when it holds no value.
+    pub(crate) fn of(h: &hdrhistogram::Histogram<u32>) -> Option<Self> {
         if h.is_empty() {
-            return Self::default();
+            return None;
         }
-        Self {
+        let at = |q: f64| h.median_equivalent(h.value_at_quantile(q));
+        Some(Self {
             count: h.len(),
-            min: h.min(),
-            p10: h.value_at_quantile(0.10),
-            p50: h.value_at_quantile(0.50),
-            p90: h.value_at_quantile(0.90),
-            max: h.max(),
-        }
+            min: h.median_equivalent(h.min()),
+            p10: at(0.10),
+            p50: at(0.50),
+            p90: at(0.90),
+            max: h.median_equivalent(h.max()),
+        })
     }
 }
 
@@ -135,35 +143,42 @@ pub struct UsageTotals {
     pub completion_tokens: u64,
     /// Total tokens.
     pub total_tokens: u64,
+    /// Successful requests whose usage was counted: sent by the server, or counted by the
+    /// client from a stream's content events.
+    pub requests: u64,
     /// Requests whose usage was counted by the client rather than sent by the server.
     pub estimated_requests: u64,
-    /// Completion tokens per measure-phase second.
-    pub completion_tokens_per_sec: f64,
+    /// Completion tokens per measure-phase second: the one tokens/s figure of every report
+    /// (summary, route tables, ledger, CSV, JSON). `None` when no request reported usage.
+    pub completion_tokens_per_sec: Option<f64>,
 }
 
-/// Stream metrics of the successful streamed requests of a run (DESIGN.md section 6).
+/// Stream metrics of the successful streamed requests of a run (DESIGN.md section 6). A
+/// figure no request produced is `None`: TTFT without a content event, ITL without two.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StreamSummary {
     /// Time to first token, from the request's start.
-    pub ttft: LatencySummary,
+    pub ttft: Option<LatencySummary>,
     /// Inter-token latency: gaps between content events, all requests pooled.
-    pub itl: LatencySummary,
+    pub itl: Option<LatencySummary>,
     /// Time per output token: (latency - ttft) / (output tokens - 1), per request, over the
     /// answering attempt.
-    pub tpot: LatencySummary,
+    pub tpot: Option<LatencySummary>,
     /// Stream body bytes received.
     pub total_bytes: u64,
-    /// Stream bytes / summed stream durations (aggregate bytes per second of one stream).
-    pub bytes_per_sec: f64,
+    /// Stream bytes / summed stream durations (aggregate bytes per second of one stream);
+    /// `None` when no time passed between headers and last bytes.
+    pub bytes_per_sec: Option<f64>,
     /// Stream bytes per second of each request (body bytes / headers-to-last-byte time).
-    #[serde(default)]
-    pub request_bytes_per_sec: RateSummary,
+    pub request_bytes_per_sec: Option<RateSummary>,
     /// Output tokens (usage, or counted events when the server sent none).
     pub output_tokens: u64,
-    /// Output tokens per measure-phase second, all streams together.
-    pub tokens_per_sec: f64,
     /// Whether any request's token count was estimated from events.
     pub tokens_estimated: bool,
+    /// Successful streams that were not streamed: all their content events arrived at once
+    /// (see `StreamObservation::not_streamed`), so their ITL, TPOT and bytes per second
+    /// describe the client reading a finished body, not the server's pacing.
+    pub not_streamed: u64,
 }
 
 /// The client's own resource use during a measure phase.
@@ -207,12 +222,14 @@ pub struct RunStats {
     pub throughput_rps: f64,
     /// Successful requests per second.
     pub success_rps: f64,
-    /// Successful requests / requests, percent (0 when no request completed).
-    pub success_rate: f64,
-    /// Latency of successful requests (first attempt start to last byte, retry waits included).
-    pub latency: LatencySummary,
-    /// Time to response headers of successful requests (from the request's start).
-    pub ttfb: LatencySummary,
+    /// Successful requests / requests, percent; `None` when no request completed.
+    pub success_rate: Option<f64>,
+    /// Latency of successful requests (first attempt start to last byte, retry waits
+    /// included); `None` when no request succeeded.
+    pub latency: Option<LatencySummary>,
+    /// Time to response headers of successful requests (from the request's start); `None`
+    /// when no request succeeded.
+    pub ttfb: Option<LatencySummary>,
     /// Stream metrics, for stream routes.
     pub stream: Option<StreamSummary>,
     /// Token usage.
@@ -243,43 +260,49 @@ pub struct Spread {
 }
 
 /// A point's headline figures across its runs. Latencies in milliseconds.
+///
+/// Each figure is the median (and MAD) over the runs that have it: a run where no request
+/// succeeded adds no latency, a point with no run has no figure at all. A figure no run has
+/// is `None` (`null` in JSON), never `0`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PointAggregate {
     /// Runs aggregated.
     pub runs: u32,
     /// Requests per second.
-    pub throughput_rps: Spread,
+    pub throughput_rps: Option<Spread>,
     /// Successful requests per second.
-    pub success_rps: Spread,
+    pub success_rps: Option<Spread>,
     /// Success rate, percent.
-    pub success_rate: Spread,
+    pub success_rate: Option<Spread>,
     /// Latency p50, ms.
-    pub latency_p50_ms: Spread,
+    pub latency_p50_ms: Option<Spread>,
     /// Latency p90, ms.
-    pub latency_p90_ms: Spread,
+    pub latency_p90_ms: Option<Spread>,
     /// Latency p95, ms.
-    pub latency_p95_ms: Spread,
+    pub latency_p95_ms: Option<Spread>,
     /// Latency p99, ms.
-    pub latency_p99_ms: Spread,
+    pub latency_p99_ms: Option<Spread>,
     /// Latency p99.9, ms.
-    pub latency_p999_ms: Spread,
+    pub latency_p999_ms: Option<Spread>,
     /// Latency mean, ms.
-    pub latency_mean_ms: Spread,
+    pub latency_mean_ms: Option<Spread>,
     /// TTFB p50, ms.
-    pub ttfb_p50_ms: Spread,
+    pub ttfb_p50_ms: Option<Spread>,
+    /// Completion tokens per measure second (`UsageTotals::completion_tokens_per_sec`), over
+    /// the runs where some request reported usage: JSON and stream routes alike.
+    pub tokens_per_sec: Option<Spread>,
     /// Stream figures, for stream routes.
     pub stream: Option<StreamAggregate>,
     /// Sums over all runs: requests, attempts, retries and outcomes.
     pub totals: Totals,
     /// Peak RSS over all runs, bytes.
-    pub peak_rss_bytes: u64,
+    pub peak_rss_bytes: Option<u64>,
     /// Client CPU seconds per wall second.
-    pub client_cpu_utilization: Spread,
+    pub client_cpu_utilization: Option<Spread>,
     /// Busy share of the busiest runtime thread (1.0 = never idle).
-    #[serde(default)]
-    pub busiest_thread_share: Spread,
+    pub busiest_thread_share: Option<Spread>,
     /// Runtime lag p99, µs.
-    pub lag_p99_us: Spread,
+    pub lag_p99_us: Option<Spread>,
     /// Whether any run was client-bound.
     pub client_bound: bool,
     /// The runs' error samples together (a few messages per failure kind, with counts).
@@ -291,23 +314,19 @@ pub struct PointAggregate {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StreamAggregate {
     /// TTFT p50, ms.
-    pub ttft_p50_ms: Spread,
+    pub ttft_p50_ms: Option<Spread>,
     /// TTFT p95, ms.
-    pub ttft_p95_ms: Spread,
+    pub ttft_p95_ms: Option<Spread>,
     /// TTFT p99, ms.
-    pub ttft_p99_ms: Spread,
+    pub ttft_p99_ms: Option<Spread>,
     /// ITL p50, ms.
-    pub itl_p50_ms: Spread,
+    pub itl_p50_ms: Option<Spread>,
     /// ITL p99, ms.
-    pub itl_p99_ms: Spread,
+    pub itl_p99_ms: Option<Spread>,
     /// TPOT p50, ms.
-    pub tpot_p50_ms: Spread,
-    /// Output tokens per second.
-    pub tokens_per_sec: Spread,
+    pub tpot_p50_ms: Option<Spread>,
     /// Stream bytes per second.
-    pub bytes_per_sec: Spread,
-    /// Whether token counts were estimated.
-    pub tokens_estimated: bool,
+    pub bytes_per_sec: Option<Spread>,
 }
 
 /// Sums across runs.
@@ -331,6 +350,8 @@ pub struct Totals {
     pub completion_tokens: u64,
     /// Requests whose usage was estimated.
     pub estimated_requests: u64,
+    /// Successful streams that were not streamed (`StreamSummary::not_streamed`).
+    pub not_streamed: u64,
     /// Journal records dropped because the buffer was full.
     pub journal_dropped: u64,
 }

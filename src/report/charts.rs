@@ -1,5 +1,6 @@
 //! Charts beside the report: per route, latency (p50 and p99) and throughput against
-//! concurrency, one line per payload, drawn by `svg`.
+//! concurrency, one line per combination of payload and user axis values (`S model=a`), drawn
+//! by `svg`. Points that differ only in concurrency share a line; nothing else does.
 //!
 //! Latency lines leave out points where no request succeeded (their latency does not exist; a
 //! line at 0 would read as "instant"); a chart with nothing to draw says so. File names are
@@ -8,7 +9,7 @@
 use super::RunReport;
 use super::routes::by_route;
 use super::svg::{self, Chart, Series};
-use super::view::{PointRow, row};
+use super::view::{AxisCell, PointRow, row};
 
 const COLORS: [&str; 6] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
@@ -63,44 +64,46 @@ pub(crate) fn render(report: &RunReport) -> Vec<(String, String)> {
             .points
             .iter()
             .filter(|p| !p.runs.is_empty())
-            .map(|p| row(p))
+            .map(|p| row(p, &report.axes))
             .collect();
         let mut levels: Vec<u32> = group.points.iter().map(|p| p.concurrency).collect();
         levels.sort_unstable();
         levels.dedup();
-        let mut payloads: Vec<&str> = Vec::new();
+        let mut lines: Vec<(&str, &[AxisCell])> = Vec::new();
         for r in &rows {
-            if !payloads.contains(&r.payload.as_str()) {
-                payloads.push(&r.payload);
+            let key = (r.payload.as_str(), r.axes.as_slice());
+            if !lines.contains(&key) {
+                lines.push(key);
             }
         }
         let mut latency = Vec::new();
         let mut throughput = Vec::new();
-        for (i, payload) in payloads.iter().enumerate() {
+        for (i, &(payload, axes)) in lines.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
+            let name = line_name(payload, axes);
             let of = |figure: &dyn Fn(&PointRow) -> Option<f64>| -> Vec<(u32, f64)> {
                 rows.iter()
-                    .filter(|r| r.payload == *payload)
+                    .filter(|r| r.payload == payload && r.axes == axes)
                     .filter_map(|r| figure(r).map(|v| (r.concurrency, v)))
                     .collect()
             };
             latency.push(Series {
-                label: format!("{payload} p50"),
+                label: format!("{name} p50"),
                 dashed: false,
                 color,
                 points: of(&|r| r.p50.map(|s| s.median)),
             });
             latency.push(Series {
-                label: format!("{payload} p99"),
+                label: format!("{name} p99"),
                 dashed: true,
                 color,
                 points: of(&|r| r.p99.map(|s| s.median)),
             });
             throughput.push(Series {
-                label: payload.to_string(),
+                label: name,
                 dashed: false,
                 color,
-                points: of(&|r| Some(r.rps.median)),
+                points: of(&|r| r.rps.map(|s| s.median)),
             });
         }
         let [latency_file, throughput_file] = file_names(group.name);
@@ -128,9 +131,40 @@ pub(crate) fn render(report: &RunReport) -> Vec<(String, String)> {
     out
 }
 
+/// A line's legend: the payload, then each user axis as `name=value` (`S model=a`); `all`
+/// for the one line of a matrix with neither (a row's payload is `-` when it has none).
+fn line_name(payload: &str, axes: &[AxisCell]) -> String {
+    let parts: Vec<String> = std::iter::once(payload.to_string())
+        .filter(|p| p != "-")
+        .chain(axes.iter().map(|a| format!("{}={}", a.name, a.value)))
+        .collect();
+    if parts.is_empty() {
+        "all".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_names_carry_the_axis_values() {
+        let axes = [
+            AxisCell {
+                name: "lang".into(),
+                value: "rust".into(),
+            },
+            AxisCell {
+                name: "n".into(),
+                value: "2".into(),
+            },
+        ];
+        assert_eq!(line_name("S", &axes), "S lang=rust n=2");
+        assert_eq!(line_name("-", &axes[..1]), "lang=rust");
+        assert_eq!(line_name("-", &[]), "all");
+    }
 
     #[test]
     fn file_names_are_stable_and_unique() {

@@ -1,14 +1,17 @@
-//! `results.csv`: one row per point, the columns of `COLUMNS` (documented in the README).
+//! `results.csv`: one row per point, the columns of `COLUMNS` (documented in the README) and
+//! then one column per user axis of the matrix, named after the axis (`axis_<name>` when the
+//! name is already a column), so a spreadsheet can pivot on it.
 //! Rates, percentages and times are medians of the per-run figures, times in milliseconds;
 //! counts are summed over runs. A figure that does not exist (latency of a point where no
 //! request succeeded, stream timings of a non-stream route) is an empty cell.
 
+use super::filters::rate_decimals;
 use super::view::row;
 use super::{ReportError, RunReport};
 use crate::metrics::Spread;
 
-/// The column set, in order.
-pub(crate) const COLUMNS: [&str; 38] = [
+/// The fixed columns, in order.
+pub(crate) const COLUMNS: [&str; 39] = [
     "id",
     "route",
     "path",
@@ -44,6 +47,7 @@ pub(crate) const COLUMNS: [&str; 38] = [
     "prompt_tokens",
     "completion_tokens",
     "sse_bytes_per_sec",
+    "not_streamed",
     "peak_rss_bytes",
     "client_bound",
     "partial",
@@ -61,14 +65,32 @@ fn mad(v: Option<Spread>, decimals: usize) -> String {
     v.map_or(String::new(), |s| f(s.mad, decimals))
 }
 
+/// A rate to 3 significant digits and at least one decimal: `11886.2`, `0.496`.
+fn rate(v: f64) -> String {
+    f(v, rate_decimals(v).max(1))
+}
+
+/// The header cell of user axis `name`.
+fn axis_column(name: &str) -> String {
+    if COLUMNS.contains(&name) {
+        format!("axis_{name}")
+    } else {
+        name.to_string()
+    }
+}
+
 /// Render `results.csv`.
 pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS).map_err(ReportError::Csv)?;
+    let header = COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .chain(report.axes.iter().map(|a| axis_column(a)));
+    w.write_record(header).map_err(ReportError::Csv)?;
     for p in &report.points {
-        let r = row(p);
+        let r = row(p, &report.axes);
         let o = &p.aggregate.totals.outcomes;
-        let record: [String; COLUMNS.len()] = [
+        let fixed: [String; COLUMNS.len()] = [
             r.id.clone(),
             r.route.clone(),
             r.path.clone(),
@@ -77,9 +99,10 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             r.concurrency.to_string(),
             r.runs.to_string(),
             r.requests.to_string(),
-            f(r.rps.median, 1),
-            f(r.rps.mad, 1),
-            f(r.success.median, 2),
+            r.rps.map_or(String::new(), |s| rate(s.median)),
+            r.rps
+                .map_or(String::new(), |s| f(s.mad, rate_decimals(s.median).max(1))),
+            median(r.success, 2),
             median(r.p50, 3),
             median(r.p90, 3),
             median(r.p95, 3),
@@ -100,15 +123,17 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             median(r.itl_p50, 3),
             median(r.itl_p99, 3),
             median(r.tpot_p50, 3),
-            median(r.tokens_per_sec, 1),
+            r.tokens_per_sec.map_or(String::new(), |s| rate(s.median)),
             p.aggregate.totals.prompt_tokens.to_string(),
             p.aggregate.totals.completion_tokens.to_string(),
             median(r.sse_bytes_per_sec, 0),
-            r.peak_rss_bytes.to_string(),
+            r.not_streamed.to_string(),
+            r.peak_rss_bytes.map_or(String::new(), |b| b.to_string()),
             r.client_bound.to_string(),
             r.partial.to_string(),
         ];
-        w.write_record(&record).map_err(ReportError::Csv)?;
+        let record = fixed.into_iter().chain(r.axes.into_iter().map(|a| a.value));
+        w.write_record(record).map_err(ReportError::Csv)?;
     }
     let bytes = w
         .into_inner()

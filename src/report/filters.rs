@@ -1,14 +1,18 @@
 //! Number and text formatting shared by every renderer: the minijinja filters templates use
-//! (`fixed`, `spread`, `thousands`, `bytes`, `cell`) and the same functions for the views built
-//! in Rust (failure lists, the stderr summary, chart tick labels), so a figure reads the same
-//! everywhere.
+//! (`fixed`, `spread`, `rate`, `thousands`, `bytes`, `cell`) and the same functions for the
+//! views built in Rust (failure lists, the stderr summary, the progress bar, chart tick
+//! labels), so a figure reads the same everywhere. A figure that does not exist (`none`) reads
+//! `-` through `fixed`, `spread` and `rate`.
 
 use minijinja::{Environment, Error, ErrorKind, Value};
+
+use crate::metrics::Spread;
 
 /// Make the filters available to templates.
 pub(crate) fn register(env: &mut Environment<'_>) {
     env.add_filter("fixed", fixed);
     env.add_filter("spread", spread);
+    env.add_filter("rate", rate_filter);
     env.add_filter("thousands", thousands);
     env.add_filter("bytes", bytes);
     env.add_filter("cell", cell);
@@ -49,27 +53,81 @@ pub(crate) fn grouped(value: f64, decimals: usize) -> String {
     out
 }
 
-/// `{{ x | fixed(2) }}`: fixed decimals (2 by default), thousands separated.
-pub(crate) fn fixed(value: f64, decimals: Option<usize>) -> String {
-    grouped(value, decimals.unwrap_or(2))
+/// Decimals that show a rate to 3 significant digits, none past the units: 11,886 and 423
+/// stay whole, 55.4, 5.43 and 0.496 keep theirs (at most 6 decimals).
+pub(crate) fn rate_decimals(value: f64) -> usize {
+    if !value.is_finite() || value == 0.0 {
+        return 0;
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    (2 - magnitude).clamp(0, 6) as usize
 }
 
-/// `{{ s | spread(2, show_mad) }}`: a `{median, mad}` as its median, with `± MAD` when asked.
-pub(crate) fn spread(value: Value, decimals: usize, show_mad: bool) -> Result<String, Error> {
+/// A rate (requests or tokens per second) to 3 significant digits: `11,886`, `0.496`.
+pub(crate) fn rate(value: f64) -> String {
+    grouped(value, rate_decimals(value))
+}
+
+/// A rate's median, with `± MAD` in the median's decimals when asked: `55.4 ± 0.3`.
+pub(crate) fn rate_spread(s: Spread, show_mad: bool) -> String {
+    let decimals = rate_decimals(s.median);
+    if show_mad {
+        format!(
+            "{} ± {}",
+            grouped(s.median, decimals),
+            grouped(s.mad, decimals)
+        )
+    } else {
+        grouped(s.median, decimals)
+    }
+}
+
+/// `{{ x | fixed(2) }}`: fixed decimals (2 by default), thousands separated; `-` for none.
+pub(crate) fn fixed(value: Option<f64>, decimals: Option<usize>) -> String {
+    value.map_or_else(|| "-".into(), |v| grouped(v, decimals.unwrap_or(2)))
+}
+
+/// A `{median, mad}` value as a `Spread`; `None` for none.
+fn as_spread(value: &Value, filter: &str) -> Result<Option<Spread>, Error> {
+    if value.is_none() {
+        return Ok(None);
+    }
     let get = |key: &str| -> Result<f64, Error> {
         f64::try_from(value.get_attr(key)?).map_err(|_| {
             Error::new(
                 ErrorKind::InvalidOperation,
-                format!("`spread` needs a {{median, mad}}, got `{value}`"),
+                format!("`{filter}` needs a {{median, mad}}, got `{value}`"),
             )
         })
     };
-    let (median, mad) = (get("median")?, get("mad")?);
-    Ok(if show_mad {
-        format!("{} ± {}", grouped(median, decimals), grouped(mad, decimals))
-    } else {
-        grouped(median, decimals)
+    Ok(Some(Spread {
+        median: get("median")?,
+        mad: get("mad")?,
+    }))
+}
+
+/// `{{ s | spread(2, show_mad) }}`: a `{median, mad}` as its median, with `± MAD` when asked;
+/// `-` for none.
+pub(crate) fn spread(value: Value, decimals: usize, show_mad: bool) -> Result<String, Error> {
+    Ok(match as_spread(&value, "spread")? {
+        None => "-".into(),
+        Some(s) if show_mad => format!(
+            "{} ± {}",
+            grouped(s.median, decimals),
+            grouped(s.mad, decimals)
+        ),
+        Some(s) => grouped(s.median, decimals),
     })
+}
+
+/// `{{ x | rate }}`, `{{ s | rate(show_mad) }}`: a rate, or a `{median, mad}` of rates, to 3
+/// significant digits (see `rate`); `-` for none.
+fn rate_filter(value: Value, show_mad: Option<bool>) -> Result<String, Error> {
+    if let Ok(number) = f64::try_from(value.clone()) {
+        return Ok(rate(number));
+    }
+    Ok(as_spread(&value, "rate")?
+        .map_or_else(|| "-".into(), |s| rate_spread(s, show_mad.unwrap_or(false))))
 }
 
 /// `{{ n | thousands }}`: `1,234,567`.
@@ -111,8 +169,9 @@ mod tests {
         assert_eq!(grouped(-0.0001, 2), "0.00");
         assert_eq!(grouped(-0.0, 1), "0.0");
         assert_eq!(grouped(f64::NAN, 1), "NaN");
-        assert_eq!(fixed(1.23456, Some(1)), "1.2");
-        assert_eq!(fixed(26402.13, None), "26,402.13");
+        assert_eq!(fixed(Some(1.23456), Some(1)), "1.2");
+        assert_eq!(fixed(Some(26402.13), None), "26,402.13");
+        assert_eq!(fixed(None, Some(1)), "-");
     }
 
     #[test]
@@ -133,5 +192,29 @@ mod tests {
         assert_eq!(spread(s, 1, false).unwrap(), "12,345.7");
         let err = spread(Value::from(3), 1, false).unwrap_err().to_string();
         assert!(err.contains("`spread` needs"), "{err}");
+        assert_eq!(spread(Value::from(()), 2, true).unwrap(), "-");
+    }
+
+    #[test]
+    fn rates_keep_three_significant_digits() {
+        // A 429 route waiting out Retry-After: half a request per second, not `0`.
+        assert_eq!(rate(0.496), "0.496");
+        assert_eq!(rate(0.0496), "0.0496");
+        assert_eq!(rate(5.432), "5.43");
+        assert_eq!(rate(55.43), "55.4");
+        assert_eq!(rate(423.4), "423");
+        assert_eq!(rate(11_886.2), "11,886");
+        assert_eq!(rate(0.0), "0");
+        assert_eq!(rate(1e-9), "0.000000");
+        let slow = Spread {
+            median: 0.496,
+            mad: 0.0125,
+        };
+        assert_eq!(rate_spread(slow, true), "0.496 ± 0.013");
+        assert_eq!(rate_spread(slow, false), "0.496");
+        let s = Value::from(minijinja::value::Serde(slow));
+        assert_eq!(rate_filter(s, Some(true)).unwrap(), "0.496 ± 0.013");
+        assert_eq!(rate_filter(Value::from(2_599.5), None).unwrap(), "2,600");
+        assert_eq!(rate_filter(Value::from(()), Some(true)).unwrap(), "-");
     }
 }

@@ -25,14 +25,15 @@ pub(crate) struct FrameworkResult {
     payload_size: String,
     /// Requests completed in one measure phase, median across runs.
     reqs: u64,
-    /// Requests per second of one measure phase, median across runs.
-    throughput_rps: f64,
+    /// Requests per second of one measure phase, median across runs (`null` without a run).
+    throughput_rps: Option<f64>,
     /// Latency of successful requests, ms, medians across runs.
     latency_ms: Percentiles,
     /// Failed requests of one measure phase, medians across runs.
     errors: Errors,
-    /// Successful requests / requests, percent, median across runs.
-    success_rate: f64,
+    /// Successful requests / requests, percent, median across runs (`null` without a
+    /// request).
+    success_rate: Option<f64>,
     /// When the point's last run ended, UTC, to the millisecond: `2024-01-01T12:00:00.000Z`.
     timestamp: String,
     /// What was run.
@@ -101,7 +102,7 @@ fn round(v: f64, decimals: i32) -> f64 {
 /// The median across runs of a per-run count, to the nearest whole number.
 fn per_run(runs: &[RunStats], count: impl Fn(&RunStats) -> u64) -> u64 {
     let values: Vec<f64> = runs.iter().map(|r| count(r) as f64).collect();
-    median_mad(&values).median.round() as u64
+    median_mad(&values).map_or(0, |s| s.median.round() as u64)
 }
 
 /// `2024-01-01T12:00:00.000Z`.
@@ -134,7 +135,7 @@ fn timestamp(report: &RunReport, p: &PointResult) -> String {
 
 /// The framework object of point `p`.
 pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult {
-    let r = row(p);
+    let r = row(p, &report.axes);
     let ms = |s: Option<crate::metrics::Spread>| s.map(|s| round(s.median, 3));
     let measure = report.measure_echo().unwrap_or_default();
     let duration_seconds = measure.duration().and_then(|d| {
@@ -144,14 +145,13 @@ pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult 
             serde_json::Number::from_f64(round(d.as_secs_f64(), 3))
         }
     });
-    let stream = p.aggregate.stream.as_ref().filter(|_| p.stream);
     FrameworkResult {
         lang: "nitro-scenario",
         route: p.path.clone(),
         concurrency: p.concurrency,
         payload_size: p.payload.clone().unwrap_or_default(),
         reqs: per_run(&p.runs, |x| x.requests),
-        throughput_rps: round(r.rps.median, 1),
+        throughput_rps: r.rps.map(|s| round(s.median, 1)),
         latency_ms: Percentiles {
             p50: ms(r.p50),
             p95: ms(r.p95),
@@ -162,7 +162,7 @@ pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult 
             timeouts: per_run(&p.runs, |x| x.outcomes.timeout),
             total: per_run(&p.runs, |x| x.outcomes.failures()),
         },
-        success_rate: round(r.success.median, 2),
+        success_rate: r.success.map(|s| round(s.median, 2)),
         timestamp: timestamp(report, p),
         test_config: TestConfig {
             route: p.path.clone(),
@@ -176,13 +176,12 @@ pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult 
         sse_bytes_per_sec: p
             .stream
             .then(|| r.sse_bytes_per_sec.map(|s| round(s.median, 1))),
-        time_to_first_ms: stream.map(|s| {
-            let recorded = r.ttft_p50.is_some();
-            let pick = |v: crate::metrics::Spread| ms(Some(v).filter(|_| recorded));
+        time_to_first_ms: p.stream.then(|| {
+            let s = p.aggregate.stream.as_ref();
             Percentiles {
-                p50: pick(s.ttft_p50_ms),
-                p95: pick(s.ttft_p95_ms),
-                p99: pick(s.ttft_p99_ms),
+                p50: ms(s.and_then(|s| s.ttft_p50_ms)),
+                p95: ms(s.and_then(|s| s.ttft_p95_ms)),
+                p99: ms(s.and_then(|s| s.ttft_p99_ms)),
             }
         }),
         total_bytes: p.stream.then(|| per_run(&p.runs, |x| x.body_bytes)),

@@ -8,7 +8,7 @@ use super::run_report::shown_target;
 use super::templates::Templates;
 use super::{HostFacts, ReportError, RunReport, markdown};
 use crate::journal::JournalStats;
-use crate::metrics::{LatencySummary, PointResult, RunStats, StreamSummary};
+use crate::metrics::{LatencySummary, PointResult, RunStats, StreamSummary, UsageTotals};
 use crate::scenario::{Point, Scenario};
 
 /// Render `report.md` with `templates` for a placeholder run of `points`; the text is dropped.
@@ -32,23 +32,31 @@ pub fn check_templates(
     markdown::render(&report, templates).map(drop)
 }
 
-/// A point with one run in which every histogram holds a value, so every optional figure
-/// exists and templates take their fullest branches.
+/// A point with one run in which every figure exists (one not-streamed stream included), so
+/// templates take their fullest branches. Its counts stay 0: a placeholder sent nothing.
 fn placeholder(point: &Point) -> PointResult {
-    let one = LatencySummary {
+    let one = Some(LatencySummary {
         count: 1,
         ..LatencySummary::default()
-    };
+    });
     let runs = vec![RunStats {
         run: 1,
+        success_rate: Some(100.0),
         latency: one,
         ttfb: one,
         stream: point.request.stream.then(|| StreamSummary {
             ttft: one,
             itl: one,
             tpot: one,
+            bytes_per_sec: Some(1.0),
+            not_streamed: 1,
             ..StreamSummary::default()
         }),
+        usage: UsageTotals {
+            requests: 1,
+            completion_tokens_per_sec: Some(1.0),
+            ..UsageTotals::default()
+        },
         ..RunStats::default()
     }];
     PointResult::of(point, runs, false, None)

@@ -38,6 +38,10 @@ pub struct RunReport {
     pub partial: bool,
     /// Why it stopped early (secrets scrubbed).
     pub interruption: Option<String>,
+    /// The matrix's user axes (beyond route, payload and concurrency), in file order; each
+    /// point's value is in its `vars`. Charts draw a line per payload and axis values, and
+    /// `results.csv` has a column per axis.
+    pub axes: Vec<String>,
     /// Every point run, in plan order.
     pub points: Vec<PointResult>,
     /// The per-request log's counters, when it was on.
@@ -110,6 +114,12 @@ impl RunReport {
             finished_at: rfc3339(finished),
             partial: interruption.is_some(),
             interruption: interruption.map(|text| secrets.scrub(&text)),
+            axes: scenario
+                .matrix
+                .extra
+                .iter()
+                .map(|axis| axis.name.clone())
+                .collect(),
             points,
             journal,
         })

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::RunReport;
-use super::filters::{grouped, thousands};
+use super::filters::{grouped, rate, thousands};
 use super::view::row;
 use crate::metrics::Spread;
 
@@ -25,7 +25,7 @@ pub fn summary_table(report: &RunReport) -> String {
         .points
         .iter()
         .map(|p| {
-            let r = row(p);
+            let r = row(p, &report.axes);
             let flag = match (r.partial, r.client_bound) {
                 (true, _) => " (partial)",
                 (false, true) => " (client-bound)",
@@ -33,14 +33,14 @@ pub fn summary_table(report: &RunReport) -> String {
             };
             [
                 format!("{}{flag}", r.id),
-                grouped(r.rps.median, 0),
+                rate_median(r.rps),
                 median(r.p50, 2),
                 median(r.p95, 2),
                 median(r.p99, 2),
                 thousands(r.errors),
-                grouped(r.success.median, 1),
+                median(r.success, 1),
                 median(r.ttft_p50, 2),
-                median(r.tokens_per_sec, 0),
+                rate_median(r.tokens_per_sec),
             ]
         })
         .collect();
@@ -82,4 +82,9 @@ pub fn summary_table(report: &RunReport) -> String {
 /// request succeeded, stream figures of a non-stream route).
 fn median(figure: Option<Spread>, decimals: usize) -> String {
     figure.map_or_else(|| "-".into(), |s| grouped(s.median, decimals))
+}
+
+/// The median of a rate to 3 significant digits, or `-`.
+fn rate_median(figure: Option<Spread>) -> String {
+    figure.map_or_else(|| "-".into(), |s| rate(s.median))
 }

@@ -6,9 +6,16 @@ use std::fmt::Write;
 
 use super::filters::grouped;
 
+/// Width and height when the legend fits beside the plot; longer or more legend lines widen
+/// or heighten the chart.
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 320.0;
+/// Room right of the plot for the legend, at least.
 const RIGHT: f64 = 160.0;
+/// Height of one legend line.
+const LEGEND_LINE: f64 = 18.0;
+/// Legend text starts this far right of the plot: a gap, the line sample and a gap.
+const LEGEND_TEXT: f64 = 44.0;
 const TOP: f64 = 36.0;
 const BOTTOM: f64 = 44.0;
 /// Width of a tick-label character at font-size 12, generously (digits are ~6.7 px).
@@ -102,8 +109,17 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
     let top_y = ticks.last().map_or(1.0, |t| t.0).max(f64::MIN_POSITIVE);
     let widest = ticks.iter().map(|t| t.1.len()).max().unwrap_or(1) as f64;
     let left = (TITLE_ROOM + CHAR_WIDTH * widest).max(64.0);
+    let longest_label = chart
+        .series
+        .iter()
+        .map(|s| s.label.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let right = (LEGEND_TEXT + CHAR_WIDTH * longest_label + 8.0).max(RIGHT);
+    let width = WIDTH - RIGHT + right;
+    let height = (TOP + 8.0 + LEGEND_LINE * chart.series.len() as f64 + BOTTOM).max(HEIGHT);
     let plot_w = WIDTH - left - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
+    let plot_h = height - TOP - BOTTOM;
     let levels = chart.levels;
     let x_of = |c: u32| {
         let i = levels.iter().position(|x| *x == c).unwrap_or(0) as f64;
@@ -119,7 +135,7 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="{left:.1}" y="20" font-size="14" font-weight="bold">{}</text>
 "##,
@@ -161,7 +177,7 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
         svg,
         r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">concurrency (levels evenly spaced)</text>"#,
         left + plot_w / 2.0,
-        HEIGHT - 8.0
+        height - 8.0
     );
     let mid = TOP + plot_h / 2.0;
     let _ = writeln!(
@@ -204,7 +220,7 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
                 );
             }
         }
-        let ly = TOP + 8.0 + i as f64 * 18.0;
+        let ly = TOP + 8.0 + i as f64 * LEGEND_LINE;
         let lx = left + plot_w + 16.0;
         let _ = writeln!(
             svg,
@@ -215,7 +231,7 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
         let _ = writeln!(
             svg,
             r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
-            lx + 28.0,
+            left + plot_w + LEGEND_TEXT,
             ly + 4.0,
             escape(&s.label)
         );

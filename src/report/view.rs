@@ -2,18 +2,19 @@
 //! already picked (medians, MADs, failure breakdowns), so templates only lay them out.
 //!
 //! A figure that does not exist is `None`, never `0`: latencies of a point where no request
-//! succeeded, stream timings of a non-stream route. CSV writes an empty cell, JSON `null`,
-//! Markdown `-`, and charts leave the point out.
+//! succeeded, stream timings of a non-stream route, tokens/s of a route that reports no usage.
+//! CSV writes an empty cell, JSON `null`, Markdown `-`, and charts leave the point out.
+//! docs/templates.md lists every field for template authors; keep it in step.
 
 use serde::Serialize;
 
 use super::RunReport;
 use super::filters::thousands;
 use super::routes::by_route;
-use crate::metrics::{LatencySummary, OutcomeCounts, PointResult, Spread, StreamSummary};
+use crate::metrics::{NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, Spread};
 
 /// One point's figures. Spreads are the median (and MAD) of the per-run figures; counts are
-/// summed over runs.
+/// summed over runs. Times in milliseconds.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct PointRow {
     /// Point id.
@@ -28,14 +29,16 @@ pub(crate) struct PointRow {
     pub(crate) payload_bytes: u64,
     /// Closed-loop workers.
     pub(crate) concurrency: u32,
+    /// The point's user axis values, in the matrix's order.
+    pub(crate) axes: Vec<AxisCell>,
     /// Whether the route is measured as a stream.
     pub(crate) stream: bool,
     /// Runs measured.
     pub(crate) runs: u32,
     /// Whether the point was cut short.
     pub(crate) partial: bool,
-    /// Requests per second, median per run.
-    pub(crate) rps: Spread,
+    /// Requests per second, median per run; `None` without a measured run.
+    pub(crate) rps: Option<Spread>,
     /// Whether any request succeeded, so that latencies exist.
     pub(crate) has_latency: bool,
     /// Latency p50, ms, median per run; `None` when no request succeeded.
@@ -55,7 +58,7 @@ pub(crate) struct PointRow {
     /// Requests whose final outcome was a failure, summed over runs.
     pub(crate) errors: u64,
     /// Successful requests / requests, percent, median per run.
-    pub(crate) success: Spread,
+    pub(crate) success: Option<Spread>,
     /// Retries sent, summed over runs.
     pub(crate) retries: u64,
     /// First-attempt failures, e.g. `429 x 120`; `-` when none.
@@ -72,26 +75,40 @@ pub(crate) struct PointRow {
     pub(crate) itl_p99: Option<Spread>,
     /// Time per output token p50, ms.
     pub(crate) tpot_p50: Option<Spread>,
-    /// Output tokens per measure second (streams).
+    /// Completion tokens per measure second, on every route whose answers report usage.
     pub(crate) tokens_per_sec: Option<Spread>,
-    /// Stream bytes per second of transfer (streams that transferred any).
-    pub(crate) sse_bytes_per_sec: Option<Spread>,
-    /// Whether token counts were estimated from events.
+    /// Whether some token counts were estimated from stream events.
     pub(crate) tokens_estimated: bool,
+    /// Stream bytes per second of transfer (streams that took any time to transfer).
+    pub(crate) sse_bytes_per_sec: Option<Spread>,
+    /// Successful streams, summed over runs (0 on other routes).
+    pub(crate) streams: u64,
+    /// Successful streams that were not streamed (all content events at once), summed over
+    /// runs: ITL, TPOT and SSE bytes/s of the point are then marked.
+    pub(crate) not_streamed: u64,
     /// Peak RSS of the client over all runs, bytes.
-    pub(crate) peak_rss_bytes: u64,
+    pub(crate) peak_rss_bytes: Option<u64>,
     /// Client CPU, cores busy, median per run.
-    pub(crate) client_cpu: Spread,
+    pub(crate) client_cpu: Option<Spread>,
     /// Busy share of the busiest runtime thread, percent (median across runs).
-    pub(crate) busiest_thread_pct: f64,
+    pub(crate) busiest_thread_pct: Option<f64>,
     /// Client runtime lag p99, ms, median per run.
-    pub(crate) lag_p99_ms: f64,
+    pub(crate) lag_p99_ms: Option<f64>,
     /// Whether any run was client-bound.
     pub(crate) client_bound: bool,
     /// Requests in flight at the measure deadline (finished and counted), summed over runs.
     pub(crate) in_flight_at_end: u64,
     /// Token usage, one row per run.
     pub(crate) usage: Vec<UsageRow>,
+}
+
+/// One user axis value of a point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct AxisCell {
+    /// The axis name (`model`).
+    pub(crate) name: String,
+    /// The point's value, as text (`small-model`).
+    pub(crate) value: String,
 }
 
 /// One run's token usage.
@@ -105,8 +122,8 @@ pub(crate) struct UsageRow {
     pub(crate) completion_tokens: u64,
     /// Total tokens.
     pub(crate) total_tokens: u64,
-    /// Completion tokens per measure second.
-    pub(crate) tokens_per_sec: f64,
+    /// Completion tokens per measure second; `None` when no request reported usage.
+    pub(crate) tokens_per_sec: Option<f64>,
     /// Requests whose usage was estimated.
     pub(crate) estimated_requests: u64,
 }
@@ -136,27 +153,20 @@ pub(crate) fn failures(counts: &OutcomeCounts) -> String {
     }
 }
 
-/// `spread` when any run recorded a value in the histogram `summary` picks.
-fn when_recorded(
-    p: &PointResult,
-    summary: impl Fn(&crate::metrics::RunStats) -> Option<&LatencySummary>,
-    spread: Option<Spread>,
-) -> Option<Spread> {
-    let recorded = p
-        .runs
-        .iter()
-        .any(|r| summary(r).is_some_and(|s| s.count > 0));
-    spread.filter(|_| recorded)
+/// The user axis values of `p`, in the order of `axes` (the report's axis names).
+pub(crate) fn axis_cells(p: &PointResult, axes: &[String]) -> Vec<AxisCell> {
+    axes.iter()
+        .map(|name| AxisCell {
+            name: name.clone(),
+            value: p.vars.get(name).cloned().unwrap_or_default(),
+        })
+        .collect()
 }
 
-/// The row of one point.
-pub(crate) fn row(p: &PointResult) -> PointRow {
+/// The row of one point; `axes` are the report's user axis names.
+pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
     let a = &p.aggregate;
     let s = a.stream.as_ref();
-    let latency = |spread: Spread| when_recorded(p, |r| Some(&r.latency), Some(spread));
-    let stream = |pick: fn(&StreamSummary) -> &LatencySummary, spread: Option<Spread>| {
-        when_recorded(p, |r| r.stream.as_ref().map(pick), spread)
-    };
     PointRow {
         id: p.id.clone(),
         route: p.route.clone(),
@@ -164,40 +174,42 @@ pub(crate) fn row(p: &PointResult) -> PointRow {
         payload: p.payload.clone().unwrap_or_else(|| "-".into()),
         payload_bytes: p.payload_bytes,
         concurrency: p.concurrency,
+        axes: axis_cells(p, axes),
         stream: p.stream,
         runs: a.runs,
         partial: p.partial,
         rps: a.throughput_rps,
-        has_latency: latency(a.latency_p50_ms).is_some(),
-        p50: latency(a.latency_p50_ms),
-        p90: latency(a.latency_p90_ms),
-        p95: latency(a.latency_p95_ms),
-        p99: latency(a.latency_p99_ms),
-        p999: latency(a.latency_p999_ms),
-        ttfb_p50: when_recorded(p, |r| Some(&r.ttfb), Some(a.ttfb_p50_ms)),
+        has_latency: a.latency_p50_ms.is_some(),
+        p50: a.latency_p50_ms,
+        p90: a.latency_p90_ms,
+        p95: a.latency_p95_ms,
+        p99: a.latency_p99_ms,
+        p999: a.latency_p999_ms,
+        ttfb_p50: a.ttfb_p50_ms,
         requests: a.totals.requests,
         errors: a.totals.outcomes.failures(),
         success: a.success_rate,
         retries: a.totals.retries,
         first_failures: failures(&a.totals.first_attempt),
         final_failures: failures(&a.totals.outcomes),
-        ttft_p50: stream(|x| &x.ttft, s.map(|s| s.ttft_p50_ms)),
-        ttft_p99: stream(|x| &x.ttft, s.map(|s| s.ttft_p99_ms)),
-        itl_p50: stream(|x| &x.itl, s.map(|s| s.itl_p50_ms)),
-        itl_p99: stream(|x| &x.itl, s.map(|s| s.itl_p99_ms)),
-        tpot_p50: stream(|x| &x.tpot, s.map(|s| s.tpot_p50_ms)),
-        tokens_per_sec: s.map(|s| s.tokens_per_sec),
-        sse_bytes_per_sec: s.map(|s| s.bytes_per_sec).filter(|_| {
-            // A rate over no transfer at all does not exist.
-            p.runs
-                .iter()
-                .any(|r| r.stream.as_ref().is_some_and(|x| x.total_bytes > 0))
-        }),
-        tokens_estimated: s.is_some_and(|s| s.tokens_estimated),
+        ttft_p50: s.and_then(|s| s.ttft_p50_ms),
+        ttft_p99: s.and_then(|s| s.ttft_p99_ms),
+        itl_p50: s.and_then(|s| s.itl_p50_ms),
+        itl_p99: s.and_then(|s| s.itl_p99_ms),
+        tpot_p50: s.and_then(|s| s.tpot_p50_ms),
+        tokens_per_sec: a.tokens_per_sec,
+        tokens_estimated: a.totals.estimated_requests > 0,
+        sse_bytes_per_sec: s.and_then(|s| s.bytes_per_sec),
+        streams: if p.stream {
+            a.totals.outcomes.success
+        } else {
+            0
+        },
+        not_streamed: a.totals.not_streamed,
         peak_rss_bytes: a.peak_rss_bytes,
         client_cpu: a.client_cpu_utilization,
-        busiest_thread_pct: a.busiest_thread_share.median * 100.0,
-        lag_p99_ms: a.lag_p99_us.median / 1000.0,
+        busiest_thread_pct: a.busiest_thread_share.map(|s| s.median * 100.0),
+        lag_p99_ms: a.lag_p99_us.map(|s| s.median / 1000.0),
         client_bound: a.client_bound,
         in_flight_at_end: p.runs.iter().map(|r| r.in_flight_at_end).sum(),
         usage: p
@@ -287,6 +299,12 @@ pub(crate) struct View<'a> {
     /// A few messages per failure kind and point, with counts (empty when nothing failed but
     /// by status).
     pub(crate) error_samples: Vec<ErrorSampleRow>,
+    /// Whether any point has a tokens/s figure.
+    pub(crate) any_tokens: bool,
+    /// The matrix's user axis names, in file order.
+    pub(crate) axes: &'a [String],
+    /// What "not streamed" means, in words, for the report's footnotes.
+    pub(crate) not_streamed_rule: String,
 }
 
 /// The view of `report`.
@@ -297,11 +315,11 @@ pub(crate) fn view(report: &RunReport) -> View<'_> {
             name: g.name.to_string(),
             path: g.path.to_string(),
             stream: g.stream,
-            points: g.points.iter().map(|p| row(p)).collect(),
+            points: g.points.iter().map(|p| row(p, &report.axes)).collect(),
             charts: super::charts::file_names(g.name).to_vec(),
         })
         .collect();
-    let points: Vec<PointRow> = report.points.iter().map(row).collect();
+    let points: Vec<PointRow> = report.points.iter().map(|p| row(p, &report.axes)).collect();
     View {
         report,
         phases: PhasesView {
@@ -315,6 +333,12 @@ pub(crate) fn view(report: &RunReport) -> View<'_> {
         multi_run: points.iter().any(|p| p.runs > 1),
         any_stream: points.iter().any(|p| p.stream),
         error_samples: error_samples(report),
+        any_tokens: points.iter().any(|p| p.tokens_per_sec.is_some()),
+        axes: &report.axes,
+        not_streamed_rule: format!(
+            "all its content events arrived at once: in one read of the body, or each less \
+             than {NOT_STREAMED_GAP_US} µs after the one before"
+        ),
         points,
         routes,
     }

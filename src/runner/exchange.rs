@@ -387,6 +387,36 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_in_one_read_is_not_streamed() {
+        let event = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+        let body = event.repeat(13) + "data: [DONE]\n\n";
+        let t0 = Instant::now();
+        let mut ex = Exchange::default();
+        let mut obs = Observation::default();
+        let read = |ex: &mut Exchange, obs: &mut Observation, chunks: &[(&[u8], u64)]| {
+            ex.begin(obs, t0);
+            ex.headers(obs, &spec(true), 200, &sse_headers(), t0);
+            for (bytes, at_ms) in chunks {
+                ex.chunk(obs, bytes, t0 + Duration::from_millis(*at_ms))
+                    .unwrap();
+            }
+            ex.finish(obs, t0 + Duration::from_millis(20));
+        };
+        read(&mut ex, &mut obs, &[(body.as_bytes(), 2)]);
+        assert_eq!(obs.failure, None);
+        assert_eq!(obs.stream.content_events, 13);
+        assert!(obs.stream.not_streamed(), "13 events in one read");
+
+        let (first, rest) = body.split_at(event.len());
+        read(
+            &mut ex,
+            &mut obs,
+            &[(first.as_bytes(), 2), (rest.as_bytes(), 3)],
+        );
+        assert!(!obs.stream.not_streamed(), "a gap of 1 ms is a stream");
+    }
+
+    #[test]
     fn a_stream_without_done_is_broken_and_bad_json_is_decode() {
         let t0 = Instant::now();
         let mut ex = Exchange::default();

@@ -85,8 +85,9 @@ impl Live {
         })
     }
 
-    /// Approximate latency at `quantile` of successful requests, µs (0 when none).
-    pub(crate) fn quantile_us(&self, quantile: f64) -> u64 {
+    /// Approximate latency at `quantile` of successful requests, µs (the top of its bucket);
+    /// `None` before any request succeeded.
+    pub(crate) fn quantile_us(&self, quantile: f64) -> Option<u64> {
         let mut counts = [0u64; BUCKETS];
         for slot in self.slots.iter() {
             for (n, b) in counts.iter_mut().zip(&slot.buckets) {
@@ -95,17 +96,14 @@ impl Live {
         }
         let total: u64 = counts.iter().sum();
         if total == 0 {
-            return 0;
+            return None;
         }
         let rank = ((total as f64) * quantile).ceil().max(1.0) as u64;
         let mut seen = 0;
-        for (i, n) in counts.iter().enumerate() {
+        counts.iter().enumerate().find_map(|(i, n)| {
             seen += n;
-            if seen >= rank {
-                return bucket_upper_us(i);
-            }
-        }
-        0
+            (seen >= rank).then(|| bucket_upper_us(i))
+        })
     }
 
     /// Start over for the next phase (called while no worker runs).
@@ -127,14 +125,17 @@ mod tests {
     #[test]
     fn live_quantiles_are_within_a_bucket() {
         let live = Live::new(2);
+        live.record(1, 5, true);
+        assert_eq!(live.quantile_us(0.99), None, "failures have no latency");
+        live.reset();
         for us in 1..=1000 {
             live.record((us % 2) as usize, us, false);
         }
         live.record(0, 5, true);
         assert_eq!(live.counts(), (1001, 1));
-        let p99 = live.quantile_us(0.99);
+        let p99 = live.quantile_us(0.99).unwrap();
         assert!((990..=1100).contains(&p99), "{p99}");
-        let p50 = live.quantile_us(0.5);
+        let p50 = live.quantile_us(0.5).unwrap();
         assert!((500..=550).contains(&p50), "{p50}");
     }
 }

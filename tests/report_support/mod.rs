@@ -16,8 +16,8 @@ use nitro_scenario::report::{self, HostFacts, OutputPlan, RunReport, Templates};
 /// 2026-01-02T03:14:05.250Z
 pub const POINT_FINISHED_MS: u64 = 1_767_323_645_250;
 
-pub fn latency(p50_us: u64) -> LatencySummary {
-    LatencySummary {
+pub fn latency(p50_us: u64) -> Option<LatencySummary> {
+    Some(LatencySummary {
         count: 1000,
         min_us: p50_us / 2,
         mean_us: p50_us as f64 * 1.1,
@@ -27,7 +27,7 @@ pub fn latency(p50_us: u64) -> LatencySummary {
         p99_us: p50_us * 3,
         p999_us: p50_us * 4,
         max_us: p50_us * 5,
-    }
+    })
 }
 
 pub fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
@@ -52,7 +52,7 @@ pub fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
         },
         throughput_rps: rps,
         success_rps: rps - 0.2,
-        success_rate: 100.0 * (requests - 2) as f64 / requests as f64,
+        success_rate: Some(100.0 * (requests - 2) as f64 / requests as f64),
         latency: latency(p50_us),
         ttfb: latency(p50_us / 4),
         stream: stream.then(|| StreamSummary {
@@ -60,9 +60,8 @@ pub fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
             itl: latency(1_000),
             tpot: latency(1_100),
             total_bytes: 4_000_000,
-            bytes_per_sec: 150_000.0,
+            bytes_per_sec: Some(150_000.0),
             output_tokens: requests * 32,
-            tokens_per_sec: rps * 32.0,
             tokens_estimated: false,
             ..Default::default()
         }),
@@ -70,8 +69,9 @@ pub fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
             prompt_tokens: requests * 256,
             completion_tokens: requests * 32,
             total_tokens: requests * 288,
+            requests: requests - 2,
             estimated_requests: 0,
-            completion_tokens_per_sec: rps * 32.0,
+            completion_tokens_per_sec: Some(rps * 32.0),
         },
         body_bytes: 4_000_000,
         client: ClientStats {
@@ -95,7 +95,7 @@ pub fn run(run: u32, rps: f64, p50_us: u64, stream: bool) -> RunStats {
 }
 
 /// A run where every request failed with a 500: no latency, no stream timings.
-pub fn failed_run(run: u32, rps: f64, stream: bool) -> RunStats {
+pub fn failed_run(run: u32, rps: f64) -> RunStats {
     let requests = (rps * 10.0) as u64;
     let mut status = BTreeMap::new();
     status.insert(500, requests);
@@ -115,10 +115,11 @@ pub fn failed_run(run: u32, rps: f64, stream: bool) -> RunStats {
         },
         throughput_rps: rps,
         success_rps: 0.0,
-        success_rate: 0.0,
-        latency: LatencySummary::default(),
-        ttfb: LatencySummary::default(),
-        stream: stream.then(StreamSummary::default),
+        success_rate: Some(0.0),
+        latency: None,
+        ttfb: None,
+        // The recorder keeps no stream summary when no stream succeeded.
+        stream: None,
         usage: UsageTotals::default(),
         body_bytes: requests * 120,
         client: ClientStats {
@@ -143,7 +144,7 @@ pub fn point(
     concurrency: u32,
     runs: Vec<RunStats>,
 ) -> PointResult {
-    let stream = runs.iter().any(|r| r.stream.is_some());
+    let stream = path.ends_with(":stream");
     let mut vars = BTreeMap::new();
     vars.insert("route".to_string(), route.to_string());
     PointResult {
@@ -207,9 +208,9 @@ pub fn sample(partial: bool) -> RunReport {
             "L",
             8,
             vec![
-                failed_run(1, 90.0, true),
-                failed_run(2, 95.0, true),
-                failed_run(3, 92.0, true),
+                failed_run(1, 90.0),
+                failed_run(2, 95.0),
+                failed_run(3, 92.0),
             ],
         ),
         point(
@@ -218,12 +219,17 @@ pub fn sample(partial: bool) -> RunReport {
             "S",
             8,
             vec![
-                failed_run(1, 300.0, false),
-                failed_run(2, 310.0, false),
-                failed_run(3, 305.0, false),
+                failed_run(1, 300.0),
+                failed_run(2, 310.0),
+                failed_run(3, 305.0),
             ],
         ),
     ];
+    // 12 of the second run's streams arrived at once (in one read).
+    if let Some(s) = points[2].runs[1].stream.as_mut() {
+        s.not_streamed = 12;
+    }
+    points[2].aggregate = metrics::aggregate(&points[2].runs);
     if partial {
         points[2].runs.truncate(1);
         points[2].partial = true;
@@ -255,6 +261,7 @@ pub fn sample(partial: bool) -> RunReport {
         finished_at: "2026-01-02T03:14:05Z".into(),
         partial,
         interruption: partial.then(|| "interrupted (Ctrl-C)".into()),
+        axes: Vec::new(),
         points,
         journal: Some(JournalStats {
             accepted: 100,
