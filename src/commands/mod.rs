@@ -1,5 +1,6 @@
 //! One function per CLI command, gluing `scenario`, `runner`, `report` and `mock`.
-//! Exit codes: 0 success, 1 a threshold failed, 2 usage, config or runtime error.
+//! Exit codes: 0 success, 1 a threshold failed, 2 usage, config or runtime error (also reports
+//! that could not all be written), 128 + the signal for a run a signal stopped.
 
 mod mock;
 mod outputs;

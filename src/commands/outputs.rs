@@ -2,7 +2,10 @@
 //! file named as it is written, the request log first), and — when the disk fails — the
 //! results saved somewhere else, so a run never loses what it measured to an output error.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use crate::report::{self, OutputPlan, ReportError, RunReport};
 
@@ -44,7 +47,7 @@ pub(super) fn deliver(
     }
     if json && !on_stdout {
         // The same text as results.json.
-        print!("{}", report::results_json(report)?);
+        print_stdout(&report::results_json(report)?)?;
     }
     Ok(written.is_ok())
 }
@@ -74,10 +77,19 @@ fn rescue(report: &RunReport, lost: &ReportError) -> anyhow::Result<bool> {
                 "the results cannot be saved to `{}` either{why}; they follow on stdout",
                 path.display()
             );
-            print!("{}", report::results_json(report)?);
+            print_stdout(&report::results_json(report)?)?;
             Ok(true)
         }
     }
+}
+
+/// Print `text` on stdout; an error (a closed pipe, a full disk behind a redirect) is
+/// returned, not a panic.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot print the results on stdout")
 }
 
 /// Where [`rescue`] writes: a folder of its own in the system's temporary folder, named by the

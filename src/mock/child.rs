@@ -2,7 +2,9 @@
 //! a run measures the client's own CPU and memory alone. The child prints its address on its
 //! first line of stdout; the parent then waits for `/health` before the run starts. A child
 //! that dies on the way fails the start at once, with its exit status and what it wrote to
-//! stderr; once ready, its stderr passes through to the parent's.
+//! stderr; once ready, its stderr passes through to the parent's. It is stopped gracefully
+//! after a finished run, killed at once after a stopped one, and killed by the kernel if the
+//! parent dies first.
 
 use std::io;
 use std::net::SocketAddr;

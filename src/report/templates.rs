@@ -143,8 +143,9 @@ impl Templates {
         }
         message = match innermost.kind() {
             ErrorKind::OutOfFuel => format!(
-                "{message}: the template did more work than a report needs (the limit is \
-                 {FUEL} steps) and was stopped; does a loop run without end?"
+                "{message}: the template did more work than a report needs (the limit is {} \
+                 steps) and was stopped; does a loop run without end?",
+                filters::thousands(FUEL)
             ),
             ErrorKind::WriteFailure => format!(
                 "the report grew past {} MiB (the limit on template output) and was stopped",

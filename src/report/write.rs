@@ -111,13 +111,20 @@ pub fn check_writable(plan: &OutputPlan, more: &[PathBuf]) -> Result<(), ReportE
             });
         }
         let tmp = temp_path(path);
+        let folder = folder_of(path);
         let probe = (|| {
-            std::fs::create_dir_all(folder_of(path))?;
+            if folder.exists() && !folder.is_dir() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "a file, not a folder",
+                ));
+            }
+            std::fs::create_dir_all(folder)?;
             std::fs::File::create(&tmp)?.write_all(b"probe")?;
             std::fs::remove_file(&tmp)
         })();
         probe.map_err(|source| ReportError::Io {
-            path: folder_of(path).to_path_buf(),
+            path: folder.to_path_buf(),
             source,
         })?;
     }
