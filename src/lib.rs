@@ -8,7 +8,8 @@
 //! - [`journal`]: the write-behind per-request log.
 //! - [`report`]: `RunReport` and its Markdown, CSV and JSON renderers.
 //! - [`mock`]: the built-in OpenAI-compatible mock server.
-//! - [`stop`]: the stop signal the runner and the mock server share.
+//! - [`stop`]: the stop signal the runner and the mock server share, and the process signals
+//!   (SIGINT, SIGTERM, SIGHUP) that raise it during `run`.
 //! - [`commands`]: one function per CLI command, gluing the above; [`cli`] parses arguments.
 
 pub mod cli;

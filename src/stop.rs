@@ -1,6 +1,7 @@
 //! A stop signal: a flag to check, plus wake-ups for tasks waiting on it. The runner stops a
-//! run with it (Ctrl-C sets it once; a second Ctrl-C exits at once) and the mock server winds
-//! its connections down with it.
+//! run with it and the mock server winds its connections down with it. The process signals
+//! that raise it (SIGINT, SIGTERM, SIGHUP: first stops, second exits) are watched in
+//! `signals`.
 //!
 //! Busy tasks — load workers, server connections — wait through a `StopListener` each:
 //! registered once (the only lock), then polled on every wake-up of the task with two atomic
@@ -8,14 +9,15 @@
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::Poll;
 
 use atomic_waker::AtomicWaker;
 use tokio::sync::Notify;
 
-/// Exit code when a second Ctrl-C ends the process at once.
-const EXIT_SECOND_INTERRUPT: i32 = 130;
+mod signals;
+
+pub use signals::{Signal, SignalWatch};
 
 /// A cloneable stop signal.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +32,8 @@ struct Inner {
     notify: Notify,
     /// The workers' listeners, woken by `request`.
     listeners: Mutex<Vec<Weak<AtomicWaker>>>,
+    /// The signal that raised the stop, if one did.
+    signal: OnceLock<Signal>,
 }
 
 /// One worker's wait for a stop.
@@ -110,15 +114,9 @@ impl Stop {
         }
     }
 
-    /// A signal raised by the first Ctrl-C; the second Ctrl-C exits the process at once.
+    /// A signal raised by the first Ctrl-C; the second Ctrl-C exits the process at once. For
+    /// library use on a runtime; `run` uses [`SignalWatch`], which outlives the runtime.
     pub fn on_ctrl_c() -> Self {
-        Self::on_ctrl_c_then(|| {})
-    }
-
-    /// As `on_ctrl_c`, but the second Ctrl-C first runs `before_exit` on a blocking thread —
-    /// for what must not be lost even then, such as the request log's buffer. It should bound
-    /// its own time: "at once" is the promise.
-    pub fn on_ctrl_c_then(before_exit: impl FnOnce() + Send + 'static) -> Self {
         let stop = Self::new();
         let raised = stop.clone();
         tokio::spawn(async move {
@@ -126,13 +124,23 @@ impl Stop {
                 return;
             }
             // The runner says what happens next, above its progress bars.
-            raised.request();
+            raised.raise(Signal::Interrupt);
             if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tokio::task::spawn_blocking(before_exit).await;
-                std::process::exit(EXIT_SECOND_INTERRUPT);
+                std::process::exit(Signal::Interrupt.exit_code().into());
             }
         });
         stop
+    }
+
+    /// Ask the run to stop because `signal` arrived; the first signal is the one kept.
+    fn raise(&self, signal: Signal) {
+        let _ = self.inner.signal.set(signal);
+        self.request();
+    }
+
+    /// The signal that asked for the stop, if a signal did.
+    pub fn signal(&self) -> Option<Signal> {
+        self.inner.signal.get().copied()
     }
 }
 

@@ -2,7 +2,8 @@
 //! `record` accepted reaches the file — from many threads, when producers stop mid-way, when
 //! the journal is finished while they still record, when it is dropped without `finish` —
 //! a full buffer and a record after the end are refused and counted, a failing disk keeps the
-//! counts exact and reports its error, and the file appears under its name only at the end.
+//! counts exact and reports its error, and the file appears under its name only at the end
+//! (and is said to be there only when it is).
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -340,10 +341,42 @@ fn the_file_takes_its_name_only_at_the_end() {
         std::fs::read_to_string(&path).unwrap(),
         "an earlier run's log\n"
     );
-    let stats = journal.finish();
-    assert_eq!(stats.written, 3);
+    let end = journal.end();
+    assert_eq!(end.stats.written, 3);
+    assert_eq!(end.file.as_deref(), Some(path.as_path()), "in place");
     assert_eq!(file_rows(&path), 3);
     assert!(!tmp_of(dir.path()).exists());
+}
+
+#[test]
+fn a_file_that_cannot_take_its_name_is_not_claimed_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("requests.csv");
+    let journal = Journal::start(&path, ids(), 64).unwrap();
+    let sender = journal.sender();
+    for i in 0..3 {
+        assert!(sender.record(record(i)));
+    }
+    // A folder, not empty, takes the name during the run: the rename fails, on any account.
+    std::fs::create_dir_all(path.join("inside")).unwrap();
+    let end = journal.end();
+    assert_eq!(end.file, None, "not listed as written");
+    assert_eq!((end.stats.written, end.stats.lost_after_error), (3, 0));
+    let error = end.stats.error.expect("the rename error is reported");
+    assert!(error.starts_with("cannot finish `"), "{error}");
+    assert_eq!(
+        file_rows(&tmp_of(dir.path())),
+        3,
+        "the rows stay under the temporary name"
+    );
+}
+
+#[test]
+fn a_log_that_is_not_a_file_has_no_file_to_list() {
+    let journal = Journal::with_sink(io::sink(), ids(), 64).unwrap();
+    assert!(journal.sender().record(record(0)));
+    let end = journal.end();
+    assert_eq!((end.stats.written, end.file), (1, None));
 }
 
 #[test]

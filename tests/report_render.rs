@@ -16,7 +16,11 @@ fn markdown_csv_and_json_snapshots() {
         "framework_results",
         serde_json::to_string_pretty(&json["framework_results"]).unwrap()
     );
-    assert_eq!(files[0], dir.path().join("report.md"));
+    assert_eq!(
+        files.last(),
+        Some(&dir.path().join("report.md")),
+        "written last"
+    );
     assert_eq!(
         names(dir.path()),
         [

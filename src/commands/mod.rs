@@ -1,7 +1,9 @@
 //! One function per CLI command, gluing `scenario`, `runner`, `report` and `mock`.
-//! Exit codes: 0 success, 1 a threshold failed, 2 usage, config or runtime error.
+//! Exit codes: 0 success, 1 a threshold failed, 2 usage, config or runtime error (also reports
+//! that could not all be written), 128 + the signal for a run a signal stopped.
 
 mod mock;
+mod outputs;
 mod plan;
 mod report;
 mod run;
@@ -26,14 +28,36 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            // A scenario error lists every problem, one per line: each gets the prefix, as in
-            // `validate` and `plan`.
-            for line in format!("{err:#}").lines() {
-                eprintln!("error: {line}");
-            }
+            print_error(&*err);
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Print `err` and its causes on stderr, joined by `: `. A scenario error lists every
+/// problem, one per line: each line gets the `error: ` prefix, as in `validate` and `plan`.
+fn print_error(err: &(dyn std::error::Error + 'static)) {
+    for line in error_text(err).lines() {
+        eprintln!("error: {line}");
+    }
+}
+
+/// `err` and its causes joined by `: `, leaving out a cause whose text the one above it
+/// already shows — an I/O error inside `path: {error}` — so no OS error is printed twice.
+fn error_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut above = text.clone();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        let shown = inner.to_string();
+        if !above.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        above = shown;
+        cause = inner.source();
+    }
+    text
 }
 
 /// The multi-threaded tokio runtime `run` drives load on (one worker thread per core).
@@ -41,4 +65,30 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn a_cause_already_shown_is_not_repeated() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let shown = crate::report::ReportError::Io {
+            path: "out/results.json".into(),
+            source: io,
+        };
+        let err = Err::<(), _>(shown).context("writing").unwrap_err();
+        let text = error_text(&*err);
+        assert_eq!(
+            text,
+            format!(
+                "writing: out/results.json: {}",
+                std::io::Error::from_raw_os_error(libc::ENOSPC)
+            )
+        );
+        let fresh = anyhow::anyhow!("outer").context("top");
+        assert_eq!(error_text(&*fresh), "top: outer");
+    }
 }

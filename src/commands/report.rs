@@ -42,8 +42,9 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         results_file,
         templates,
     };
-    for path in report::write_all(&stored, &plan)? {
+    // Each file is named as it lands, so a failure later still leaves a true list.
+    report::write_reporting(&stored, &plan, |path| {
         eprintln!("wrote {}", path.display());
-    }
+    })?;
     Ok(ExitCode::SUCCESS)
 }

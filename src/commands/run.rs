@@ -1,5 +1,6 @@
-//! `nitro-scenario run`: load and expand the scenario, start the mock when the target is
-//! `"mock"`, drive the points, and write the reports — also when the run was cut short.
+//! `nitro-scenario run`: load and expand the scenario, check that its reports can be written,
+//! start the mock when the target is `"mock"`, drive the points, and write the reports — also
+//! when the run was cut short by an error or a signal.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,18 +8,20 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
+use super::outputs;
 use crate::cli::RunArgs;
-use crate::journal::{self, Journal};
+use crate::journal::{self, Journal, JournalEnd};
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
-use crate::runner::{self, RunOptions, RunOutcome, Stop};
-use crate::scenario::{self, BaseUrl, Overrides, Scenario};
+use crate::runner::{self, RunError, RunOptions, RunOutcome};
+use crate::scenario::{self, BaseUrl, Overrides, Point, Scenario};
+use crate::stop::{SignalWatch, Stop};
 
-/// Longest a second Ctrl-C waits for the request log to reach the disk (its buffer holds at
+/// Longest a second signal waits for the request log to reach the disk (its buffer holds at
 /// most `journal::CAPACITY` records: milliseconds of writing).
 const JOURNAL_DRAIN_WAIT: Duration = Duration::from_secs(2);
 
-/// Exit code of a run interrupted by Ctrl-C (after its partial reports are written).
+/// Exit code of a run stopped without a signal naming one (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
 
 /// Carry out `run`.
@@ -29,30 +32,111 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let points = scenario::expand(&scenario)?;
     let plan = output_plan(&scenario, &args)?;
     let requests_log = args.requests_log || scenario.output.requests_log;
-    // A broken template must fail now, not after all the traffic.
+    // A broken template, or a folder that cannot be written, must fail now, not after all
+    // the traffic.
     report::check_templates(&plan.templates, &scenario, &points)?;
+    let log_path = requests_log.then(|| plan.dir.join(journal::FILE_NAME));
+    report::check_writable(&plan, log_path.as_slice())
+        .context("the reports cannot be written there, so no traffic was sent")?;
 
-    let outcome = super::runtime()?.block_on(async {
-        // The mock runs as a child process so that the client's CPU and memory are its own.
-        let (target, shown_base) = report::shown_target(&scenario.target.base_url);
-        let (mock, base) = match &scenario.target.base_url {
-            BaseUrl::Mock => {
-                let child = MockChild::spawn(&scenario.mock).await?;
-                let url = child.base_url();
-                (Some(child), url)
-            }
-            BaseUrl::Url { url, .. } => (None, url.clone()),
-        };
-        let journal = if requests_log {
-            std::fs::create_dir_all(&plan.dir)
-                .with_context(|| format!("cannot create `{}`", plan.dir.display()))?;
-            let path = plan.dir.join(journal::FILE_NAME);
+    // From here on SIGINT, SIGTERM and SIGHUP stop the run cleanly; a second one exits.
+    let signals = SignalWatch::start().context("cannot watch for signals")?;
+    let stop = signals.stop();
+    let driven =
+        super::runtime()?.block_on(drive(&scenario, &points, &plan, log_path, &args, &signals))?;
+    // A run that could not go on still gets its (empty, partial) report, then fails.
+    let (mut outcome, run_error) = match driven.outcome {
+        Ok(outcome) => (outcome, None),
+        Err(err) => {
+            let outcome = RunOutcome {
+                points: Vec::new(),
+                partial: true,
+                interruption: Some(err.to_string()),
+                started: driven.started,
+                finished: SystemTime::now(),
+            };
+            (outcome, Some(err))
+        }
+    };
+    let interrupted = outcome.partial && run_error.is_none();
+    if let (true, Some(signal)) = (interrupted, stop.signal()) {
+        outcome.interruption = Some(format!("interrupted ({})", signal.name()));
+    }
+    let (journal_stats, log_file) = match driven.journal {
+        Some(JournalEnd { stats, file }) => (Some(stats), file),
+        None => (None, None),
+    };
+    let report = RunReport::new(
+        &scenario,
+        driven.target,
+        driven.shown_base,
+        HostFacts::detect(),
+        outcome.started,
+        outcome.finished,
+        outcome.interruption,
+        outcome.points,
+        journal_stats,
+    )?;
+    let written = outputs::deliver(&report, &plan, log_file.as_deref(), args.quiet, args.json)?;
+    if let Some(err) = run_error {
+        return Err(err.into());
+    }
+    Ok(if !written {
+        ExitCode::from(super::EXIT_ERROR)
+    } else if interrupted {
+        ExitCode::from(stop.signal().map_or(EXIT_INTERRUPTED, |s| s.exit_code()))
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What the traffic left: the runner's outcome and what the report needs besides.
+struct Driven {
+    outcome: Result<RunOutcome, RunError>,
+    /// When driving began, for the report of a run that failed.
+    started: SystemTime,
+    /// The target as the report shows it.
+    target: String,
+    /// Its base URL as the report shows it, secrets redacted.
+    shown_base: String,
+    /// The request log's counts and file, when it was kept.
+    journal: Option<JournalEnd>,
+}
+
+/// Start the mock (when asked) and the request log (to `log_path`), drive the points, then
+/// stop both — the mock at once when a signal cut the run short.
+async fn drive(
+    scenario: &Scenario,
+    points: &[Point],
+    plan: &OutputPlan,
+    log_path: Option<PathBuf>,
+    args: &RunArgs,
+    signals: &SignalWatch,
+) -> anyhow::Result<Driven> {
+    let stop = signals.stop();
+    // The mock runs as a child process so that the client's CPU and memory are its own.
+    let (target, shown_base) = report::shown_target(&scenario.target.base_url);
+    let (mock, base) = match &scenario.target.base_url {
+        BaseUrl::Mock => {
+            let child = MockChild::spawn(&scenario.mock).await?;
+            let url = child.base_url();
+            (Some(child), url)
+        }
+        BaseUrl::Url { url, .. } => (None, url.clone()),
+    };
+    let journal = match log_path {
+        Some(path) => {
             let ids = points.iter().map(|p| p.id.clone()).collect();
-            Some(
-                Journal::start(&path, ids, journal::CAPACITY)
-                    .with_context(|| format!("cannot create `{}`", path.display()))?,
-            )
-        } else {
+            let journal = Journal::start(&path, ids, journal::CAPACITY)
+                .with_context(|| format!("cannot create `{}`", path.display()))?;
+            // A second signal exits promptly, but not before the log's buffer is on disk.
+            let log = journal.shutdown_handle();
+            signals.before_exit(move || {
+                let _ = log.finish_within(JOURNAL_DRAIN_WAIT);
+            });
+            Some(journal)
+        }
+        None => {
             // An earlier run's log would pass for this run's.
             journal::remove_stale(&plan.dir).with_context(|| {
                 format!(
@@ -61,81 +145,43 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 )
             })?;
             None
-        };
-        // A second Ctrl-C exits at once, but not before the log's buffer is on disk.
-        let stop = match &journal {
-            Some(journal) => {
-                let log = journal.shutdown_handle();
-                Stop::on_ctrl_c_then(move || {
-                    let _ = log.finish_within(JOURNAL_DRAIN_WAIT);
-                })
-            }
-            None => Stop::on_ctrl_c(),
-        };
-        let options = RunOptions {
-            quiet: args.quiet,
-            journal: journal.as_ref().map(Journal::sender),
-            stop: Some(stop),
-        };
-        let started = SystemTime::now();
-        let outcome = runner::run(&scenario, &points, &base, options).await;
-        if let Some(child) = mock {
-            // A mock that died or hung makes the results suspect: say so; the report follows.
-            if let Err(e) = child.stop().await {
-                eprintln!("warning: {e}");
-            }
-        }
-        // A failed log is reported with what it cost; it never costs the run its report.
-        let journal_stats = journal.map(Journal::finish);
-        if let Some(err) = journal_stats.as_ref().and_then(|s| s.error.as_ref()) {
-            eprintln!("warning: the request log is incomplete: {err}");
-        }
-        anyhow::Ok((outcome, started, target, shown_base, journal_stats))
-    });
-    let (outcome, started, target, shown_base, journal_stats) = outcome?;
-    // A run that could not go on still gets its (empty, partial) report, then fails.
-    let (outcome, run_error) = match outcome {
-        Ok(outcome) => (outcome, None),
-        Err(err) => {
-            let outcome = RunOutcome {
-                points: Vec::new(),
-                partial: true,
-                interruption: Some(err.to_string()),
-                started,
-                finished: SystemTime::now(),
-            };
-            (outcome, Some(err))
         }
     };
-    let interrupted = outcome.partial && run_error.is_none();
-    let report = RunReport::new(
-        &scenario,
+    let options = RunOptions {
+        quiet: args.quiet,
+        journal: journal.as_ref().map(Journal::sender),
+        stop: Some(stop.clone()),
+    };
+    let started = SystemTime::now();
+    let outcome = runner::run(scenario, points, &base, options).await;
+    if let Some(child) = mock {
+        stop_mock(child, &stop).await;
+    }
+    // A failed log is reported with what it cost; it never costs the run its report.
+    let journal = journal.map(Journal::end);
+    if let Some(err) = journal.as_ref().and_then(|j| j.stats.error.as_ref()) {
+        eprintln!("warning: the request log is incomplete: {err}");
+    }
+    Ok(Driven {
+        outcome,
+        started,
         target,
         shown_base,
-        HostFacts::detect(),
-        outcome.started,
-        outcome.finished,
-        outcome.interruption,
-        outcome.points,
-        journal_stats,
-    )?;
-    let written = report::write_all(&report, &plan)?;
-    eprint!("{}", report::summary_table(&report));
-    for path in &written {
-        eprintln!("wrote {}", path.display());
-    }
-    if args.json {
-        // The same text as results.json.
-        print!("{}", report::results_json(&report)?);
-    }
-    if let Some(err) = run_error {
-        return Err(err.into());
-    }
-    Ok(if interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else {
-        ExitCode::SUCCESS
+        journal,
     })
+}
+
+/// Stop the mock: at once after a stop (nobody waits for its answers in progress), else
+/// gracefully. A mock that died or hung makes the results suspect: say so; the report follows.
+async fn stop_mock(child: MockChild, stop: &Stop) {
+    let stopped = if stop.is_requested() {
+        child.kill().await
+    } else {
+        child.stop().await
+    };
+    if let Err(e) = stopped {
+        eprintln!("warning: {e}");
+    }
 }
 
 /// Where this run's reports go: `--out` / `--templates` (which stay out of the scenario echo),

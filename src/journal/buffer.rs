@@ -13,6 +13,7 @@
 //! push that did succeed was taken out during the seal. Hence, after the writer ended:
 //! `offer` returned `true` exactly for the records the writer counted as accepted.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -72,6 +73,8 @@ pub(super) struct Shared {
     progress: Padded<PublishedProgress>,
     /// The first write or rename error, as text.
     error: Mutex<Option<String>>,
+    /// The log's file under its final name, once the writer put it there.
+    placed: Mutex<Option<PathBuf>>,
     /// Whether the writer has ended (file renamed, counts final).
     done: Mutex<bool>,
     done_changed: Condvar,
@@ -96,6 +99,7 @@ impl Shared {
             refusals: Padded::default(),
             progress: Padded::default(),
             error: Mutex::new(None),
+            placed: Mutex::new(None),
             done: Mutex::new(false),
             done_changed: Condvar::new(),
         }
@@ -198,6 +202,19 @@ impl Shared {
             None => message,
             Some(first) => format!("{first}; then {message}"),
         });
+    }
+
+    /// The log's file is under its final name, `path`.
+    pub(super) fn set_placed(&self, path: PathBuf) {
+        *self.placed.lock().unwrap_or_else(PoisonError::into_inner) = Some(path);
+    }
+
+    /// The log's file under its final name, once it is there.
+    pub(super) fn placed(&self) -> Option<PathBuf> {
+        self.placed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The writer has ended: wake whoever waits in `wait_done`.

@@ -1,9 +1,9 @@
 //! The journal's handles: [`Journal`] owns the writer thread and ends it, [`JournalSender`] is
 //! what workers record through, [`JournalShutdown`] lets a signal handler end the journal in
-//! bounded time, and [`JournalStats`] is what the journal reports.
+//! bounded time, and [`JournalStats`] and [`JournalEnd`] are what the journal reports.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
@@ -36,6 +36,16 @@ pub struct JournalStats {
     /// The write or rename error that cut the log short, if any.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+/// What an ended journal leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEnd {
+    /// The final counts.
+    pub stats: JournalStats,
+    /// `requests.csv` under its final name; `None` when the rename failed, or for a sink that
+    /// is not a file.
+    pub file: Option<PathBuf>,
 }
 
 /// The write-behind log: owns the writer thread. [`Journal::finish`] (or drop) drains the
@@ -113,9 +123,17 @@ impl Journal {
 
     /// Refuse new records, drain the buffer, write, rename the file into place, join the
     /// writer. Never fails: a write error is in [`JournalStats::error`], with what it cost.
-    pub fn finish(mut self) -> JournalStats {
+    pub fn finish(self) -> JournalStats {
+        self.end().stats
+    }
+
+    /// As [`Journal::finish`], also saying where the file ended up.
+    pub fn end(mut self) -> JournalEnd {
         self.stop();
-        self.shared.stats()
+        JournalEnd {
+            stats: self.shared.stats(),
+            file: self.shared.placed(),
+        }
     }
 
     fn stop(&mut self) {

@@ -1,7 +1,7 @@
 //! Write-behind per-request log (`requests.csv`): workers hand a fixed-size [`RequestRecord`]
 //! to a bounded lock-free buffer and return at once — no lock, no syscall, no wake-up — and a
 //! writer thread that polls the buffer on a timer formats the records and writes them in large
-//! batches. Ending the journal (finish, drop, or a [`JournalShutdown`] at a second Ctrl-C)
+//! batches. Ending the journal (finish, drop, or a [`JournalShutdown`] at a second signal)
 //! drains everything that entered; a full buffer, a record after the end and a write error
 //! are each counted in [`JournalStats`], never silent. The file is written under a temporary
 //! name and renamed into place at the end.
@@ -19,7 +19,7 @@ mod writer;
 use std::io;
 use std::path::Path;
 
-pub use handle::{Journal, JournalSender, JournalShutdown, JournalStats};
+pub use handle::{Journal, JournalEnd, JournalSender, JournalShutdown, JournalStats};
 pub use record::RequestRecord;
 
 /// Name of the per-request log in a run's output folder.

@@ -72,8 +72,10 @@ impl Sink {
         }
     }
 
-    /// Flush and, for a file, rename it to its final name.
-    pub(super) fn close(self) -> io::Result<()> {
+    /// Flush and, for a file, rename it to its final name — also after a failed flush, since
+    /// the rows already in it are still data. Returns the final path when the file is there,
+    /// and the first error.
+    pub(super) fn close(self) -> (Option<PathBuf>, io::Result<()>) {
         match self {
             Self::File {
                 mut file,
@@ -83,11 +85,12 @@ impl Sink {
             } => {
                 let flushed = file.flush();
                 drop(file);
-                // Renamed even when the flush failed: the rows already in it are still data.
-                std::fs::rename(&tmp, &path)?;
-                flushed
+                match std::fs::rename(&tmp, &path) {
+                    Ok(()) => (Some(path), flushed),
+                    Err(err) => (None, Err(err)),
+                }
             }
-            Self::Other(mut out) => out.flush(),
+            Self::Other(mut out) => (None, out.flush()),
         }
     }
 }

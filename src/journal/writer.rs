@@ -143,9 +143,13 @@ impl<'a> Writer<'a> {
     fn close(&mut self) {
         if let Some(sink) = self.sink.take() {
             let what = sink.describe();
-            if let Err(err) = sink.close() {
+            let (placed, closed) = sink.close();
+            if let Err(err) = closed {
                 self.shared
                     .add_error(format!("cannot finish {what}: {err}"));
+            }
+            if let Some(path) = placed {
+                self.shared.set_placed(path);
             }
         }
         self.shared.publish(self.progress);

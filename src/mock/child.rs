@@ -2,7 +2,9 @@
 //! a run measures the client's own CPU and memory alone. The child prints its address on its
 //! first line of stdout; the parent then waits for `/health` before the run starts. A child
 //! that dies on the way fails the start at once, with its exit status and what it wrote to
-//! stderr; once ready, its stderr passes through to the parent's.
+//! stderr; once ready, its stderr passes through to the parent's. It is stopped gracefully
+//! after a finished run, killed at once after a stopped one, and killed by the kernel if the
+//! parent dies first.
 
 use std::io;
 use std::net::SocketAddr;
@@ -81,11 +83,12 @@ impl MockChild {
                 if libc::setpgid(0, 0) != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                // Die with the parent even when it is killed outright. The kernel sends this
+                // Die with the parent even when it is killed outright (SIGKILL): nobody is
+                // left to read its answers, so it need not finish them. The kernel sends this
                 // when the *thread* that forked exits, not the process: `spawn` must run on a
-                // thread that lives as long as the run (a runtime worker, not a
-                // `spawn_blocking` thread, which ends after idling).
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                // thread that lives as long as the process (`run` awaits it in `block_on`, on
+                // the main thread; not a `spawn_blocking` thread, which ends after idling).
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(io::Error::last_os_error());
                 }
                 // A parent that died before prctl will never send the signal: stop here.
@@ -167,6 +170,21 @@ impl MockChild {
         // Its last words reach our stderr before whatever the caller prints next.
         collect(self.stderr).await;
         problem.map_or(Ok(()), |p| Err(MockError::Child(p)))
+    }
+
+    /// Kill the child at once (SIGKILL) and reap it: for a run that was stopped, whose
+    /// answers in progress nobody waits for. An error says it had died before.
+    pub async fn kill(mut self) -> Result<(), MockError> {
+        let early = self.child.try_wait()?;
+        if early.is_none() {
+            self.child.kill().await?;
+        }
+        collect(self.stderr).await;
+        early.map_or(Ok(()), |status| {
+            Err(MockError::Child(format!(
+                "exited with {status} during the run"
+            )))
+        })
     }
 }
 

@@ -34,4 +34,4 @@ pub use preflight::check_templates;
 pub use run_report::{HostFacts, RunReport, load_results, shown_target};
 pub use summary::summary_table;
 pub use templates::Templates;
-pub use write::{OutputPlan, write_all};
+pub use write::{OutputPlan, check_writable, write_all, write_reporting, write_results_json};

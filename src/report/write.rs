@@ -5,7 +5,8 @@
 //! a stored run gives the same bytes. Order matters: `results.json` and `results.csv` are
 //! written first, so a template that fails on this run's data still leaves the data behind;
 //! then the charts, minus the charts of an earlier run that this one did not draw; `report.md`
-//! last.
+//! last. Before a run, `check_writable` probes every place a file will go, so an unwritable
+//! folder fails before the traffic rather than after it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,30 +25,49 @@ pub struct OutputPlan {
     pub templates: Templates,
 }
 
-/// Render every report of `report` and write them atomically; returns the files written.
+impl OutputPlan {
+    /// Where `results.json` goes.
+    pub fn results_path(&self) -> PathBuf {
+        self.results_file
+            .clone()
+            .unwrap_or_else(|| self.dir.join("results.json"))
+    }
+}
+
+/// Render every report of `report` and write them atomically; returns the files written, in
+/// write order (`report.md` last).
 ///
 /// When `report.md` cannot be rendered, the data files and charts are still written and the
 /// error (`ReportError::MarkdownNotWritten`) lists them.
 pub fn write_all(report: &RunReport, plan: &OutputPlan) -> Result<Vec<PathBuf>, ReportError> {
-    let results = plan
-        .results_file
-        .clone()
-        .unwrap_or_else(|| plan.dir.join("results.json"));
+    let mut written = Vec::new();
+    write_reporting(report, plan, |path| written.push(path.to_path_buf()))?;
+    Ok(written)
+}
+
+/// As [`write_all`], calling `wrote` with each file as soon as it is in place, so that what
+/// was written can be told also when a later file fails.
+pub fn write_reporting(
+    report: &RunReport,
+    plan: &OutputPlan,
+    mut wrote: impl FnMut(&Path),
+) -> Result<(), ReportError> {
     let json = json_out::render(report)?;
     // Everything else is rendered from the report exactly as results.json holds it (floats
     // rounded), so `report` re-renders a stored run to the same bytes as `run` wrote.
     let stored: RunReport = serde_json::from_str(&json).map_err(ReportError::Json)?;
     let report = &stored;
     let mut files = vec![
-        (results, json),
+        (plan.results_path(), json),
         (plan.dir.join("results.csv"), csv_out::render(report)?),
     ];
     for (name, svg) in charts::render(report) {
         files.push((plan.dir.join(name), svg));
     }
-    let mut written = Vec::with_capacity(files.len() + 1);
+    let mut written = Vec::with_capacity(files.len());
     for (path, text) in files {
         atomic(&path, text.as_bytes())?;
+        wrote(&path);
         written.push(path);
     }
     remove_stale_charts(&plan.dir, &written)?;
@@ -62,8 +82,53 @@ pub fn write_all(report: &RunReport, plan: &OutputPlan) -> Result<Vec<PathBuf>, 
     };
     let path = plan.dir.join("report.md");
     atomic(&path, markdown.as_bytes())?;
-    written.insert(0, path);
-    Ok(written)
+    wrote(&path);
+    Ok(())
+}
+
+/// Write `report`'s `results.json` alone to `path` (atomically, creating its folder): where
+/// the results go when their planned place fails.
+pub fn write_results_json(report: &RunReport, path: &Path) -> Result<(), ReportError> {
+    atomic(path, json_out::render(report)?.as_bytes())
+}
+
+/// Check, before any traffic, that the files of `plan` and `more` (other files the run writes,
+/// such as the request log) can be written: each folder is created, and a probe file is
+/// written there under the temporary name its file will be written under, then removed; no
+/// file's name may be taken by a folder. Finds a read-only or full file system, a path under a
+/// file, or one under `/proc`, before the run instead of after it.
+pub fn check_writable(plan: &OutputPlan, more: &[PathBuf]) -> Result<(), ReportError> {
+    let mut files = vec![plan.results_path(), plan.dir.join("report.md")];
+    files.extend_from_slice(more);
+    for path in &files {
+        if path.is_dir() {
+            return Err(ReportError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "a folder has the name of a report file",
+                ),
+            });
+        }
+        let tmp = temp_path(path);
+        let folder = folder_of(path);
+        let probe = (|| {
+            if folder.exists() && !folder.is_dir() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "a file, not a folder",
+                ));
+            }
+            std::fs::create_dir_all(folder)?;
+            std::fs::File::create(&tmp)?.write_all(b"probe")?;
+            std::fs::remove_file(&tmp)
+        })();
+        probe.map_err(|source| ReportError::Io {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Whether `name` is a chart file this tool writes.
@@ -91,22 +156,30 @@ fn remove_stale_charts(dir: &Path, written: &[PathBuf]) -> Result<(), ReportErro
     Ok(())
 }
 
+/// The folder `path` is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// The temporary name `path` is written under before the rename.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    folder_of(path).join(format!(".{name}.tmp-{}", std::process::id()))
+}
+
 /// Write `contents` to `path` atomically, creating its folder.
 pub(crate) fn atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     let io = |source| ReportError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::create_dir_all(folder_of(path)).map_err(io)?;
+    let tmp = temp_path(path);
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
