@@ -43,8 +43,8 @@ pub struct ExternalRun {
 pub enum Outcome {
     /// Exited with code 0 and reported valid figures.
     Completed {
-        /// The figures.
-        figures: ClientFigures,
+        /// The figures (boxed: they dwarf the other variants).
+        figures: Box<ClientFigures>,
         /// Where they were read.
         source: FiguresSource,
     },
@@ -135,7 +135,7 @@ impl ExternalRun {
     /// The figures, when the run completed.
     pub fn figures(&self) -> Option<&ClientFigures> {
         match &self.outcome {
-            Outcome::Completed { figures, .. } => Some(figures),
+            Outcome::Completed { figures, .. } => Some(figures.as_ref()),
             _ => None,
         }
     }

@@ -152,7 +152,10 @@ async fn judge(reaped: Option<&Reaped>, files: RunFiles, stdout: String) -> Outc
     })
     .await;
     match read {
-        Ok(Ok((figures, source))) => Outcome::Completed { figures, source },
+        Ok(Ok((figures, source))) => Outcome::Completed {
+            figures: Box::new(figures),
+            source,
+        },
         Ok(Err(e)) => failed(e.to_string()),
         Err(e) => failed(
             FiguresError::Unreadable {
