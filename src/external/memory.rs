@@ -1,7 +1,8 @@
 //! The memory of a client's process tree, sampled from `/proc`: the client and every
 //! descendant found through `/proc/PID/task/TID/children`, each one's resident set
-//! (`VmRSS`) summed, and the highest sum kept. Each process's own high-water mark (`VmHWM`)
-//! is read too, so a spike between two samples still counts for the process that had it.
+//! (`statm`) summed, and the highest sum kept. Each process's own high-water mark (`VmHWM`)
+//! is read too, every [`HWM_EVERY`] samples (`status` costs three times `statm` to read), so a
+//! spike between two samples still counts for the process that had it.
 //!
 //! The kernel's `ru_maxrss` from `wait4` is not enough alone: at `exec` a child inherits,
 //! as its starting maximum, the resident set of the process that spawned it (ours), so a
@@ -12,6 +13,8 @@ use std::io::Read;
 
 /// Processes looked at per sample, at most (a fork bomb must not stall the watcher).
 const MAX_PROCESSES: usize = 4096;
+/// High-water marks are read at every this many samples.
+const HWM_EVERY: u64 = 5;
 
 /// The highest memory figures of a process tree so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,12 +37,6 @@ pub(crate) struct TreeSampler {
     seen: Vec<libc::pid_t>,
 }
 
-/// One process's resident set and high-water mark, bytes.
-struct Resident {
-    rss: u64,
-    hwm: u64,
-}
-
 impl TreeSampler {
     pub(crate) fn new(root: libc::pid_t) -> Self {
         Self {
@@ -56,6 +53,7 @@ impl TreeSampler {
         self.pending.clear();
         self.seen.clear();
         self.pending.push(self.root);
+        let read_hwm = self.peak.samples % HWM_EVERY == 0;
         let mut sum = 0;
         let mut found = false;
         while let Some(pid) = self.pending.pop() {
@@ -63,10 +61,15 @@ impl TreeSampler {
                 continue;
             }
             self.seen.push(pid);
-            if let Some(r) = resident(pid, &mut self.text) {
+            if let Some(rss) = resident_bytes(pid, &mut self.text) {
                 found = true;
-                sum += r.rss;
-                self.peak.process_hwm_bytes = self.peak.process_hwm_bytes.max(r.hwm);
+                sum += rss;
+            }
+            if let Some(hwm) = read_hwm
+                .then(|| high_water_bytes(pid, &mut self.text))
+                .flatten()
+            {
+                self.peak.process_hwm_bytes = self.peak.process_hwm_bytes.max(hwm);
             }
             self.push_children(pid);
         }
@@ -100,27 +103,37 @@ impl TreeSampler {
     }
 }
 
-/// `VmRSS` and `VmHWM` of `pid`; `None` once it has exited (a zombie has neither).
-fn resident(pid: libc::pid_t, text: &mut String) -> Option<Resident> {
+/// The resident set of `pid`, bytes; `None` once it has exited (a zombie has none).
+fn resident_bytes(pid: libc::pid_t, text: &mut String) -> Option<u64> {
+    if !read_into(&format!("/proc/{pid}/statm"), text) {
+        return None;
+    }
+    // `size resident shared text lib data dt`, in pages.
+    let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
+    // A zombie's counts are all zero.
+    (pages > 0).then(|| pages * page_size())
+}
+
+/// The high-water mark of `pid`'s resident set (`VmHWM`), bytes.
+fn high_water_bytes(pid: libc::pid_t, text: &mut String) -> Option<u64> {
     if !read_into(&format!("/proc/{pid}/status"), text) {
         return None;
     }
-    let kib = |key: &str| {
-        text.lines().find_map(|l| {
-            l.strip_prefix(key)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-    };
-    let rss = kib("VmRSS:")?;
-    let hwm = kib("VmHWM:").unwrap_or(rss);
-    Some(Resident {
-        rss: rss * 1024,
-        hwm: hwm * 1024,
-    })
+    let kib = text.lines().find_map(|l| {
+        l.strip_prefix("VmHWM:")?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    })?;
+    Some(kib * 1024)
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf only reads a system constant.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).unwrap_or(4096)
 }
 
 /// Read the file at `path` into `text`, reusing its buffer; false if it cannot be read.
@@ -133,7 +146,7 @@ fn read_into(path: &str, text: &mut String) -> bool {
 
 /// This process's own high-water mark, bytes (0 when `/proc` cannot tell).
 pub(crate) fn own_hwm_bytes() -> u64 {
-    resident(std::process::id() as libc::pid_t, &mut String::new()).map_or(0, |r| r.hwm)
+    high_water_bytes(std::process::id() as libc::pid_t, &mut String::new()).unwrap_or(0)
 }
 
 /// The kernel's `ru_maxrss` of a reaped client, when it can be the client's own: a child

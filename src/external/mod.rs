@@ -44,7 +44,7 @@
 //!
 //! - Wall time: spawn to exit, seen at once through a pidfd.
 //! - CPU: `wait4`'s user and system time of the client and every descendant it waited for.
-//! - Memory: the client's tree sampled every 10 ms from `/proc` (resident sets summed,
+//! - Memory: the client's tree sampled every 20 ms from `/proc` (resident sets summed,
 //!   each process's high-water mark kept), and the kernel's `ru_maxrss` when it exceeds this
 //!   process's own high-water mark (below that it may be inherited from us at `exec`).
 //!   `peak_rss_bytes` is the largest of them. Processes that left the tree (double fork)

@@ -118,7 +118,7 @@ pub struct ResourceUse {
     /// Peak resident memory of the tree, bytes: the largest of the three figures below.
     pub peak_rss_bytes: u64,
     /// Highest sum of the resident sets of the client and its descendants at one sample,
-    /// bytes (sampled every 10 ms).
+    /// bytes (sampled every 20 ms).
     pub sampled_tree_rss_bytes: u64,
     /// Highest high-water mark any one process of the tree reported while sampled, bytes.
     pub process_hwm_bytes: u64,

@@ -16,7 +16,7 @@ use super::outcome::ExitInfo;
 use super::spec::Launch;
 
 /// Time between two memory samples of the client's tree.
-pub(crate) const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+pub(crate) const SAMPLE_EVERY: Duration = Duration::from_millis(20);
 
 /// A client that started.
 #[derive(Debug)]
