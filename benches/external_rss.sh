@@ -43,5 +43,5 @@ for ballast in 0 "$BALLAST"; do
       "$(field kernel_kib "$line")" "$(field samples "$line")" "$(field parent_cpu_ms "$line")"
   done
   printf '%s\n' "${diffs[@]}" | sort -g | awk '{ v[NR] = $1 } END {
-    printf "median diff %+.2f %%, worst %+.2f %% .. %+.2f %%\n", v[int((NR + 1) / 2)], v[1], v[NR] }'
+    printf "median diff %+.2f %%, range %+.2f %% .. %+.2f %%\n", v[int((NR + 1) / 2)], v[1], v[NR] }'
 done

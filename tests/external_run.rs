@@ -228,6 +228,15 @@ async fn a_stop_kills_even_a_client_deaf_to_sigterm() {
 }
 
 #[tokio::test]
+async fn a_stop_raised_before_the_run_starts_nothing() {
+    let stop = Stop::new();
+    stop.request();
+    let run = run_client(&fake("results"), &point(), &stop).await;
+    assert_eq!(run.outcome, Outcome::Stopped);
+    assert_eq!((run.exit, run.resources), (None, None));
+}
+
+#[tokio::test]
 async fn processes_left_behind_by_a_client_that_exited_are_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let pids_file = dir.path().join("pids");

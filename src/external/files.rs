@@ -64,6 +64,7 @@ impl RunFiles {
 }
 
 impl Drop for RunFiles {
+    // Three small files: cheap enough to remove from an async task.
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
     }

@@ -14,7 +14,7 @@ use super::memory::trusted_max_rss;
 use super::output::Drain;
 use super::process::{self, Reaped, group_running, own_cpu, signal_group};
 use super::reading::read_figures;
-use super::spec::{ClientPoint, ClientSpec, Vars};
+use super::spec::{ClientPoint, ClientSpec, Launch, Vars};
 use super::{ExternalRun, Outcome, ResourceUse};
 use crate::stop::Stop;
 
@@ -40,27 +40,13 @@ enum Cut {
 /// kills the group too.
 pub async fn run_client(spec: &ClientSpec, point: &ClientPoint, stop: &Stop) -> ExternalRun {
     let not_run = |outcome| not_run(spec, outcome);
-    let payload = point.payload.clone();
-    let headers = point.headers.clone();
-    let files = match tokio::task::spawn_blocking(move || RunFiles::create(&payload, &headers))
-        .await
-        .map_err(io::Error::other)
-        .and_then(|made| made)
-    {
-        Ok(files) => files,
-        Err(e) => return not_run(failed(format!("cannot write the client's files: {e}"))),
-    };
-    let launch = match spec.launch(&Vars::new(point, files.paths())) {
-        Ok(launch) => launch,
-        Err(e) => return not_run(failed(e.to_string())),
-    };
-    if !launch.cwd.is_dir() {
-        let reason = format!(
-            "working directory `{}` does not exist",
-            launch.cwd.display()
-        );
-        return not_run(failed(reason));
+    if stop.is_requested() {
+        return not_run(Outcome::Stopped);
     }
+    let (files, launch) = match prepare(spec, point).await {
+        Ok(prepared) => prepared,
+        Err(outcome) => return not_run(outcome),
+    };
     let program = launch.program.clone();
     let cpu_at_start = own_cpu();
     let started = match process::start(launch).await {
@@ -114,17 +100,9 @@ pub async fn run_client(spec: &ClientSpec, point: &ClientPoint, stop: &Stop) -> 
         || started.at.elapsed(),
         |r| r.at.saturating_duration_since(started.at),
     );
-    let lang = spec
-        .lang
-        .clone()
-        .or_else(|| match &outcome {
-            Outcome::Completed { figures, .. } => Some(figures.lang.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| spec.name.clone());
     ExternalRun {
         client: spec.name.clone(),
-        lang,
+        lang: label(spec, &outcome),
         outcome,
         wall_secs: wall.as_secs_f64(),
         exit: reaped.and_then(|r| r.exit),
@@ -135,6 +113,38 @@ pub async fn run_client(spec: &ClientSpec, point: &ClientPoint, stop: &Stop) -> 
         stderr_tail: stderr.text(),
         stopped_leftovers,
     }
+}
+
+/// The run's files and command line, or why there are none.
+async fn prepare(spec: &ClientSpec, point: &ClientPoint) -> Result<(RunFiles, Launch), Outcome> {
+    let payload = point.payload.clone();
+    let headers = point.headers.clone();
+    let files = tokio::task::spawn_blocking(move || RunFiles::create(&payload, &headers))
+        .await
+        .map_err(io::Error::other)
+        .and_then(|made| made)
+        .map_err(|e| failed(format!("cannot write the client's files: {e}")))?;
+    let launch = spec
+        .launch(&Vars::new(point, files.paths()))
+        .map_err(|e| failed(e.to_string()))?;
+    if !launch.cwd.is_dir() {
+        let cwd = launch.cwd.display();
+        return Err(failed(format!("working directory `{cwd}` does not exist")));
+    }
+    Ok((files, launch))
+}
+
+/// The report label: the spec's, else the one the client reported, else the client's name.
+fn label(spec: &ClientSpec, outcome: &Outcome) -> String {
+    let reported = match outcome {
+        Outcome::Completed { figures, .. } => Some(&figures.lang),
+        _ => None,
+    };
+    spec.lang
+        .as_ref()
+        .or(reported)
+        .unwrap_or(&spec.name)
+        .clone()
 }
 
 /// The outcome of a client that exited on its own.
@@ -175,7 +185,7 @@ fn failed(reason: String) -> Outcome {
 fn not_run(spec: &ClientSpec, outcome: Outcome) -> ExternalRun {
     ExternalRun {
         client: spec.name.clone(),
-        lang: spec.lang.clone().unwrap_or_else(|| spec.name.clone()),
+        lang: label(spec, &outcome),
         outcome,
         wall_secs: 0.0,
         exit: None,
