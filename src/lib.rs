@@ -8,12 +8,14 @@
 //! - [`journal`]: the write-behind per-request log.
 //! - [`report`]: `RunReport` and its Markdown, CSV and JSON renderers.
 //! - [`mock`]: the built-in OpenAI-compatible mock server.
+//! - [`external`]: one run of a point by an external client program, measured from outside.
 //! - [`stop`]: the stop signal the runner and the mock server share, and the process signals
 //!   (SIGINT, SIGTERM, SIGHUP) that raise it during `run`.
 //! - [`commands`]: one function per CLI command, gluing the above; [`cli`] parses arguments.
 
 pub mod cli;
 pub mod commands;
+pub mod external;
 pub mod journal;
 pub mod metrics;
 pub mod mock;
