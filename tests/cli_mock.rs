@@ -1,5 +1,6 @@
 //! The mock as a process: `nitro-scenario mock` prints one address line, exits 0 on SIGINT and
-//! SIGTERM (also right after printing), and refuses a bad `--config` with its location; as
+//! SIGTERM (also right after printing), and refuses a bad `--config` with its location (a
+//! good one sets, e.g., the header read timeout); as
 //! `run`'s child it sits in its own process group, reports a failed start with the child's
 //! exit status and stderr, and is found healthy even with a proxy in the environment. Waits
 //! are bounded by `LIMIT` only as a safety net: nothing asserts how long anything takes.
@@ -100,6 +101,32 @@ fn a_bad_config_file_exits_2_with_file_and_line() {
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains("bad.toml:3:"))
         .stderr(predicate::str::contains("`latncy`"));
+}
+
+#[test]
+fn a_config_file_sets_the_header_read_timeout_and_refuses_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mock.toml");
+    std::fs::write(&file, "[mock]\nheader_read_timeout = \"250ms\"\n").unwrap();
+    let config = nitro_scenario::scenario::load_mock_config(&file).unwrap();
+    assert_eq!(config.header_read_timeout, Duration::from_millis(250));
+
+    std::fs::write(
+        &file,
+        "[mock]\nlatency = \"1ms\"\nheader_read_timeout = \"0s\"\n",
+    )
+    .unwrap();
+    CliCommand::cargo_bin("nitro-scenario")
+        .unwrap()
+        .arg("mock")
+        .arg("--config")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("mock.toml:3:"))
+        .stderr(predicate::str::contains("mock.header_read_timeout"))
+        .stderr(predicate::str::contains("must be longer than zero"));
 }
 
 #[tokio::test]

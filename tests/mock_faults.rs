@@ -2,7 +2,8 @@
 //! before a reset (exactly), what a truncated answer looks like, and stalls that outlast a
 //! client's timeout. Faults come from the config (every Nth request) or the `x-mock-fault`
 //! header. A raw TCP client reads the JSON faults, so that byte counts and how the connection
-//! ended (reset or clean close) are visible.
+//! ended (reset or clean close) are visible. Slow clients too: a connection that does not send
+//! a whole request head in `header_read_timeout` is closed, one being answered is not.
 
 mod mock_support;
 
@@ -13,8 +14,12 @@ use std::time::Duration;
 use mock_support::{chat_body, start};
 use nitro_scenario::mock::{ChunkFault, Faults, MockConfig, StallFault};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const HOUR: Duration = Duration::from_secs(3600);
+/// Safety net for waits on the server: far above the short header timeouts configured here,
+/// below the default one. Nothing asserts how long anything takes.
+const LIMIT: Duration = Duration::from_secs(10);
 
 fn faults(faults: Faults) -> MockConfig {
     MockConfig {
@@ -250,4 +255,66 @@ async fn a_configured_stall_outlasts_a_client_timeout() {
         .send()
         .await;
     assert!(stalled.unwrap_err().is_timeout());
+}
+
+/// Everything the server sends until it ends the connection (a reset counts as an end), or
+/// `None` when it is still open after [`LIMIT`].
+async fn read_until_closed(socket: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_all = async {
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(LIMIT, read_all).await.ok()?;
+    Some(got)
+}
+
+#[tokio::test]
+async fn a_half_sent_request_head_is_closed_after_the_header_read_timeout() {
+    let (server, _client, _base) = start(MockConfig {
+        header_read_timeout: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    for (what, sent) in [
+        (
+            "half a head",
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: mock\r\n",
+        ),
+        ("nothing", ""),
+    ] {
+        let mut socket = TcpStream::connect(server.addr()).await.unwrap();
+        socket.write_all(sent.as_bytes()).await.unwrap();
+        let got = read_until_closed(&mut socket).await;
+        let got = got.unwrap_or_else(|| panic!("{what}: still open after {LIMIT:?}"));
+        assert!(got.is_empty(), "{what}: closed without an answer: {got:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_header_read_timeout_spares_an_answer_in_progress_then_closes_the_idle_connection() {
+    let (server, _client, _base) = start(MockConfig {
+        header_read_timeout: Duration::from_millis(100),
+        faults: Faults {
+            // Asked for by header only; five times the header timeout.
+            stall: Some(StallFault {
+                every: NonZeroU32::MAX,
+                duration: Duration::from_millis(500),
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    // `raw_chat` reads until the server ends the connection: kept alive after the answer,
+    // it ends only when the idle connection's header timeout closes it.
+    let answered = tokio::time::timeout(LIMIT, raw_chat(server.addr(), Some("stall"))).await;
+    let (head, body, reset) = answered.expect("the idle connection is closed");
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert_eq!((body.len(), reset), (content_length(&head), false));
 }

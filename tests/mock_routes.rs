@@ -180,19 +180,34 @@ async fn rate_error_and_malformed_answer_as_the_seed_matrix_says() {
     .await;
     assert_error(r, 500, "server_error", "internal_error").await;
 
-    let r = post(
-        &client,
-        format!("{base}v1/chat/completions:malformed"),
-        chat_body(),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(header(&r, "content-type"), "application/json");
-    let bytes = r.bytes().await.unwrap();
-    assert!(!bytes.is_empty());
-    assert!(
-        serde_json::from_slice::<Value>(&bytes).is_err(),
-        "malformed must not parse"
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let url = format!("{base}v1/chat/completions:malformed");
+        let r = post(&client, url, chat_body()).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "content-type"), "application/json");
+        let text = r.text().await.unwrap();
+        assert!(
+            serde_json::from_str::<Value>(&text).is_err(),
+            "malformed must not parse: {text}"
+        );
+        // `{"id":"chatcmpl-mock-N",...`: the id is the fourth piece between quotes.
+        let id = text.split('"').nth(3).unwrap().to_string();
+        let n = id
+            .strip_prefix("chatcmpl-mock-")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(n.parse::<u64>().is_ok(), "{text}");
+        ids.push(id);
+    }
+    let url = format!("{base}v1/chat/completions");
+    let chat: Value = post(&client, url, chat_body()).await.json().await.unwrap();
+    ids.push(chat["id"].as_str().unwrap().to_string());
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        3,
+        "one id per answer, malformed ones too: {ids:?}"
     );
 }
 

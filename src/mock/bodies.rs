@@ -189,9 +189,13 @@ pub(crate) fn models() -> Bytes {
     )
 }
 
-/// A 200 body that is deliberately not JSON (an object cut off inside a string).
-pub(crate) fn malformed() -> Bytes {
-    Bytes::from_static(br#"{"id":"chatcmpl-mock","object":"chat.completion","choices":[{"message":{"content":"oops"#)
+/// A 200 body that is deliberately not JSON: a `chat.completion` with its own `id`, like every
+/// answer, cut off inside its content string.
+pub(crate) fn malformed(stamp: Stamp, model: &str) -> Bytes {
+    let mut out = Vec::with_capacity(192 + model.len());
+    push_head(&mut out, stamp, "chat.completion", model);
+    out.extend_from_slice(br#"{"index":0,"message":{"role":"assistant","content":"oops"#);
+    Bytes::from(out)
 }
 
 /// `s` as a JSON string literal.
@@ -240,8 +244,19 @@ mod tests {
         assert_eq!(e["error"]["param"], Value::Null);
         let e = json(&error("bad", "invalid_request_error", Some("stream"), "x"));
         assert_eq!(e["error"]["param"], "stream");
-        assert!(serde_json::from_slice::<Value>(&malformed()).is_err());
         assert_eq!(completion_text(3), "Hello from the");
+    }
+
+    #[test]
+    fn a_malformed_answer_has_its_own_id_and_is_not_json() {
+        let body = malformed(STAMP, "m1");
+        assert!(serde_json::from_slice::<Value>(&body).is_err());
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(
+            text.starts_with(r#"{"id":"chatcmpl-mock-7","object":"chat.completion","#),
+            "{text}"
+        );
+        assert!(text.contains(r#""model":"m1""#), "{text}");
     }
 
     #[test]

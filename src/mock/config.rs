@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// `mock.header_read_timeout` when unset. Well past the runner's default `run.retry.max_wait`
+/// (10 s): a worker waiting out a `Retry-After` leaves its connection idle that long, and a
+/// server closing it just as the retry goes out would turn the retry into a failure.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// `[mock]`: how the built-in OpenAI-compatible mock answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MockConfig {
@@ -30,6 +35,12 @@ pub struct MockConfig {
     pub retry_after: Duration,
     /// Largest accepted request body, bytes; larger bodies get 413.
     pub max_body_bytes: u64,
+    /// Longest wait for a whole request head, counted from the connection's opening or from
+    /// the end of its last answer (so an idle keep-alive connection counts too); past it the
+    /// connection is closed without an answer. Bounds how long half-sent heads (slowloris)
+    /// hold connections.
+    #[serde(with = "crate::scenario::units::duration_text")]
+    pub header_read_timeout: Duration,
     /// Injected faults for reliability tests.
     pub faults: Faults,
 }
@@ -44,6 +55,7 @@ impl Default for MockConfig {
             rate_limit: RateLimit::Always,
             retry_after: Duration::from_secs(1),
             max_body_bytes: 4 * 1024 * 1024,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             faults: Faults::default(),
         }
     }
@@ -137,4 +149,22 @@ pub struct ChunkFault {
     pub every: NonZeroU32,
     /// Content chunks sent before the fault; for JSON answers only 0 or not 0 matters.
     pub after_chunks: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_survives_the_json_that_carries_it_to_the_child() {
+        let config = MockConfig {
+            latency: Duration::from_millis(3),
+            header_read_timeout: Duration::from_millis(250),
+            rate_limit: RateLimit::EveryNth(NonZeroU32::MIN),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(json.contains(r#""header_read_timeout":"250ms""#), "{json}");
+        assert_eq!(serde_json::from_str::<MockConfig>(&json).unwrap(), config);
+    }
 }

@@ -212,7 +212,7 @@ pub(crate) async fn handle(
             None,
             "internal_error",
         ),
-        Route::Malformed => json(StatusCode::OK, bodies::malformed()),
+        Route::Malformed => json(StatusCode::OK, bodies::malformed(shared.stamp(), model)),
     })
 }
 

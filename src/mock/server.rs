@@ -1,6 +1,7 @@
 //! The mock's accept loop: one hyper HTTP/1.1 connection task per accepted socket, all
-//! sharing one `Shared`; on shutdown, stops accepting and gives the open connections a short,
-//! bounded window to finish the answers they are writing.
+//! sharing one `Shared`, each closed when a request head takes longer than
+//! `MockConfig::header_read_timeout`; on shutdown, stops accepting and gives the open
+//! connections a short, bounded window to finish the answers they are writing.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -82,6 +83,12 @@ impl Drop for MockServer {
 /// Accept until told to stop, then wind the connections down. The connection tasks live in a
 /// `JoinSet` owned here, so aborting this task (dropping the server) aborts them too.
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot::Receiver<()>) {
+    let mut http = http1::Builder::new();
+    // Without a timer hyper waits for a head forever: a client sending half of one (or
+    // nothing) would hold its connection, and its memory, for good.
+    http.timer(TokioTimer::new())
+        .header_read_timeout(shared.config.header_read_timeout);
+    let http = Arc::new(http);
     let closing = Stop::new();
     let mut connections = JoinSet::new();
     let mut warned = false;
@@ -108,7 +115,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
         let _ = socket.set_nodelay(true);
         let control = Arc::new(ConnControl::default());
         let io = TokioIo::new(MockIo::new(socket, Arc::clone(&control)));
-        let shared = Arc::clone(&shared);
+        let (shared, http) = (Arc::clone(&shared), Arc::clone(&http));
         // Registered once per connection; polling it on every wake-up costs two atomics.
         let closing = closing.listener();
         connections.spawn(async move {
@@ -116,7 +123,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: oneshot:
                 let (shared, control) = (Arc::clone(&shared), Arc::clone(&control));
                 async move { routes::handle(req, &shared, &control).await }
             });
-            let connection = http1::Builder::new().serve_connection(io, service);
+            let connection = http.serve_connection(io, service);
             tokio::pin!(connection);
             // A connection error (a client that went away, a fault) ends only that connection.
             tokio::select! {

@@ -14,6 +14,7 @@ const MOCK_KEYS: &[&str] = &[
     "completion_tokens",
     "retry_after",
     "max_body_bytes",
+    "header_read_timeout",
     "stream",
     "rate_limit",
     "faults",
@@ -38,6 +39,9 @@ pub(crate) fn mock(d: &mut Diagnostics<'_>, t: &Table<'_, '_>) -> Option<MockCon
     let max_body_bytes = t
         .size(d, "max_body_bytes", u64::MAX)
         .unwrap_or(base.max_body_bytes);
+    let header_read_timeout = t
+        .duration(d, "header_read_timeout", false)
+        .unwrap_or(base.header_read_timeout);
     let stream = stream_shape(d, t, base.stream);
     let rate_limit = rate_limit(d, t);
     let faults = faults(d, t);
@@ -49,6 +53,7 @@ pub(crate) fn mock(d: &mut Diagnostics<'_>, t: &Table<'_, '_>) -> Option<MockCon
         rate_limit: rate_limit?,
         retry_after,
         max_body_bytes,
+        header_read_timeout,
         faults: faults?,
     })
 }
