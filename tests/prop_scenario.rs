@@ -249,7 +249,7 @@ impl Valid {
         }
         t += &format!("concurrency = [{}]\n", list(&self.concurrency, false));
         if let Some(values) = &self.axis {
-            t += &format!("ax_n = [{}]\n", list(values, false));
+            t += &format!("[matrix.axes]\nax_n = [{}]\n", list(values, false));
         }
         t += "[mock]\n";
         for line in &self.mock {
@@ -359,11 +359,12 @@ fn key() -> impl Strategy<Value = String> {
                 "transport", "headers", "runs", "warmup", "warmup_requests", "duration",
                 "requests", "retry", "max", "honor_retry_after", "max_wait", "backoff", "S", "fill",
                 "bytes", "text", "file", "template", "path", "method", "body", "max_tokens",
-                "stream", "expect", "status", "route", "payload", "concurrency", "ax_n", "model",
+                "stream", "expect", "status", "route", "payload", "concurrency", "ax_n", "axes", "model",
                 "latency", "jitter", "completion_tokens", "retry_after", "max_body_bytes",
                 "header_read_timeout", "first_chunk", "chunks", "interval", "rate_limit", "mode",
                 "n", "period", "limited", "faults", "stall", "reset", "truncate", "every",
-                "after_chunks", "dir", "templates", "results_file", "requests_log", "chat",
+                "after_chunks", "dir", "templates", "results_file", "requests_log", "chat", "max_response_bytes",
+                "max_event_bytes",
             ][..],
         )
         .prop_map(str::to_string),
@@ -517,7 +518,7 @@ proptest! {
                 prop::sample::select(
                     &[
                         "run.duration", "run.warmup", "run.runs", "run.requests",
-                        "matrix.concurrency", "matrix.route", "matrix.payload", "matrix.ax_n",
+                        "matrix.concurrency", "matrix.route", "matrix.payload", "matrix.axes.ax_n",
                         "target.base_url", "target.timeout", "target.headers.x", "mock.latency",
                         "mock.header_read_timeout", "mock.rate_limit", "routes.new.path",
                         "payloads.S", "bogus", "run..x", "",

@@ -60,7 +60,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
         let (number, after) = rest.split_at(digits);
         let unit_len = after
-            .find(|c: char| c.is_ascii_digit())
+            .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after.len());
         let (unit, next) = after.split_at(unit_len);
         let unit = unit.trim();
