@@ -123,7 +123,7 @@ fn row(p: &Point) -> [String; 5] {
         p.id.clone(),
         format!("{} {}", p.request.method, p.request.path),
         payload,
-        p.concurrency.to_string(),
+        p.load.axis().label,
         answer,
     ]
 }

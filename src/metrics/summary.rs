@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::samples::ErrorSample;
+use crate::scenario::LoadModel;
 
 /// Percentiles of one distribution, in microseconds. Only built from a histogram holding at
 /// least one value: a distribution with no value has no summary (`None`, `null` in JSON).
@@ -369,8 +370,10 @@ pub struct PointResult {
     pub payload: Option<String>,
     /// Request body size, bytes.
     pub payload_bytes: u64,
-    /// Closed-loop workers.
-    pub concurrency: u32,
+    /// How the point drove load; in JSON its fields sit in the point's object (`concurrency`
+    /// for a closed loop).
+    #[serde(flatten)]
+    pub load: LoadModel,
     /// Whether the route is measured as a stream.
     pub stream: bool,
     /// Every axis value by axis name.
@@ -402,7 +405,7 @@ impl PointResult {
             path: point.request.path.clone(),
             payload: point.payload.clone(),
             payload_bytes: point.request.body.len() as u64,
-            concurrency: point.concurrency.get(),
+            load: point.load.clone(),
             stream: point.request.stream,
             vars: point.vars.clone(),
             aggregate: super::aggregate(&runs),

@@ -96,7 +96,7 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             r.path.clone(),
             r.payload.clone(),
             r.payload_bytes.to_string(),
-            r.concurrency.to_string(),
+            r.concurrency.map_or(String::new(), |c| c.to_string()),
             r.runs.to_string(),
             r.requests.to_string(),
             r.rps.map_or(String::new(), |s| rate(s.median)),

@@ -9,9 +9,11 @@
 use serde::Serialize;
 
 use super::RunReport;
+use super::charts::{ChartRef, charts_of};
 use super::filters::thousands;
 use super::routes::by_route;
 use crate::metrics::{NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, Spread};
+use crate::scenario::LoadAxis;
 
 /// One point's figures. Spreads are the median (and MAD) of the per-run figures; counts are
 /// summed over runs. Times in milliseconds.
@@ -27,8 +29,12 @@ pub(crate) struct PointRow {
     pub(crate) payload: String,
     /// Request body size, bytes.
     pub(crate) payload_bytes: u64,
-    /// Closed-loop workers.
-    pub(crate) concurrency: u32,
+    /// Closed-loop workers; `None` for a point of another load model.
+    pub(crate) concurrency: Option<u32>,
+    /// The point's place on its charts' x axis (`concurrency`, 32 workers).
+    pub(crate) x: LoadAxis,
+    /// The load model in words: `32 workers`.
+    pub(crate) load: String,
     /// The point's user axis values, in the matrix's order.
     pub(crate) axes: Vec<AxisCell>,
     /// Whether the route is measured as a stream.
@@ -173,7 +179,9 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
         path: p.path.clone(),
         payload: p.payload.clone().unwrap_or_else(|| "-".into()),
         payload_bytes: p.payload_bytes,
-        concurrency: p.concurrency,
+        concurrency: p.load.concurrency().map(std::num::NonZeroU32::get),
+        x: p.load.axis(),
+        load: p.load.describe(),
         axes: axis_cells(p, axes),
         stream: p.stream,
         runs: a.runs,
@@ -268,8 +276,11 @@ pub(crate) struct RouteView {
     pub(crate) stream: bool,
     /// Its points, plan order.
     pub(crate) points: Vec<PointRow>,
-    /// Chart files beside the report: latency, then throughput.
+    /// Chart files beside the report, per load axis of the route's points: for concurrency,
+    /// latency then throughput.
     pub(crate) charts: Vec<String>,
+    /// The same charts with their alt text.
+    pub(crate) figures: Vec<ChartRef>,
 }
 
 /// The phases as people read them.
@@ -311,12 +322,16 @@ pub(crate) struct View<'a> {
 pub(crate) fn view(report: &RunReport) -> View<'_> {
     let routes: Vec<RouteView> = by_route(&report.points)
         .into_iter()
-        .map(|g| RouteView {
-            name: g.name.to_string(),
-            path: g.path.to_string(),
-            stream: g.stream,
-            points: g.points.iter().map(|p| row(p, &report.axes)).collect(),
-            charts: super::charts::file_names(g.name).to_vec(),
+        .map(|g| {
+            let figures = charts_of(&g);
+            RouteView {
+                name: g.name.to_string(),
+                path: g.path.to_string(),
+                stream: g.stream,
+                points: g.points.iter().map(|p| row(p, &report.axes)).collect(),
+                charts: figures.iter().map(|c| c.file.clone()).collect(),
+                figures,
+            }
         })
         .collect();
     let points: Vec<PointRow> = report.points.iter().map(|p| row(p, &report.axes)).collect();

@@ -70,7 +70,7 @@ pub async fn run(
 ) -> Result<RunOutcome, RunError> {
     let max_concurrency = points
         .iter()
-        .map(|p| p.concurrency.get() as usize)
+        .map(|p| p.load.max_in_flight() as usize)
         .max()
         .unwrap_or(1);
     // The built-in mock listens on loopback for this run alone: never through a proxy.

@@ -44,7 +44,9 @@ async fn run_logged(
     journal: Option<JournalSender>,
 ) -> RunOutcome {
     for p in &mut points {
-        p.concurrency = std::num::NonZeroU32::new(concurrency).unwrap();
+        p.load = crate::scenario::LoadModel::Closed {
+            concurrency: std::num::NonZeroU32::new(concurrency).unwrap(),
+        };
     }
     let options = RunOptions {
         quiet: true,

@@ -13,8 +13,8 @@ use minijinja::{Environment, Value};
 use super::diagnostics::Spot;
 use super::templates::RenderError;
 use super::{
-    AxisValue, BodySpec, MAX_PAYLOAD_BYTES, PayloadSource, Point, Problem, RequestSpec, Scenario,
-    ScenarioError, SecretText, Template, names, templates, units,
+    AxisValue, BodySpec, LoadModel, MAX_PAYLOAD_BYTES, PayloadSource, Point, Problem, RequestSpec,
+    Scenario, ScenarioError, SecretText, Template, names, templates, units,
 };
 
 /// Time a point needs beyond its phases (connections, merge, mock start), an estimate.
@@ -30,24 +30,35 @@ pub fn expand(scenario: &Scenario) -> Result<Vec<Point>, ScenarioError> {
         m.payload.iter().copied().map(Some).collect()
     };
     let combos = combinations(&m.extra.iter().map(|a| a.values.len()).collect::<Vec<_>>());
+    let loads = load_models(scenario);
     let mut x = Expander::new(scenario);
     for &route in &m.route {
         for &payload in &payloads {
-            for &concurrency in &m.concurrency {
+            for load in &loads {
                 for (combo, values) in combos.iter().enumerate() {
                     let cell = Cell {
                         route,
                         payload,
-                        concurrency: concurrency.get(),
+                        load,
                         combo,
                         values,
                     };
-                    x.point(&cell, concurrency);
+                    x.point(&cell);
                 }
             }
         }
     }
     x.finish()
+}
+
+/// The load models of the matrix, in expansion order: one per concurrency level.
+fn load_models(scenario: &Scenario) -> Vec<LoadModel> {
+    scenario
+        .matrix
+        .concurrency
+        .iter()
+        .map(|&concurrency| LoadModel::Closed { concurrency })
+        .collect()
 }
 
 /// Every combination of one value index per axis of the given lengths, first axis slowest.
@@ -72,7 +83,7 @@ fn combinations(lengths: &[usize]) -> Vec<Vec<usize>> {
 struct Cell<'a> {
     route: usize,
     payload: Option<usize>,
-    concurrency: u32,
+    load: &'a LoadModel,
     /// Index of the user-axis combination, for the body cache.
     combo: usize,
     /// One value index per user axis.
@@ -104,7 +115,7 @@ impl<'s> Expander<'s> {
         }
     }
 
-    fn point(&mut self, cell: &Cell<'_>, concurrency: std::num::NonZeroU32) {
+    fn point(&mut self, cell: &Cell<'_>) {
         let s = self.scenario;
         let route = &s.routes[cell.route];
         let payload = cell.payload.map(|i| &s.payloads[i]);
@@ -120,13 +131,15 @@ impl<'s> Expander<'s> {
             id.push('-');
             id.push_str(&p.name);
         }
-        id.push_str(&format!("-c{}", cell.concurrency));
+        id.push('-');
+        id.push_str(&cell.load.id_part());
         let mut vars = BTreeMap::new();
         vars.insert("route".to_string(), route.name.clone());
         if let Some(p) = payload {
             vars.insert("payload".to_string(), p.name.clone());
         }
-        vars.insert("concurrency".to_string(), cell.concurrency.to_string());
+        let axis = cell.load.axis();
+        vars.insert(axis.name.to_string(), axis.label);
         for (name, value) in &axes {
             id.push('-');
             id.push_str(&names::id_part(&value.to_string()));
@@ -163,7 +176,7 @@ impl<'s> Expander<'s> {
             id,
             route: route.name.clone(),
             payload: payload.map(|p| p.name.clone()),
-            concurrency,
+            load: cell.load.clone(),
             vars,
             request: RequestSpec {
                 method: route.method.clone(),
@@ -214,7 +227,11 @@ impl<'s> Expander<'s> {
             "payload_name",
             Value::from(payload.map_or("", |p| p.name.as_str())),
         );
-        context.insert("concurrency", Value::from(cell.concurrency));
+        match cell.load {
+            LoadModel::Closed { concurrency } => {
+                context.insert("concurrency", Value::from(concurrency.get()));
+            }
+        }
         context.insert("model", Value::from(model.as_str()));
         context.insert("stream", Value::from(route.stream));
         context.insert("point_id", Value::from(id));

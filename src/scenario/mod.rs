@@ -26,6 +26,7 @@ mod diagnostics;
 mod expand;
 mod files;
 mod interpolate;
+pub mod load;
 pub mod model;
 mod names;
 mod overrides;
@@ -36,6 +37,7 @@ pub mod units;
 use std::path::{Path, PathBuf};
 
 pub use expand::{Estimate, estimate, expand};
+pub use load::{LoadAxis, LoadModel};
 pub use model::{
     Axis, AxisValue, BaseUrl, BodyCheck, BodySpec, Expect, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES,
     MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource, PhaseLimit, Point, RequestSpec,

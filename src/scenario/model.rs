@@ -15,6 +15,7 @@ use url::Url;
 
 use super::Problem;
 use super::diagnostics::Spot;
+use super::load::LoadModel;
 use crate::mock::MockConfig;
 
 /// A checked scenario file with overrides applied.
@@ -421,16 +422,16 @@ pub struct OutputSettings {
 pub struct Point {
     /// Position in the expanded list (0-based, stable).
     pub index: usize,
-    /// Readable stable id, unique in the plan, e.g. `chat-S-c32`: route, payload, `c` and the
-    /// concurrency, then each user axis value (characters other than letters, digits, `_`,
+    /// Readable stable id, unique in the plan, e.g. `chat-S-c32`: route, payload, the load
+    /// model's part (`c` and the concurrency), then each user axis value (characters other than letters, digits, `_`,
     /// `-` and `.` become `_`).
     pub id: String,
     /// Route name.
     pub route: String,
     /// Payload name, if the matrix has a payload axis.
     pub payload: Option<String>,
-    /// Closed-loop workers.
-    pub concurrency: NonZeroU32,
+    /// How the point drives load.
+    pub load: LoadModel,
     /// Every axis value of this point by axis name (`route`, `payload`, `concurrency`, user axes).
     pub vars: BTreeMap<String, String>,
     /// The request each worker sends.
