@@ -103,6 +103,12 @@ async fn run_with<C: Connector>(
     base: &Url,
     options: RunOptions,
 ) -> Result<RunOutcome, RunError> {
+    if let Some(p) = points.iter().find(|p| p.load.open_loop().is_some()) {
+        return Err(RunError::Transport(format!(
+            "point `{}`: open-loop points cannot be run yet",
+            p.id
+        )));
+    }
     let requests = points
         .iter()
         .map(|p| Prepared::new(p, base, &scenario.target))

@@ -40,9 +40,7 @@ pub(crate) async fn run_point<C: Connector>(
 ) -> PointResult {
     let settings = &ctx.scenario.run;
     let req = Arc::new(req);
-    let workers = match point.load {
-        crate::scenario::LoadModel::Closed { concurrency } => concurrency.get() as usize,
-    };
+    let workers = point.load.max_in_flight() as usize;
     let live = Arc::new(Live::new(workers));
     let mut workers: Vec<Worker<C::Transport>> = (0..workers)
         .map(|i| Worker::new(i, connector.transport()))

@@ -16,6 +16,7 @@
 
 mod build;
 mod build_axes;
+mod build_load;
 mod build_matrix;
 mod build_mock;
 mod build_payloads;
@@ -36,8 +37,11 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
-pub use expand::{Estimate, estimate, expand};
-pub use load::{LoadAxis, LoadModel};
+pub use expand::{Estimate, estimate, expand, point_estimate};
+pub use load::{
+    Arrival, ArrivalProcess, ArrivalSettings, LoadAxis, LoadModel, MAX_RATE, OpenLoop, RateProfile,
+    RateValue, Stage,
+};
 pub use model::{
     Axis, AxisValue, BaseUrl, BodyCheck, BodySpec, Expect, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES,
     MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource, PhaseLimit, Point, RequestSpec,

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::Problem;
 use super::diagnostics::Spot;
-use super::load::LoadModel;
+use super::load::{ArrivalSettings, LoadModel, RateValue, Stage};
 use crate::mock::MockConfig;
 
 /// A checked scenario file with overrides applied.
@@ -190,10 +190,15 @@ pub struct RunSettings {
     pub runs: NonZeroU32,
     /// Warmup phase (sent, measured, discarded); `None` when the warmup is zero.
     pub warmup: Option<PhaseLimit>,
-    /// Measure phase.
+    /// Measure phase. With `[[run.stages]]` and no `duration` written, it lasts the stages'
+    /// total.
     pub measure: PhaseLimit,
     /// What to do with 429 answers.
     pub retry: RetryPolicy,
+    /// `[run.arrival]`: the arrival process, seed and in-flight cap of open-loop points.
+    pub arrival: ArrivalSettings,
+    /// `[[run.stages]]`: the ramps of the `"stages"` rate; empty when none are written.
+    pub stages: Vec<Stage>,
 }
 
 /// `[run.retry]`: how 429 answers are retried.
@@ -352,8 +357,11 @@ pub struct Matrix {
     /// Payloads, as indices into `Scenario::payloads`; empty means the routes send no payload.
     pub payload: Vec<usize>,
     /// Concurrency levels: closed-loop workers, each with one request in flight (at most
-    /// `MAX_CONCURRENCY`).
+    /// `MAX_CONCURRENCY`); may be empty when `rate` is not.
     pub concurrency: Vec<NonZeroU32>,
+    /// Request rates of open-loop points; may be empty when `concurrency` is not. The load
+    /// points are the concurrency levels, then the rates (their union, not their product).
+    pub rate: Vec<RateValue>,
     /// User axes, from `[matrix.axes]` (e.g. `model = ["a", "b"]`), in file order, usable in
     /// templates.
     pub extra: Vec<Axis>,
