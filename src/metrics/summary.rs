@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::open_loop::OpenLoopStats;
 use super::samples::ErrorSample;
 use crate::scenario::LoadModel;
 
@@ -249,6 +250,10 @@ pub struct RunStats {
     /// A few messages per failure kind (final outcomes), with counts.
     #[serde(default)]
     pub error_samples: Vec<ErrorSample>,
+    /// Open-loop figures: offered and achieved rates, service times, send lag, queue; `None`
+    /// for a closed loop.
+    #[serde(default)]
+    pub open_loop: Option<OpenLoopStats>,
 }
 
 /// Median and median absolute deviation of one figure across runs.

@@ -63,8 +63,11 @@ const CLOSED_PLOTS: &[Plot] = &[
 
 /// The plots of the load axis `name`, and the file name part that sets them apart from
 /// another axis's (`""` for concurrency, whose charts kept their names).
-fn plots(_axis: &str) -> (&'static str, &'static [Plot]) {
-    ("", CLOSED_PLOTS)
+fn plots(axis: &str) -> (&'static str, &'static [Plot]) {
+    match axis {
+        "rate" => ("rate-", CLOSED_PLOTS),
+        _ => ("", CLOSED_PLOTS),
+    }
 }
 
 /// The load axes of `points`, in order of first appearance.

@@ -1,14 +1,17 @@
-//! Drives load: for each point, `concurrency` closed-loop workers run the warmup and measure
-//! phases `runs` times through a `Transport`, retrying 429s per the policy and backing off
-//! after connect failures; per-worker recorders are merged into `RunStats`. Progress goes to
-//! the bars through live counters.
+//! Drives load: for each point, its workers run the warmup and measure phases `runs` times
+//! through a `Transport` — a closed loop's `concurrency` workers, or an open loop's pool fed
+//! by a dispatcher at each request's intended start (`open`, `schedule`) — retrying 429s per
+//! the policy; per-worker recorders are merged into `RunStats`. Progress goes to the bars
+//! through live counters.
 
 mod cause;
 mod exchange;
 mod live;
+mod open;
 pub mod openai;
 mod point;
 mod progress;
+mod schedule;
 pub mod sse;
 mod transport;
 mod worker;
@@ -22,6 +25,7 @@ pub use crate::stop::Stop;
 use crate::journal::JournalSender;
 use crate::metrics::PointResult;
 use crate::scenario::{self, BaseUrl, Point, Scenario, TransportKind};
+use open::Pacing;
 use point::{RunCtx, run_point};
 use progress::Progress;
 use transport::{Connector, HyperConnector, Prepared, ReqwestConnector};
@@ -89,26 +93,22 @@ pub async fn run(
     };
     if use_hyper {
         let connector = HyperConnector::new(base, shown, &scenario.target).await?;
-        run_with(&connector, scenario, points, base, options).await
+        run_with(&connector, scenario, points, base, options, Pacing::Precise).await
     } else {
         let connector = ReqwestConnector::new(&scenario.target, max_concurrency, use_proxies)?;
-        run_with(&connector, scenario, points, base, options).await
+        run_with(&connector, scenario, points, base, options, Pacing::Precise).await
     }
 }
 
+/// `run` through `connector`, open loops waiting for intended starts as `pacing` says.
 async fn run_with<C: Connector>(
     connector: &C,
     scenario: &Scenario,
     points: &[Point],
     base: &Url,
     options: RunOptions,
+    pacing: Pacing,
 ) -> Result<RunOutcome, RunError> {
-    if let Some(p) = points.iter().find(|p| p.load.open_loop().is_some()) {
-        return Err(RunError::Transport(format!(
-            "point `{}`: open-loop points cannot be run yet",
-            p.id
-        )));
-    }
     let requests = points
         .iter()
         .map(|p| Prepared::new(p, base, &scenario.target))
@@ -133,6 +133,7 @@ async fn run_with<C: Connector>(
         journal: options.journal,
         run_start: tokio::time::Instant::now(),
         progress: &progress,
+        pacing,
     };
     let started = SystemTime::now();
     let mut results = Vec::with_capacity(points.len());

@@ -54,7 +54,7 @@ async fn run_logged(
         stop: Some(stop),
     };
     let base = Url::parse("http://127.0.0.1:9/").unwrap();
-    run_with(connector, &s, &points, &base, options)
+    run_with(connector, &s, &points, &base, options, Pacing::Tokio)
         .await
         .unwrap()
 }
