@@ -147,8 +147,13 @@ async fn dispatch<C: Connector>(
                 let Some(w) = free else {
                     // The phase ended first: this request and every one due after it.
                     let left = ctx.tickets_left().unwrap_or(u64::MAX);
-                    counts.dropped = 1 + (schedule.by_ref().count() as u64).min(left);
-                    counts.scheduled += counts.dropped - 1;
+                    let rest = schedule
+                        .by_ref()
+                        .take(usize::try_from(left).unwrap_or(usize::MAX));
+                    let (more, last) = rest.fold((0, due), |(n, _), t| (n + 1, t));
+                    counts.dropped = 1 + more;
+                    counts.scheduled += more;
+                    last_due = last;
                     break;
                 };
                 (

@@ -18,3 +18,6 @@ mod timer;
 
 pub(crate) use dispatch::{OpenPhase, run_open_phase};
 pub(crate) use timer::Pacing;
+
+#[cfg(test)]
+mod tests;
