@@ -13,7 +13,7 @@ pub mod summary;
 
 pub use aggregate::{aggregate, median_mad};
 pub use attempt::{FailureKind, NOT_STREAMED_GAP_US, Observation, Phase, StreamObservation, Usage};
-pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopStats, Sending};
+pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopAggregate, OpenLoopStats, Sending};
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};
 pub use selfwatch::SelfWatch;

@@ -7,8 +7,9 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::aggregate::median_mad;
 use super::attempt::Observation;
-use super::summary::LatencySummary;
+use super::summary::{LatencySummary, Spread};
 
 /// A send later than this, past any queue time, is behind the schedule.
 pub const LATE_SEND_US: u64 = 1_000;
@@ -188,4 +189,76 @@ pub struct OpenLoopStats {
     /// 1% of sends late (their p99 over 1 ms), or, with no request queued, an achieved rate
     /// below 99% of the offered one.
     pub behind_schedule: bool,
+}
+
+/// An open-loop point's figures across its runs: medians (and MADs) of the per-run figures,
+/// times in milliseconds; counts summed over every run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OpenLoopAggregate {
+    /// Offered rate, requests per second.
+    pub offered_rps: Option<Spread>,
+    /// Achieved rate, requests per second.
+    pub achieved_rps: Option<Spread>,
+    /// Service time p50, ms.
+    pub service_p50_ms: Option<Spread>,
+    /// Service time p99, ms.
+    pub service_p99_ms: Option<Spread>,
+    /// Service TTFT p50, ms.
+    pub service_ttft_p50_ms: Option<Spread>,
+    /// Service TTFT p99, ms.
+    pub service_ttft_p99_ms: Option<Spread>,
+    /// Send lag p50, ms.
+    pub send_lag_p50_ms: Option<Spread>,
+    /// Send lag p99, ms.
+    pub send_lag_p99_ms: Option<Spread>,
+    /// Send lag max, ms.
+    pub send_lag_max_ms: Option<Spread>,
+    /// Queue time p99 of the queued requests, ms.
+    pub queue_p99_ms: Option<Spread>,
+    /// Requests scheduled, summed.
+    pub scheduled: u64,
+    /// Requests sent, summed.
+    pub sent: u64,
+    /// Requests dropped at a phase's end, summed.
+    pub dropped: u64,
+    /// Requests that queued for a free slot, summed.
+    pub queued: u64,
+    /// The most requests in flight in any run.
+    pub peak_in_flight: u64,
+    /// Whether any run fell behind its schedule.
+    pub behind_schedule: bool,
+}
+
+impl OpenLoopAggregate {
+    /// The aggregate of `runs` (the runs medians are taken over) and `all` (every run, for
+    /// sums); `None` when no run has open-loop figures.
+    pub(crate) fn of(runs: &[&OpenLoopStats], all: &[&OpenLoopStats]) -> Option<Self> {
+        if all.is_empty() {
+            return None;
+        }
+        let spread = |f: &dyn Fn(&OpenLoopStats) -> Option<f64>| {
+            median_mad(&runs.iter().filter_map(|r| f(r)).collect::<Vec<_>>())
+        };
+        let ms = |s: Option<LatencySummary>, pick: fn(&LatencySummary) -> u64| {
+            s.map(|s| pick(&s) as f64 / 1000.0)
+        };
+        Some(Self {
+            offered_rps: spread(&|r| r.offered_rps),
+            achieved_rps: spread(&|r| r.achieved_rps),
+            service_p50_ms: spread(&|r| ms(r.service_time, |l| l.p50_us)),
+            service_p99_ms: spread(&|r| ms(r.service_time, |l| l.p99_us)),
+            service_ttft_p50_ms: spread(&|r| ms(r.service_ttft, |l| l.p50_us)),
+            service_ttft_p99_ms: spread(&|r| ms(r.service_ttft, |l| l.p99_us)),
+            send_lag_p50_ms: spread(&|r| ms(r.send_lag, |l| l.p50_us)),
+            send_lag_p99_ms: spread(&|r| ms(r.send_lag, |l| l.p99_us)),
+            send_lag_max_ms: spread(&|r| ms(r.send_lag, |l| l.max_us)),
+            queue_p99_ms: spread(&|r| ms(r.queue_time, |l| l.p99_us)),
+            scheduled: all.iter().map(|r| r.scheduled).sum(),
+            sent: all.iter().map(|r| r.sent).sum(),
+            dropped: all.iter().map(|r| r.dropped).sum(),
+            queued: all.iter().map(|r| r.queued).sum(),
+            peak_in_flight: all.iter().map(|r| r.peak_in_flight).max().unwrap_or(0),
+            behind_schedule: all.iter().any(|r| r.behind_schedule),
+        })
+    }
 }

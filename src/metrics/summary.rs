@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::open_loop::OpenLoopStats;
+use super::open_loop::{OpenLoopAggregate, OpenLoopStats};
 use super::samples::ErrorSample;
 use crate::scenario::LoadModel;
 
@@ -314,6 +314,9 @@ pub struct PointAggregate {
     /// The runs' error samples together (a few messages per failure kind, with counts).
     #[serde(default)]
     pub error_samples: Vec<ErrorSample>,
+    /// Open-loop figures across runs; `None` for a closed loop.
+    #[serde(default)]
+    pub open_loop: Option<OpenLoopAggregate>,
 }
 
 /// Stream figures across runs. Times in milliseconds.

@@ -61,12 +61,66 @@ const CLOSED_PLOTS: &[Plot] = &[
     },
 ];
 
+const RATE_PLOTS: &[Plot] = &[
+    Plot {
+        what: "latency",
+        y_label: "latency (ms)",
+        empty_note: "no successful requests",
+        lines: &[
+            (" response p50", false, |r| r.p50.map(|s| s.median)),
+            (" response p99", true, |r| r.p99.map(|s| s.median)),
+            (" service p50", false, |r| r.service_p50.map(|s| s.median)),
+            (" service p99", true, |r| r.service_p99.map(|s| s.median)),
+        ],
+    },
+    Plot {
+        what: "throughput",
+        y_label: "requests / s",
+        empty_note: "no measured runs",
+        lines: &[
+            (" offered", true, |r| r.offered_rps.map(|s| s.median)),
+            (" achieved", false, |r| r.achieved_rps.map(|s| s.median)),
+        ],
+    },
+    Plot {
+        what: "ttft",
+        y_label: "time to first token (ms)",
+        empty_note: "no stream measured",
+        lines: &[
+            (" response p50", false, |r| r.ttft_p50.map(|s| s.median)),
+            (" response p99", true, |r| r.ttft_p99.map(|s| s.median)),
+            (" service p50", false, |r| {
+                r.service_ttft_p50.map(|s| s.median)
+            }),
+            (" service p99", true, |r| {
+                r.service_ttft_p99.map(|s| s.median)
+            }),
+        ],
+    },
+];
+
 /// The plots of the load axis `name`, and the file name part that sets them apart from
 /// another axis's (`""` for concurrency, whose charts kept their names).
 fn plots(axis: &str) -> (&'static str, &'static [Plot]) {
     match axis {
-        "rate" => ("rate-", CLOSED_PLOTS),
+        "rate" => ("rate-", RATE_PLOTS),
         _ => ("", CLOSED_PLOTS),
+    }
+}
+
+/// The plots of `axis` for a route that streams or not: TTFT only for streams.
+fn plots_for(axis: &str, stream: bool) -> impl Iterator<Item = &'static Plot> {
+    plots(axis)
+        .1
+        .iter()
+        .filter(move |p| stream || p.what != "ttft")
+}
+
+/// The x-axis title of `axis`.
+fn x_label(axis: &str) -> String {
+    match axis {
+        "rate" => "rate, req/s (levels evenly spaced)".into(),
+        other => format!("{other} (levels evenly spaced)"),
     }
 }
 
@@ -89,9 +143,9 @@ pub(crate) fn charts_of(group: &RouteGroup<'_>) -> Vec<ChartRef> {
     axes_of(&group.points)
         .into_iter()
         .flat_map(|axis| {
-            let (part, plots) = plots(axis);
+            let part = plots(axis).0;
             let stem = &stem;
-            plots.iter().map(move |plot| ChartRef {
+            plots_for(axis, group.stream).map(move |plot| ChartRef {
                 file: format!("chart-{stem}-{part}{}.svg", plot.what),
                 alt: format!("{} {} against {axis}", group.name, plot.what),
             })
@@ -165,9 +219,8 @@ pub(crate) fn render(report: &RunReport) -> Vec<(String, String)> {
                     lines.push(key);
                 }
             }
-            let x_label = format!("{axis} (levels evenly spaced)");
-            let (_, plots) = plots(axis);
-            for (plot, file) in plots.iter().zip(files.by_ref()) {
+            let x_label = x_label(axis);
+            for (plot, file) in plots_for(axis, group.stream).zip(files.by_ref()) {
                 let mut series = Vec::new();
                 for (i, &(payload, axes)) in lines.iter().enumerate() {
                     let color = COLORS[i % COLORS.len()];
