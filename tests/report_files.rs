@@ -119,7 +119,7 @@ fn results_csv_has_a_column_per_user_axis() {
         .next()
         .unwrap()
         .to_string();
-    assert!(header.ends_with(",partial,axis_runs"), "{header}");
+    assert!(header.ends_with(",behind_schedule,axis_runs"), "{header}");
 }
 
 #[test]
