@@ -32,6 +32,11 @@ pub struct MockConfig {
     pub max_body_bytes: u64,
     /// Injected faults for reliability tests.
     pub faults: Faults,
+    /// Service slots: at most this many requests to the five chat routes are in their latency
+    /// at once; the others wait for a slot in arrival order, and their latency counts from
+    /// when they get one. `None`: no limit. A known knee for open-loop tests.
+    #[serde(default)]
+    pub capacity: Option<NonZeroU32>,
 }
 
 impl Default for MockConfig {
@@ -45,6 +50,7 @@ impl Default for MockConfig {
             retry_after: Duration::from_secs(1),
             max_body_bytes: 4 * 1024 * 1024,
             faults: Faults::default(),
+            capacity: None,
         }
     }
 }
