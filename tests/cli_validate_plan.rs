@@ -124,6 +124,22 @@ fn plan_of_a_small_scenario_matches_its_snapshot() {
 }
 
 #[test]
+fn plans_show_each_points_load_model_and_time() {
+    // `UPDATE_FIXTURES=1 cargo test --test cli_validate_plan` rewrites the `.plan` files.
+    for name in ["open", "stages"] {
+        let file = format!("tests/fixtures/plan/{name}.toml");
+        let out = bin().args(["plan", &file]).assert().success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let expected_path = format!("tests/fixtures/plan/{name}.plan");
+        if std::env::var_os("UPDATE_FIXTURES").is_some() {
+            std::fs::write(&expected_path, &text).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path).expect("a .plan file");
+        assert_eq!(text, expected, "{name}");
+    }
+}
+
+#[test]
 fn plan_and_validate_print_problems_alike() {
     let file = "tests/fixtures/invalid/mock_every_problem.toml";
     let stderr = |command: &str| {

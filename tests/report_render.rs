@@ -47,10 +47,13 @@ fn a_partial_report_says_so() {
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",client_bound,partial")
+            .contains(",client_bound,partial,rate_rps,")
     );
     assert!(
-        csv.lines().nth(3).unwrap().ends_with(",false,true"),
+        csv.lines()
+            .nth(3)
+            .unwrap()
+            .ends_with(",false,true,,,,,,,,,,,,,,,,"),
         "{csv}"
     );
 }
@@ -378,4 +381,87 @@ fn the_template_example_in_the_docs_renders() {
         md.contains("- error-S-c8: 305 ± 5 req/s, p99 - ms, 9,150 errors\n"),
         "{md}"
     );
+}
+
+#[test]
+fn an_open_loop_point_has_its_rates_lag_and_charts() {
+    use nitro_scenario::metrics::{self, OpenLoopStats};
+    use nitro_scenario::scenario::{Arrival, ArrivalProcess, LoadModel, OpenLoop, RateProfile};
+    let mut report = sample(false);
+    let mut open_run = report_support::run(1, 49.5, 4_000, false);
+    open_run.open_loop = Some(OpenLoopStats {
+        scheduled: 500,
+        sent: 498,
+        dropped: 2,
+        queued: 7,
+        peak_in_flight: 12,
+        offered_rps: Some(50.0),
+        achieved_rps: Some(49.5),
+        service_time: report_support::latency(3_000),
+        send_lag: report_support::latency(40),
+        queue_time: report_support::latency(2_000),
+        behind_schedule: true,
+        ..Default::default()
+    });
+    let mut point = report_support::point("chat", "/v1/chat/completions", "S", 1, vec![open_run]);
+    point.id = "chat-S-r50".into();
+    point.load = LoadModel::Open {
+        open_loop: OpenLoop {
+            rate: RateProfile::Fixed(50.0),
+            arrival: Arrival {
+                process: ArrivalProcess::Poisson,
+                seed: 42,
+            },
+            max_in_flight: std::num::NonZeroU32::new(16).unwrap(),
+        },
+    };
+    point.aggregate = metrics::aggregate(&point.runs);
+    report.points.push(point);
+    let (dir, written) = write(&report, None);
+    let csv = read(dir.path(), "results.csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().last().unwrap().split(',').collect();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(cell("id"), "chat-S-r50");
+    assert_eq!(cell("concurrency"), "", "a rate point has no concurrency");
+    assert_eq!(
+        [cell("rate_rps"), cell("offered_rps"), cell("achieved_rps")],
+        ["50.0", "50.0", "49.5"]
+    );
+    assert_eq!(
+        [cell("service_p50_ms"), cell("send_lag_p99_ms")],
+        ["3.000", "0.120"]
+    );
+    assert_eq!(
+        [
+            cell("scheduled"),
+            cell("dropped"),
+            cell("queued"),
+            cell("peak_in_flight")
+        ],
+        ["500", "2", "7", "12"]
+    );
+    assert_eq!(cell("behind_schedule"), "true");
+    let first: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        first[header.iter().position(|h| *h == "scheduled").unwrap()],
+        ""
+    );
+    let md = read(dir.path(), "report.md");
+    assert!(md.contains("## Open loop"), "{md}");
+    assert!(md.contains("`chat-S-r50` ⚠ behind schedule | 50 req/s poisson | 50.0 | 49.5 |"));
+    assert!(md.contains("(chart-chat-rate-latency.svg)"));
+    let names: Vec<String> = written
+        .iter()
+        .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+        .collect();
+    for chart in [
+        "chart-chat-rate-latency.svg",
+        "chart-chat-rate-throughput.svg",
+    ] {
+        assert!(names.iter().any(|n| n == chart), "{chart} in {names:?}");
+    }
+    let svg = read(dir.path(), "chart-chat-rate-latency.svg");
+    assert!(svg.contains(">rate, req/s (levels evenly spaced)</text>"));
+    assert!(svg.contains(">S service p99</text>"));
 }

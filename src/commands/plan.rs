@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use super::validate::{print_problems, print_warnings};
 use crate::cli::PlanArgs;
+use crate::report;
+use crate::scenario::load::format_rate;
 use crate::scenario::{
     self, BaseUrl, BodyCheck, Overrides, PhaseLimit, Point, Scenario, ScenarioError, units,
 };
@@ -56,19 +58,44 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
         phase(&scenario.run.measure),
         scenario.run.runs
     );
+    if points.iter().any(|p| p.load.open_loop().is_some()) {
+        let a = &scenario.run.arrival;
+        let _ = writeln!(
+            out,
+            "arrival    {}, seed {}, at most {} in flight",
+            a.process.describe(),
+            a.seed,
+            report::thousands(u64::from(a.max_in_flight.get()))
+        );
+    }
+    if !scenario.run.stages.is_empty() {
+        let stages: Vec<String> = scenario
+            .run
+            .stages
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} to {} req/s",
+                    units::format_duration(s.duration),
+                    format_rate(s.rate)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "stages     from 0 req/s: {}", stages.join(", "));
+    }
     let _ = writeln!(out);
-    let rows: Vec<[String; 5]> = points.iter().map(row).collect();
-    let header = ["point", "request", "payload", "concurrency", "answer"];
+    let rows: Vec<[String; 6]> = points.iter().map(|p| row(scenario, p)).collect();
+    let header = ["point", "request", "payload", "load", "time", "answer"];
     let mut widths = header.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 5]| {
+    let line = |cells: [&str; 6]| {
         let mut s = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i == 3 {
+            if i == 4 {
                 let _ = write!(s, "{cell:>w$}  ");
             } else {
                 let _ = write!(s, "{cell:<w$}  ");
@@ -78,11 +105,7 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
     };
     let _ = writeln!(out, "{}", line(header));
     for row in &rows {
-        let _ = writeln!(
-            out,
-            "{}",
-            line([&row[0], &row[1], &row[2], &row[3], &row[4]].map(String::as_str))
-        );
+        let _ = writeln!(out, "{}", line(row.each_ref().map(String::as_str)));
     }
     let estimate = scenario::estimate(scenario, points);
     let _ = writeln!(out);
@@ -95,7 +118,7 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
     if estimate.lower_bound {
         let _ = writeln!(
             out,
-            "at least {} (phases that end after a number of requests are not counted)",
+            "at least {} (closed-loop phases that end after a number of requests are not counted)",
             format_estimate(estimate.wall)
         );
     } else {
@@ -104,8 +127,9 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
     out
 }
 
-/// One row: id, request, payload and body size, workers, and what a good answer is.
-fn row(p: &Point) -> [String; 5] {
+/// One row: id, request, payload and body size, load model, estimated time of its runs, and
+/// what a good answer is.
+fn row(scenario: &Scenario, p: &Point) -> [String; 6] {
     let size = p.request.body.len();
     let payload = format!("{} ({size} B body)", p.payload.as_deref().unwrap_or("-"));
     let check = match p.request.expect.body {
@@ -113,6 +137,9 @@ fn row(p: &Point) -> [String; 5] {
         BodyCheck::Sse => "sse",
         BodyCheck::Any => "any",
     };
+    let estimate = scenario::point_estimate(scenario, p);
+    let bound = if estimate.lower_bound { "≥ " } else { "" };
+    let time = format!("{bound}{}", format_estimate(estimate.wall));
     let answer = if p.request.expect.status.is_empty() {
         check.to_string()
     } else {
@@ -123,7 +150,8 @@ fn row(p: &Point) -> [String; 5] {
         p.id.clone(),
         format!("{} {}", p.request.method, p.request.path),
         payload,
-        p.concurrency.to_string(),
+        p.load.describe(),
+        time,
         answer,
     ]
 }

@@ -1,5 +1,6 @@
 //! Median and median absolute deviation of a point's headline figures across its runs.
 
+use super::open_loop::OpenLoopAggregate;
 use super::samples::merge_samples;
 use super::summary::{
     LatencySummary, PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals,
@@ -99,6 +100,16 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
         lag_p99_us: spread(&basis, |r| Some(r.client.lag_p99_us as f64)),
         client_bound: runs.iter().any(|r| r.client.client_bound),
         error_samples: merge_samples(runs.iter().map(|r| r.error_samples.as_slice())),
+        open_loop: OpenLoopAggregate::of(
+            &basis
+                .iter()
+                .filter_map(|r| r.open_loop.as_ref())
+                .collect::<Vec<_>>(),
+            &runs
+                .iter()
+                .filter_map(|r| r.open_loop.as_ref())
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 

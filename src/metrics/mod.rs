@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod attempt;
+pub mod open_loop;
 pub mod recorder;
 pub mod samples;
 pub mod selfwatch;
@@ -12,6 +13,7 @@ pub mod summary;
 
 pub use aggregate::{aggregate, median_mad};
 pub use attempt::{FailureKind, NOT_STREAMED_GAP_US, Observation, Phase, StreamObservation, Usage};
+pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopAggregate, OpenLoopStats, Sending};
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};
 pub use selfwatch::SelfWatch;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::attempt::{FailureKind, Observation};
+use super::open_loop::{Dispatched, OpenRecorder, Sending};
 use super::samples::ErrorSamples;
 use super::summary::{
     ClientStats, LatencySummary, OutcomeCounts, RateSummary, RunStats, StreamSummary, UsageTotals,
@@ -86,6 +87,8 @@ pub struct Recorder {
     body_bytes: u64,
     usage: UsageTotals,
     samples: ErrorSamples,
+    /// Open-loop measurements, made on the first open-loop request.
+    open: Option<Box<OpenRecorder>>,
 }
 
 impl Default for Recorder {
@@ -144,7 +147,23 @@ impl Recorder {
             body_bytes: 0,
             usage: UsageTotals::default(),
             samples: ErrorSamples::default(),
+            open: None,
         }
+    }
+
+    /// Record an open-loop request: as `record_request` (its latency, TTFB and TTFT count
+    /// from its intended start, `offset_us` before its last attempt), plus how it was sent.
+    pub fn record_open_request(
+        &mut self,
+        attempts: &Attempts,
+        last: &Observation,
+        offset_us: u64,
+        how: Sending,
+    ) {
+        self.record_request(attempts, last, offset_us);
+        self.open
+            .get_or_insert_with(|| Box::new(OpenRecorder::new(histogram)))
+            .record(how, last, offset_us, record);
     }
 
     /// Whether a request that ended as `kind` should be put into words for the error samples
@@ -253,6 +272,11 @@ impl Recorder {
         self.usage.requests += other.usage.requests;
         self.usage.estimated_requests += other.usage.estimated_requests;
         self.samples.merge(other.samples.as_slice());
+        if let Some(o) = &other.open {
+            self.open
+                .get_or_insert_with(|| Box::new(OpenRecorder::new(histogram)))
+                .merge(o);
+        }
     }
 
     /// Forget everything, keeping the histograms' memory (reuse for the next phase).
@@ -278,6 +302,25 @@ impl Recorder {
         self.body_bytes = 0;
         self.usage = UsageTotals::default();
         self.samples.clear();
+        if let Some(o) = self.open.as_mut() {
+            o.clear();
+        }
+    }
+
+    /// Summarize an open-loop measure phase that lasted `measure`, whose dispatcher counted
+    /// `dispatched`.
+    pub fn summarize_open(
+        &self,
+        run: u32,
+        measure: Duration,
+        client: ClientStats,
+        dispatched: &Dispatched,
+    ) -> RunStats {
+        let mut stats = self.summarize(run, measure, client);
+        let empty = OpenRecorder::new(histogram);
+        let open = self.open.as_deref().unwrap_or(&empty);
+        stats.open_loop = Some(open.summarize(dispatched, summary));
+        stats
     }
 
     /// Summarize a measure phase that lasted `measure`.
@@ -322,6 +365,7 @@ impl Recorder {
             journal_dropped: 0,
             partial: false,
             error_samples: self.samples.to_sorted_vec(),
+            open_loop: None,
         }
     }
 }

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::open_loop::{OpenLoopAggregate, OpenLoopStats};
 use super::samples::ErrorSample;
+use crate::scenario::LoadModel;
 
 /// Percentiles of one distribution, in microseconds. Only built from a histogram holding at
 /// least one value: a distribution with no value has no summary (`None`, `null` in JSON).
@@ -248,6 +250,10 @@ pub struct RunStats {
     /// A few messages per failure kind (final outcomes), with counts.
     #[serde(default)]
     pub error_samples: Vec<ErrorSample>,
+    /// Open-loop figures: offered and achieved rates, service times, send lag, queue; `None`
+    /// for a closed loop.
+    #[serde(default)]
+    pub open_loop: Option<OpenLoopStats>,
 }
 
 /// Median and median absolute deviation of one figure across runs.
@@ -308,6 +314,9 @@ pub struct PointAggregate {
     /// The runs' error samples together (a few messages per failure kind, with counts).
     #[serde(default)]
     pub error_samples: Vec<ErrorSample>,
+    /// Open-loop figures across runs; `None` for a closed loop.
+    #[serde(default)]
+    pub open_loop: Option<OpenLoopAggregate>,
 }
 
 /// Stream figures across runs. Times in milliseconds.
@@ -369,8 +378,10 @@ pub struct PointResult {
     pub payload: Option<String>,
     /// Request body size, bytes.
     pub payload_bytes: u64,
-    /// Closed-loop workers.
-    pub concurrency: u32,
+    /// How the point drove load; in JSON its fields sit in the point's object (`concurrency`
+    /// for a closed loop).
+    #[serde(flatten)]
+    pub load: LoadModel,
     /// Whether the route is measured as a stream.
     pub stream: bool,
     /// Every axis value by axis name.
@@ -402,7 +413,7 @@ impl PointResult {
             path: point.request.path.clone(),
             payload: point.payload.clone(),
             payload_bytes: point.request.body.len() as u64,
-            concurrency: point.concurrency.get(),
+            load: point.load.clone(),
             stream: point.request.stream,
             vars: point.vars.clone(),
             aggregate: super::aggregate(&runs),

@@ -43,6 +43,11 @@ pub struct MockConfig {
     pub header_read_timeout: Duration,
     /// Injected faults for reliability tests.
     pub faults: Faults,
+    /// Service slots: at most this many requests to the five chat routes are in their latency
+    /// at once; the others wait for a slot in arrival order, and their latency counts from
+    /// when they get one. `None`: no limit. A known knee for open-loop tests.
+    #[serde(default)]
+    pub capacity: Option<NonZeroU32>,
 }
 
 impl Default for MockConfig {
@@ -57,6 +62,7 @@ impl Default for MockConfig {
             max_body_bytes: 4 * 1024 * 1024,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             faults: Faults::default(),
+            capacity: None,
         }
     }
 }

@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     pacer: Arc<Pacer>,
     /// Whether answers wait (a latency or jitter is set).
     delays: bool,
+    /// The service slots of `MockConfig::capacity` (a fair semaphore: first come, first
+    /// served).
+    slots: Option<tokio::sync::Semaphore>,
 }
 
 impl Shared {
@@ -44,6 +47,9 @@ impl Shared {
         let completion_json =
             bodies::json_string(&bodies::completion_text(config.completion_tokens));
         let delays = !(config.latency.is_zero() && config.jitter.is_zero());
+        let slots = config
+            .capacity
+            .map(|n| tokio::sync::Semaphore::new(n.get() as usize));
         Ok(Self {
             config,
             policy: Policy::new(),
@@ -51,6 +57,7 @@ impl Shared {
             completion_json,
             pacer: Arc::new(Pacer::start()?),
             delays,
+            slots,
         })
     }
 
@@ -153,10 +160,21 @@ pub(crate) async fn handle(
         }
     };
     let parsed = request::parse(&body);
+    // With service slots, a request's latency runs once it holds one.
+    let slot = match &shared.slots {
+        Some(slots) => slots.acquire().await.ok(),
+        None => None,
+    };
     if let Some(arrived) = arrived {
+        let start = if slot.is_some() {
+            std::time::Instant::now()
+        } else {
+            arrived
+        };
         let delay = shared.policy.delay(config);
-        shared.pacer.sleep_until(arrived + delay).await;
+        shared.pacer.sleep_until(start + delay).await;
     }
+    drop(slot);
     let request = match parsed {
         Ok(request) => request,
         Err(problem) => {

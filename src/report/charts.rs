@@ -1,13 +1,16 @@
-//! Charts beside the report: per route, latency (p50 and p99) and throughput against
-//! concurrency, one line per combination of payload and user axis values (`S model=a`), drawn
-//! by `svg`. Points that differ only in concurrency share a line; nothing else does.
+//! Charts beside the report: per route and load axis, latency (p50 and p99) and throughput
+//! against the axis — concurrency for closed-loop points — one line per combination of
+//! payload and user axis values (`S model=a`), drawn by `svg`. Points that differ only in
+//! their load share a line; nothing else does.
 //!
 //! Latency lines leave out points where no request succeeded (their latency does not exist; a
 //! line at 0 would read as "instant"); a chart with nothing to draw says so. File names are
-//! stable and unique per route name (see `file_names`).
+//! stable and unique per route name (see `file_stem`).
+
+use serde::Serialize;
 
 use super::RunReport;
-use super::routes::by_route;
+use super::routes::{RouteGroup, by_route};
 use super::svg::{self, Chart, Series};
 use super::view::{AxisCell, PointRow, row};
 
@@ -15,37 +18,167 @@ const COLORS: [&str; 6] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
 ];
 
-/// The chart files of `route`: latency, then throughput.
+/// One chart file beside the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ChartRef {
+    /// File name, `chart-chat-latency.svg`.
+    pub(crate) file: String,
+    /// What it shows, for alt text: `chat latency against concurrency`.
+    pub(crate) alt: String,
+}
+
+/// One line of a plot, per payload and axis-values combination: its legend suffix, whether it
+/// is dashed, and the figure it draws.
+type Line = (&'static str, bool, fn(&PointRow) -> Option<f64>);
+
+/// What one chart of a load axis plots.
+struct Plot {
+    /// File name part after the route's: `latency`.
+    what: &'static str,
+    /// Y-axis title.
+    y_label: &'static str,
+    /// Shown when nothing is drawn.
+    empty_note: &'static str,
+    /// The lines of one payload and axis-values combination: (legend suffix, dashed, figure).
+    lines: &'static [Line],
+}
+
+const CLOSED_PLOTS: &[Plot] = &[
+    Plot {
+        what: "latency",
+        y_label: "latency (ms)",
+        empty_note: "no successful requests",
+        lines: &[
+            (" p50", false, |r| r.p50.map(|s| s.median)),
+            (" p99", true, |r| r.p99.map(|s| s.median)),
+        ],
+    },
+    Plot {
+        what: "throughput",
+        y_label: "requests / s",
+        empty_note: "no measured runs",
+        lines: &[("", false, |r| r.rps.map(|s| s.median))],
+    },
+];
+
+const RATE_PLOTS: &[Plot] = &[
+    Plot {
+        what: "latency",
+        y_label: "latency (ms)",
+        empty_note: "no successful requests",
+        lines: &[
+            (" response p50", false, |r| r.p50.map(|s| s.median)),
+            (" response p99", true, |r| r.p99.map(|s| s.median)),
+            (" service p50", false, |r| r.service_p50.map(|s| s.median)),
+            (" service p99", true, |r| r.service_p99.map(|s| s.median)),
+        ],
+    },
+    Plot {
+        what: "throughput",
+        y_label: "requests / s",
+        empty_note: "no measured runs",
+        lines: &[
+            (" offered", true, |r| r.offered_rps.map(|s| s.median)),
+            (" achieved", false, |r| r.achieved_rps.map(|s| s.median)),
+        ],
+    },
+    Plot {
+        what: "ttft",
+        y_label: "time to first token (ms)",
+        empty_note: "no stream measured",
+        lines: &[
+            (" response p50", false, |r| r.ttft_p50.map(|s| s.median)),
+            (" response p99", true, |r| r.ttft_p99.map(|s| s.median)),
+            (" service p50", false, |r| {
+                r.service_ttft_p50.map(|s| s.median)
+            }),
+            (" service p99", true, |r| {
+                r.service_ttft_p99.map(|s| s.median)
+            }),
+        ],
+    },
+];
+
+/// The plots of the load axis `name`, and the file name part that sets them apart from
+/// another axis's (`""` for concurrency, whose charts kept their names).
+fn plots(axis: &str) -> (&'static str, &'static [Plot]) {
+    match axis {
+        "rate" => ("rate-", RATE_PLOTS),
+        _ => ("", CLOSED_PLOTS),
+    }
+}
+
+/// The plots of `axis` for a route that streams or not: TTFT only for streams.
+fn plots_for(axis: &str, stream: bool) -> impl Iterator<Item = &'static Plot> {
+    plots(axis)
+        .1
+        .iter()
+        .filter(move |p| stream || p.what != "ttft")
+}
+
+/// The x-axis title of `axis`.
+fn x_label(axis: &str) -> String {
+    match axis {
+        "rate" => "rate, req/s (levels evenly spaced)".into(),
+        other => format!("{other} (levels evenly spaced)"),
+    }
+}
+
+/// The load axes of `points`, in order of first appearance.
+fn axes_of(points: &[&crate::metrics::PointResult]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for p in points {
+        let name = p.load.axis().name;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The chart files of a route's points, per load axis in order of first appearance: for
+/// concurrency, latency then throughput (`chart-chat-latency.svg`, `chart-chat-throughput.svg`).
+pub(crate) fn charts_of(group: &RouteGroup<'_>) -> Vec<ChartRef> {
+    let stem = file_stem(group.name);
+    axes_of(&group.points)
+        .into_iter()
+        .flat_map(|axis| {
+            let part = plots(axis).0;
+            let stem = &stem;
+            plots_for(axis, group.stream).map(move |plot| ChartRef {
+                file: format!("chart-{stem}-{part}{}.svg", plot.what),
+                alt: format!("{} {} against {axis}", group.name, plot.what),
+            })
+        })
+        .collect()
+}
+
+/// The part of a chart file name naming `route`.
 ///
 /// A name made only of `a-z`, `0-9`, `-` and `_` is used as it is (`chart-chat-latency.svg`);
 /// any other name is lowercased, its other characters turned into `_`, and a hash of the
 /// exact name appended (`chart-a_b-5d2f8c1e-latency.svg` for `a.b`), so that `a.b`, `a_b` and
 /// `A_b` get distinct files, also on case-insensitive file systems, run after run.
-pub(crate) fn file_names(route: &str) -> [String; 2] {
+fn file_stem(route: &str) -> String {
     let plain = !route.is_empty()
         && route
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    let stem = if plain {
-        route.to_string()
-    } else {
-        let safe: String = route
-            .chars()
-            .map(|c| {
-                let c = c.to_ascii_lowercase();
-                if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("{safe}-{:08x}", fnv1a(route))
-    };
-    [
-        format!("chart-{stem}-latency.svg"),
-        format!("chart-{stem}-throughput.svg"),
-    ]
+    if plain {
+        return route.to_string();
+    }
+    let safe: String = route
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}-{:08x}", fnv1a(route))
 }
 
 /// 32-bit FNV-1a: tiny, and unlike `std`'s hasher, the same in every Rust release.
@@ -59,74 +192,68 @@ fn fnv1a(text: &str) -> u32 {
 pub(crate) fn render(report: &RunReport) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for group in by_route(&report.points) {
-        // Points stopped before their first run finished have nothing to draw.
-        let rows: Vec<PointRow> = group
-            .points
-            .iter()
-            .filter(|p| !p.runs.is_empty())
-            .map(|p| row(p, &report.axes))
-            .collect();
-        let mut levels: Vec<u32> = group.points.iter().map(|p| p.concurrency).collect();
-        levels.sort_unstable();
-        levels.dedup();
-        let mut lines: Vec<(&str, &[AxisCell])> = Vec::new();
-        for r in &rows {
-            let key = (r.payload.as_str(), r.axes.as_slice());
-            if !lines.contains(&key) {
-                lines.push(key);
+        let mut files = charts_of(&group).into_iter();
+        for axis in axes_of(&group.points) {
+            // Points stopped before their first run finished have nothing to draw.
+            let rows: Vec<PointRow> = group
+                .points
+                .iter()
+                .filter(|p| p.load.axis().name == axis)
+                .filter(|p| !p.runs.is_empty())
+                .map(|p| row(p, &report.axes))
+                .collect();
+            let mut levels: Vec<(f64, String)> = group
+                .points
+                .iter()
+                .map(|p| p.load.axis())
+                .filter(|a| a.name == axis)
+                .map(|a| (a.value, a.label))
+                .collect();
+            levels.sort_by(|a, b| a.0.total_cmp(&b.0));
+            levels.dedup();
+            let labels: Vec<String> = levels.into_iter().map(|l| l.1).collect();
+            let mut lines: Vec<(&str, &[AxisCell])> = Vec::new();
+            for r in &rows {
+                let key = (r.payload.as_str(), r.axes.as_slice());
+                if !lines.contains(&key) {
+                    lines.push(key);
+                }
+            }
+            let x_label = x_label(axis);
+            for (plot, file) in plots_for(axis, group.stream).zip(files.by_ref()) {
+                let mut series = Vec::new();
+                for (i, &(payload, axes)) in lines.iter().enumerate() {
+                    let color = COLORS[i % COLORS.len()];
+                    let name = line_name(payload, axes);
+                    for &(suffix, dashed, figure) in plot.lines {
+                        let points = rows
+                            .iter()
+                            .filter(|r| r.payload == payload && r.axes == axes)
+                            .filter_map(|r| {
+                                let x = labels.iter().position(|l| *l == r.x.label)?;
+                                figure(r).map(|v| (x, v))
+                            })
+                            .collect();
+                        series.push(Series {
+                            label: format!("{name}{suffix}"),
+                            dashed,
+                            color,
+                            points,
+                        });
+                    }
+                }
+                let title = format!("{}: {} vs {axis}", group.name, plot.what);
+                let svg = svg::render(&Chart {
+                    title: &title,
+                    y_label: plot.y_label,
+                    x_label: &x_label,
+                    levels: &labels,
+                    series: &series,
+                    empty_note: plot.empty_note,
+                });
+                out.push((file.file, svg));
             }
         }
-        let mut latency = Vec::new();
-        let mut throughput = Vec::new();
-        for (i, &(payload, axes)) in lines.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
-            let name = line_name(payload, axes);
-            let of = |figure: &dyn Fn(&PointRow) -> Option<f64>| -> Vec<(u32, f64)> {
-                rows.iter()
-                    .filter(|r| r.payload == payload && r.axes == axes)
-                    .filter_map(|r| figure(r).map(|v| (r.concurrency, v)))
-                    .collect()
-            };
-            latency.push(Series {
-                label: format!("{name} p50"),
-                dashed: false,
-                color,
-                points: of(&|r| r.p50.map(|s| s.median)),
-            });
-            latency.push(Series {
-                label: format!("{name} p99"),
-                dashed: true,
-                color,
-                points: of(&|r| r.p99.map(|s| s.median)),
-            });
-            throughput.push(Series {
-                label: name,
-                dashed: false,
-                color,
-                points: of(&|r| r.rps.map(|s| s.median)),
-            });
-        }
-        let [latency_file, throughput_file] = file_names(group.name);
-        out.push((
-            latency_file,
-            svg::render(&Chart {
-                title: &format!("{}: latency vs concurrency", group.name),
-                y_label: "latency (ms)",
-                levels: &levels,
-                series: &latency,
-                empty_note: "no successful requests",
-            }),
-        ));
-        out.push((
-            throughput_file,
-            svg::render(&Chart {
-                title: &format!("{}: throughput vs concurrency", group.name),
-                y_label: "requests / s",
-                levels: &levels,
-                series: &throughput,
-                empty_note: "no measured runs",
-            }),
-        ));
     }
     out
 }
@@ -167,21 +294,52 @@ mod tests {
     }
 
     #[test]
-    fn file_names_are_stable_and_unique() {
+    fn closed_points_keep_their_chart_names() {
+        let point = |c: u32| crate::metrics::PointResult {
+            id: format!("chat-c{c}"),
+            route: "chat".into(),
+            path: "/v1/chat/completions".into(),
+            payload: None,
+            payload_bytes: 0,
+            load: crate::scenario::LoadModel::Closed {
+                concurrency: std::num::NonZeroU32::new(c).unwrap(),
+            },
+            stream: false,
+            vars: Default::default(),
+            runs: Vec::new(),
+            aggregate: Default::default(),
+            partial: false,
+            finished_unix_ms: None,
+        };
+        let points = [point(1), point(8)];
+        let group = &by_route(&points)[0];
+        let files: Vec<(String, String)> = charts_of(group)
+            .into_iter()
+            .map(|c| (c.file, c.alt))
+            .collect();
         assert_eq!(
-            file_names("chat"),
-            ["chart-chat-latency.svg", "chart-chat-throughput.svg"]
+            files,
+            [
+                (
+                    "chart-chat-latency.svg".to_string(),
+                    "chat latency against concurrency".to_string()
+                ),
+                (
+                    "chart-chat-throughput.svg".to_string(),
+                    "chat throughput against concurrency".to_string()
+                ),
+            ]
         );
-        assert_eq!(file_names("a_b")[0], "chart-a_b-latency.svg");
-        let dotted = file_names("a.b");
-        let upper = file_names("A_b");
-        assert!(dotted[0].starts_with("chart-a_b-") && dotted[0].ends_with("-latency.svg"));
-        let all = [
-            file_names("a_b")[0].clone(),
-            dotted[0].clone(),
-            upper[0].clone(),
-            file_names("a b")[0].clone(),
-        ];
+    }
+
+    #[test]
+    fn file_names_are_stable_and_unique() {
+        assert_eq!(file_stem("chat"), "chat");
+        assert_eq!(file_stem("a_b"), "a_b");
+        let dotted = file_stem("a.b");
+        let upper = file_stem("A_b");
+        assert!(dotted.starts_with("a_b-") && dotted.len() == "a_b-".len() + 8);
+        let all = [file_stem("a_b"), dotted, upper, file_stem("a b")];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a, b);

@@ -11,7 +11,7 @@ use super::{ReportError, RunReport};
 use crate::metrics::Spread;
 
 /// The fixed columns, in order.
-pub(crate) const COLUMNS: [&str; 39] = [
+pub(crate) const COLUMNS: [&str; 55] = [
     "id",
     "route",
     "path",
@@ -51,6 +51,22 @@ pub(crate) const COLUMNS: [&str; 39] = [
     "peak_rss_bytes",
     "client_bound",
     "partial",
+    "rate_rps",
+    "offered_rps",
+    "achieved_rps",
+    "service_p50_ms",
+    "service_p99_ms",
+    "service_ttft_p50_ms",
+    "service_ttft_p99_ms",
+    "send_lag_p50_ms",
+    "send_lag_p99_ms",
+    "send_lag_max_ms",
+    "queue_p99_ms",
+    "scheduled",
+    "dropped",
+    "queued",
+    "peak_in_flight",
+    "behind_schedule",
 ];
 
 fn f(v: f64, decimals: usize) -> String {
@@ -68,6 +84,15 @@ fn mad(v: Option<Spread>, decimals: usize) -> String {
 /// A rate to 3 significant digits and at least one decimal: `11886.2`, `0.496`.
 fn rate(v: f64) -> String {
     f(v, rate_decimals(v).max(1))
+}
+
+/// An open-loop count; empty for a closed loop, which has none.
+fn open_count(open_loop: bool, n: u64) -> String {
+    if open_loop {
+        n.to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// The header cell of user axis `name`.
@@ -96,7 +121,7 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             r.path.clone(),
             r.payload.clone(),
             r.payload_bytes.to_string(),
-            r.concurrency.to_string(),
+            r.concurrency.map_or(String::new(), |c| c.to_string()),
             r.runs.to_string(),
             r.requests.to_string(),
             r.rps.map_or(String::new(), |s| rate(s.median)),
@@ -131,6 +156,26 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             r.peak_rss_bytes.map_or(String::new(), |b| b.to_string()),
             r.client_bound.to_string(),
             r.partial.to_string(),
+            r.rate_rps.map_or(String::new(), rate),
+            r.offered_rps.map_or(String::new(), |s| rate(s.median)),
+            r.achieved_rps.map_or(String::new(), |s| rate(s.median)),
+            median(r.service_p50, 3),
+            median(r.service_p99, 3),
+            median(r.service_ttft_p50, 3),
+            median(r.service_ttft_p99, 3),
+            median(r.send_lag_p50, 3),
+            median(r.send_lag_p99, 3),
+            median(r.send_lag_max, 3),
+            median(r.queue_p99, 3),
+            open_count(r.open_loop, r.scheduled),
+            open_count(r.open_loop, r.dropped),
+            open_count(r.open_loop, r.queued),
+            open_count(r.open_loop, r.peak_in_flight),
+            if r.open_loop {
+                r.behind_schedule.to_string()
+            } else {
+                String::new()
+            },
         ];
         let record = fixed.into_iter().chain(r.axes.into_iter().map(|a| a.value));
         w.write_record(record).map_err(ReportError::Csv)?;

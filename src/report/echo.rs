@@ -168,6 +168,8 @@ mod tests {
                         "max_wait": "10s",
                         "backoff": "100ms"
                     },
+                    "arrival": { "process": "poisson", "seed": 42, "max_in_flight": 10000 },
+                    "stages": [],
                 },
                 "output": {
                     "dir": null,

@@ -5,6 +5,8 @@
 //! number), so `reqs / test_config.duration_seconds ≈ throughput_rps` holds as it did for the
 //! framework's single runs. A latency that does not exist (no request succeeded) is `null`.
 
+use std::num::NonZeroU32;
+
 use serde::Serialize;
 
 use super::RunReport;
@@ -19,8 +21,8 @@ pub(crate) struct FrameworkResult {
     lang: &'static str,
     /// Route path, e.g. `/v1/chat/completions`.
     route: String,
-    /// Closed-loop workers.
-    concurrency: u32,
+    /// Closed-loop workers; `null` for a point of another load model.
+    concurrency: Option<u32>,
     /// Payload name (`S`, `M`, `L`); empty when the matrix has no payload axis.
     payload_size: String,
     /// Requests completed in one measure phase, median across runs.
@@ -79,8 +81,8 @@ struct Errors {
 struct TestConfig {
     /// Route path.
     route: String,
-    /// Closed-loop workers.
-    concurrency: u32,
+    /// Closed-loop workers; `null` for a point of another load model.
+    concurrency: Option<u32>,
     /// Payload name.
     payload_size: String,
     /// The configured measure duration, seconds (an integer when whole); `null` when the
@@ -148,7 +150,7 @@ pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult 
     FrameworkResult {
         lang: "nitro-scenario",
         route: p.path.clone(),
-        concurrency: p.concurrency,
+        concurrency: p.load.concurrency().map(NonZeroU32::get),
         payload_size: p.payload.clone().unwrap_or_default(),
         reqs: per_run(&p.runs, |x| x.requests),
         throughput_rps: r.rps.map(|s| round(s.median, 1)),
@@ -166,7 +168,7 @@ pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult 
         timestamp: timestamp(report, p),
         test_config: TestConfig {
             route: p.path.clone(),
-            concurrency: p.concurrency,
+            concurrency: p.load.concurrency().map(NonZeroU32::get),
             payload_size: p.payload.clone().unwrap_or_default(),
             duration_seconds,
             measure_requests: measure.requests,

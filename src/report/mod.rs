@@ -28,7 +28,7 @@ mod view;
 mod write;
 
 pub use error::ReportError;
-pub(crate) use filters::rate as format_rate;
+pub(crate) use filters::{rate as format_rate, thousands};
 pub use json_out::render as results_json;
 pub use preflight::check_templates;
 pub use run_report::{HostFacts, RunReport, load_results, shown_target};

@@ -26,9 +26,10 @@ pub fn summary_table(report: &RunReport) -> String {
         .iter()
         .map(|p| {
             let r = row(p, &report.axes);
-            let flag = match (r.partial, r.client_bound) {
-                (true, _) => " (partial)",
-                (false, true) => " (client-bound)",
+            let flag = match (r.partial, r.client_bound, r.behind_schedule) {
+                (true, _, _) => " (partial)",
+                (false, true, _) => " (client-bound)",
+                (false, false, true) => " (behind schedule)",
                 _ => "",
             };
             [

@@ -1,6 +1,7 @@
 //! One line chart as a small hand-written SVG that GitHub renders inline: round y ticks whose
-//! labels carry the decimals their step needs, categorical x positions (one per concurrency
-//! level, evenly spaced and labelled so), a legend, and a note when there is nothing to draw.
+//! labels carry the decimals their step needs, categorical x positions (one per level of the
+//! load axis — concurrency or rate — evenly spaced and labelled so), a legend, and a note when
+//! there is nothing to draw.
 
 use std::fmt::Write;
 
@@ -32,8 +33,8 @@ pub(crate) struct Series {
     pub(crate) dashed: bool,
     /// Stroke colour, `#rrggbb`.
     pub(crate) color: &'static str,
-    /// (concurrency level, value); non-finite values are left out.
-    pub(crate) points: Vec<(u32, f64)>,
+    /// (index into the chart's `levels`, value); non-finite values are left out.
+    pub(crate) points: Vec<(usize, f64)>,
 }
 
 /// What a chart shows.
@@ -43,8 +44,10 @@ pub(crate) struct Chart<'a> {
     pub(crate) title: &'a str,
     /// Y-axis title.
     pub(crate) y_label: &'a str,
-    /// The x positions: every concurrency level of the route, ascending.
-    pub(crate) levels: &'a [u32],
+    /// The x positions' labels, left to right: every level of the route's load axis.
+    pub(crate) levels: &'a [String],
+    /// X-axis title: `concurrency (levels evenly spaced)`.
+    pub(crate) x_label: &'a str,
     /// The lines.
     pub(crate) series: &'a [Series],
     /// Shown in the plot when no series has a point.
@@ -87,7 +90,7 @@ pub(crate) fn ticks(max_y: f64) -> Vec<(f64, String)> {
 
 /// The SVG text of `chart`.
 pub(crate) fn render(chart: &Chart<'_>) -> String {
-    let lines: Vec<(&Series, Vec<(u32, f64)>)> = chart
+    let lines: Vec<(&Series, Vec<(usize, f64)>)> = chart
         .series
         .iter()
         .map(|s| {
@@ -95,7 +98,7 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
                 .points
                 .iter()
                 .copied()
-                .filter(|(c, v)| v.is_finite() && chart.levels.contains(c))
+                .filter(|(c, v)| v.is_finite() && *c < chart.levels.len())
                 .collect();
             (s, pts)
         })
@@ -121,8 +124,8 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
     let plot_w = WIDTH - left - RIGHT;
     let plot_h = height - TOP - BOTTOM;
     let levels = chart.levels;
-    let x_of = |c: u32| {
-        let i = levels.iter().position(|x| *x == c).unwrap_or(0) as f64;
+    let x_of = |i: usize| {
+        let i = i as f64;
         if levels.len() <= 1 {
             left + plot_w / 2.0
         } else {
@@ -155,8 +158,8 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
             y + 4.0,
         );
     }
-    for &c in levels {
-        let x = x_of(c);
+    for (i, c) in levels.iter().enumerate() {
+        let x = x_of(i);
         let _ = writeln!(
             svg,
             r##"<line x1="{x:.1}" y1="{bottom:.1}" x2="{x:.1}" y2="{:.1}" stroke="#999999"/>"##,
@@ -164,8 +167,9 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
         );
         let _ = writeln!(
             svg,
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{c}</text>"#,
-            bottom + 18.0
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            bottom + 18.0,
+            escape(c)
         );
     }
     let _ = writeln!(
@@ -175,9 +179,10 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">concurrency (levels evenly spaced)</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
         left + plot_w / 2.0,
-        height - 8.0
+        height - 8.0,
+        escape(chart.x_label)
     );
     let mid = TOP + plot_h / 2.0;
     let _ = writeln!(
@@ -293,12 +298,13 @@ mod tests {
             label: "S".into(),
             dashed: false,
             color: "#000000",
-            points: vec![(1, 1_200_000.0), (8, f64::NAN)],
+            points: vec![(0, 1_200_000.0), (1, f64::NAN)],
         }];
         let svg = render(&Chart {
             title: "t",
             y_label: "requests / s",
-            levels: &[1, 8],
+            x_label: "concurrency",
+            levels: &["1".into(), "8".into()],
             series: &series,
             empty_note: "EMPTY NOTE",
         });
@@ -316,7 +322,8 @@ mod tests {
         let svg = render(&Chart {
             title: "a & b",
             y_label: "latency (ms)",
-            levels: &[1, 32],
+            x_label: "concurrency",
+            levels: &["1".into(), "32".into()],
             series: &[],
             empty_note: "no successful requests",
         });

@@ -9,9 +9,11 @@
 use serde::Serialize;
 
 use super::RunReport;
+use super::charts::{ChartRef, charts_of};
 use super::filters::thousands;
 use super::routes::by_route;
 use crate::metrics::{NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, Spread};
+use crate::scenario::{LoadAxis, RateProfile};
 
 /// One point's figures. Spreads are the median (and MAD) of the per-run figures; counts are
 /// summed over runs. Times in milliseconds.
@@ -27,8 +29,12 @@ pub(crate) struct PointRow {
     pub(crate) payload: String,
     /// Request body size, bytes.
     pub(crate) payload_bytes: u64,
-    /// Closed-loop workers.
-    pub(crate) concurrency: u32,
+    /// Closed-loop workers; `None` for a point of another load model.
+    pub(crate) concurrency: Option<u32>,
+    /// The point's place on its charts' x axis (`concurrency`, 32 workers).
+    pub(crate) x: LoadAxis,
+    /// The load model in words: `32 workers`.
+    pub(crate) load: String,
     /// The point's user axis values, in the matrix's order.
     pub(crate) axes: Vec<AxisCell>,
     /// Whether the route is measured as a stream.
@@ -100,6 +106,40 @@ pub(crate) struct PointRow {
     pub(crate) in_flight_at_end: u64,
     /// Token usage, one row per run.
     pub(crate) usage: Vec<UsageRow>,
+    /// Whether the point is an open loop (the fields below exist).
+    pub(crate) open_loop: bool,
+    /// The open loop's configured rate, requests per second; `None` for stages.
+    pub(crate) rate_rps: Option<f64>,
+    /// Offered rate, requests per second (scheduled requests over their span).
+    pub(crate) offered_rps: Option<Spread>,
+    /// Achieved rate, requests per second (sent requests over their span).
+    pub(crate) achieved_rps: Option<Spread>,
+    /// Service time p50 (actual send to last byte), ms; `p50` is the response time.
+    pub(crate) service_p50: Option<Spread>,
+    /// Service time p99, ms.
+    pub(crate) service_p99: Option<Spread>,
+    /// TTFT from the actual send p50, ms; `ttft_p50` counts from the intended start.
+    pub(crate) service_ttft_p50: Option<Spread>,
+    /// TTFT from the actual send p99, ms.
+    pub(crate) service_ttft_p99: Option<Spread>,
+    /// Send lag (actual send less intended start) p50, ms.
+    pub(crate) send_lag_p50: Option<Spread>,
+    /// Send lag p99, ms.
+    pub(crate) send_lag_p99: Option<Spread>,
+    /// Send lag max, ms.
+    pub(crate) send_lag_max: Option<Spread>,
+    /// Queue time p99 of the requests that queued, ms.
+    pub(crate) queue_p99: Option<Spread>,
+    /// Requests scheduled, summed over runs.
+    pub(crate) scheduled: u64,
+    /// Requests dropped at a phase's end, summed.
+    pub(crate) dropped: u64,
+    /// Requests that queued for a free slot, summed.
+    pub(crate) queued: u64,
+    /// The most requests in flight in any run.
+    pub(crate) peak_in_flight: u64,
+    /// Whether a run fell behind its schedule.
+    pub(crate) behind_schedule: bool,
 }
 
 /// One user axis value of a point.
@@ -167,13 +207,16 @@ pub(crate) fn axis_cells(p: &PointResult, axes: &[String]) -> Vec<AxisCell> {
 pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
     let a = &p.aggregate;
     let s = a.stream.as_ref();
+    let o = a.open_loop.as_ref();
     PointRow {
         id: p.id.clone(),
         route: p.route.clone(),
         path: p.path.clone(),
         payload: p.payload.clone().unwrap_or_else(|| "-".into()),
         payload_bytes: p.payload_bytes,
-        concurrency: p.concurrency,
+        concurrency: p.load.concurrency().map(std::num::NonZeroU32::get),
+        x: p.load.axis(),
+        load: p.load.describe(),
         axes: axis_cells(p, axes),
         stream: p.stream,
         runs: a.runs,
@@ -224,6 +267,26 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
                 estimated_requests: r.usage.estimated_requests,
             })
             .collect(),
+        open_loop: o.is_some(),
+        rate_rps: p.load.open_loop().and_then(|o| match o.rate {
+            RateProfile::Fixed(rps) => Some(rps),
+            RateProfile::Stages(_) => None,
+        }),
+        offered_rps: o.and_then(|o| o.offered_rps),
+        achieved_rps: o.and_then(|o| o.achieved_rps),
+        service_p50: o.and_then(|o| o.service_p50_ms),
+        service_p99: o.and_then(|o| o.service_p99_ms),
+        service_ttft_p50: o.and_then(|o| o.service_ttft_p50_ms),
+        service_ttft_p99: o.and_then(|o| o.service_ttft_p99_ms),
+        send_lag_p50: o.and_then(|o| o.send_lag_p50_ms),
+        send_lag_p99: o.and_then(|o| o.send_lag_p99_ms),
+        send_lag_max: o.and_then(|o| o.send_lag_max_ms),
+        queue_p99: o.and_then(|o| o.queue_p99_ms),
+        scheduled: o.map_or(0, |o| o.scheduled),
+        dropped: o.map_or(0, |o| o.dropped),
+        queued: o.map_or(0, |o| o.queued),
+        peak_in_flight: o.map_or(0, |o| o.peak_in_flight),
+        behind_schedule: o.is_some_and(|o| o.behind_schedule),
     }
 }
 
@@ -268,8 +331,11 @@ pub(crate) struct RouteView {
     pub(crate) stream: bool,
     /// Its points, plan order.
     pub(crate) points: Vec<PointRow>,
-    /// Chart files beside the report: latency, then throughput.
+    /// Chart files beside the report, per load axis of the route's points: for concurrency,
+    /// latency then throughput.
     pub(crate) charts: Vec<String>,
+    /// The same charts with their alt text.
+    pub(crate) figures: Vec<ChartRef>,
 }
 
 /// The phases as people read them.
@@ -301,6 +367,8 @@ pub(crate) struct View<'a> {
     pub(crate) error_samples: Vec<ErrorSampleRow>,
     /// Whether any point has a tokens/s figure.
     pub(crate) any_tokens: bool,
+    /// Whether any point is an open loop.
+    pub(crate) any_open_loop: bool,
     /// The matrix's user axis names, in file order.
     pub(crate) axes: &'a [String],
     /// What "not streamed" means, in words, for the report's footnotes.
@@ -311,12 +379,16 @@ pub(crate) struct View<'a> {
 pub(crate) fn view(report: &RunReport) -> View<'_> {
     let routes: Vec<RouteView> = by_route(&report.points)
         .into_iter()
-        .map(|g| RouteView {
-            name: g.name.to_string(),
-            path: g.path.to_string(),
-            stream: g.stream,
-            points: g.points.iter().map(|p| row(p, &report.axes)).collect(),
-            charts: super::charts::file_names(g.name).to_vec(),
+        .map(|g| {
+            let figures = charts_of(&g);
+            RouteView {
+                name: g.name.to_string(),
+                path: g.path.to_string(),
+                stream: g.stream,
+                points: g.points.iter().map(|p| row(p, &report.axes)).collect(),
+                charts: figures.iter().map(|c| c.file.clone()).collect(),
+                figures,
+            }
         })
         .collect();
     let points: Vec<PointRow> = report.points.iter().map(|p| row(p, &report.axes)).collect();
@@ -334,6 +406,7 @@ pub(crate) fn view(report: &RunReport) -> View<'_> {
         any_stream: points.iter().any(|p| p.stream),
         error_samples: error_samples(report),
         any_tokens: points.iter().any(|p| p.tokens_per_sec.is_some()),
+        any_open_loop: points.iter().any(|p| p.open_loop),
         axes: &report.axes,
         not_streamed_rule: format!(
             "all its content events arrived at once: in one read of the body, or each less \

@@ -2,7 +2,12 @@
 //! histogram (8 buckets per power of two, ~9% wide). Each worker owns a cache-line-aligned slot
 //! it alone writes, so the request path touches no line another core writes; the ticker sums
 //! the slots. The exact figures come from the per-worker HDR recorders after the phase.
+//!
+//! A slot is about 2.7 KB; an open loop's pool of workers grows with the load up to its
+//! in-flight cap (10,000 by default), so slots are made when their worker is, not for the cap.
+//! The open loop's dispatcher also counts here the requests it handed out.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Buckets: 8 per octave over 2^0..2^40 µs.
@@ -35,7 +40,10 @@ fn bump(counter: &AtomicU64) {
 /// Counters written by the workers of one point and read by the progress ticker.
 #[derive(Debug)]
 pub(crate) struct Live {
-    slots: Box<[Slot]>,
+    /// One slot per worker that may exist; made with the worker.
+    slots: Box<[OnceLock<Box<Slot>>]>,
+    /// Requests an open loop's dispatcher handed to workers (written by it alone).
+    sent: AtomicU64,
 }
 
 fn bucket(us: u64) -> usize {
@@ -55,16 +63,47 @@ fn bucket_upper_us(index: usize) -> u64 {
 }
 
 impl Live {
-    /// Counters for `workers` workers.
+    /// Counters for `workers` workers, all made now.
     pub(crate) fn new(workers: usize) -> Self {
-        Self {
-            slots: (0..workers.max(1)).map(|_| Slot::default()).collect(),
+        let live = Self::lazy(workers);
+        for i in 0..workers {
+            live.make(i);
         }
+        live
+    }
+
+    /// Room for up to `workers` workers, whose slots are made by `make`.
+    pub(crate) fn lazy(workers: usize) -> Self {
+        Self {
+            slots: (0..workers.max(1)).map(|_| OnceLock::new()).collect(),
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Make worker `worker`'s slot, if it is not made yet.
+    pub(crate) fn make(&self, worker: usize) {
+        if let Some(slot) = self.slots.get(worker) {
+            slot.get_or_init(Box::default);
+        }
+    }
+
+    fn made(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter_map(|s| s.get().map(|b| &**b))
+    }
+
+    /// Count a request the open loop's dispatcher handed out (it alone writes this).
+    pub(crate) fn sent(&self) {
+        bump(&self.sent);
+    }
+
+    /// Requests handed out by an open loop's dispatcher so far.
+    pub(crate) fn sent_count(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// Count a finished request of worker `worker` (its slot; only that worker writes it).
     pub(crate) fn record(&self, worker: usize, latency_us: u64, failed: bool) {
-        let Some(slot) = self.slots.get(worker) else {
+        let Some(slot) = self.slots.get(worker).and_then(OnceLock::get) else {
             return;
         };
         bump(&slot.requests);
@@ -77,7 +116,7 @@ impl Live {
 
     /// Requests and errors so far.
     pub(crate) fn counts(&self) -> (u64, u64) {
-        self.slots.iter().fold((0, 0), |(r, e), s| {
+        self.made().fold((0, 0), |(r, e), s| {
             (
                 r + s.requests.load(Ordering::Relaxed),
                 e + s.errors.load(Ordering::Relaxed),
@@ -89,7 +128,7 @@ impl Live {
     /// `None` before any request succeeded.
     pub(crate) fn quantile_us(&self, quantile: f64) -> Option<u64> {
         let mut counts = [0u64; BUCKETS];
-        for slot in self.slots.iter() {
+        for slot in self.made() {
             for (n, b) in counts.iter_mut().zip(&slot.buckets) {
                 *n += b.load(Ordering::Relaxed);
             }
@@ -108,7 +147,8 @@ impl Live {
 
     /// Start over for the next phase (called while no worker runs).
     pub(crate) fn reset(&self) {
-        for slot in self.slots.iter() {
+        self.sent.store(0, Ordering::Relaxed);
+        for slot in self.made() {
             slot.requests.store(0, Ordering::Relaxed);
             slot.errors.store(0, Ordering::Relaxed);
             for b in &slot.buckets {
@@ -137,5 +177,19 @@ mod tests {
         assert!((990..=1100).contains(&p99), "{p99}");
         let p50 = live.quantile_us(0.5).unwrap();
         assert!((500..=550).contains(&p50), "{p50}");
+    }
+
+    #[test]
+    fn lazy_slots_count_once_made() {
+        let live = Live::lazy(10_000);
+        live.record(7, 100, false);
+        assert_eq!(live.counts(), (0, 0), "no slot yet: nothing counted");
+        live.make(7);
+        live.make(7);
+        live.record(7, 100, true);
+        live.sent();
+        assert_eq!((live.counts(), live.sent_count()), ((1, 1), 1));
+        live.reset();
+        assert_eq!((live.counts(), live.sent_count()), ((0, 0), 0));
     }
 }

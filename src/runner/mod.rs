@@ -1,14 +1,17 @@
-//! Drives load: for each point, `concurrency` closed-loop workers run the warmup and measure
-//! phases `runs` times through a `Transport`, retrying 429s per the policy and backing off
-//! after connect failures; per-worker recorders are merged into `RunStats`. Progress goes to
-//! the bars through live counters.
+//! Drives load: for each point, its workers run the warmup and measure phases `runs` times
+//! through a `Transport` — a closed loop's `concurrency` workers, or an open loop's pool fed
+//! by a dispatcher at each request's intended start (`open`, `schedule`) — retrying 429s per
+//! the policy; per-worker recorders are merged into `RunStats`. Progress goes to the bars
+//! through live counters.
 
 mod cause;
 mod exchange;
 mod live;
+mod open;
 pub mod openai;
 mod point;
 mod progress;
+mod schedule;
 pub mod sse;
 mod transport;
 mod worker;
@@ -22,6 +25,7 @@ pub use crate::stop::Stop;
 use crate::journal::JournalSender;
 use crate::metrics::PointResult;
 use crate::scenario::{self, BaseUrl, Point, Scenario, TransportKind};
+use open::Pacing;
 use point::{RunCtx, run_point};
 use progress::Progress;
 use transport::{Connector, HyperConnector, Prepared, ReqwestConnector};
@@ -70,7 +74,7 @@ pub async fn run(
 ) -> Result<RunOutcome, RunError> {
     let max_concurrency = points
         .iter()
-        .map(|p| p.concurrency.get() as usize)
+        .map(|p| p.load.max_in_flight() as usize)
         .max()
         .unwrap_or(1);
     // The built-in mock listens on loopback for this run alone: never through a proxy.
@@ -89,19 +93,21 @@ pub async fn run(
     };
     if use_hyper {
         let connector = HyperConnector::new(base, shown, &scenario.target).await?;
-        run_with(&connector, scenario, points, base, options).await
+        run_with(&connector, scenario, points, base, options, Pacing::Precise).await
     } else {
         let connector = ReqwestConnector::new(&scenario.target, max_concurrency, use_proxies)?;
-        run_with(&connector, scenario, points, base, options).await
+        run_with(&connector, scenario, points, base, options, Pacing::Precise).await
     }
 }
 
+/// `run` through `connector`, open loops waiting for intended starts as `pacing` says.
 async fn run_with<C: Connector>(
     connector: &C,
     scenario: &Scenario,
     points: &[Point],
     base: &Url,
     options: RunOptions,
+    pacing: Pacing,
 ) -> Result<RunOutcome, RunError> {
     let requests = points
         .iter()
@@ -127,6 +133,7 @@ async fn run_with<C: Connector>(
         journal: options.journal,
         run_start: tokio::time::Instant::now(),
         progress: &progress,
+        pacing,
     };
     let started = SystemTime::now();
     let mut results = Vec::with_capacity(points.len());

@@ -1,5 +1,6 @@
 //! The progress bars (indicatif): an overall bar (points done of total, ETA from the plan) and
-//! the current point's bar (run, phase, elapsed, live req/s, live p99, errors), refreshed by a
+//! the current point's bar (run, phase, elapsed, live req/s, live p99, errors; for an open
+//! loop also its rate, the rate sent so far and the requests in flight), refreshed by a
 //! ticker that reads the workers' live counters. Hidden when stderr is not a terminal or with
 //! `--quiet`. Workers never print; notices go through `println`, above the bars.
 //!
@@ -148,10 +149,7 @@ impl Progress {
     pub(crate) fn watch_phase(
         &self,
         live: Arc<Live>,
-        run: u32,
-        runs: u32,
-        phase: Phase,
-        limit: Option<Duration>,
+        shown: PhaseShown,
         done: usize,
     ) -> PhaseTicker {
         self.state.done.store(done, Ordering::Relaxed);
@@ -160,10 +158,7 @@ impl Progress {
             overall: self.overall.clone(),
             live,
             started: Instant::now(),
-            run,
-            runs,
-            phase,
-            limit,
+            shown,
             open: Mutex::new(true),
         });
         let task = tokio::spawn({
@@ -186,16 +181,28 @@ impl Progress {
     }
 }
 
+/// What a phase's line says besides its live figures.
+#[derive(Debug, Clone)]
+pub(crate) struct PhaseShown {
+    /// Run number, 1-based.
+    pub(crate) run: u32,
+    /// Runs of the point.
+    pub(crate) runs: u32,
+    /// Warmup or measure.
+    pub(crate) phase: Phase,
+    /// The phase's duration limit, if any.
+    pub(crate) limit: Option<Duration>,
+    /// An open loop's rate as written (`50`, `stages`); `None` for a closed loop.
+    pub(crate) offered: Option<String>,
+}
+
 /// Draws the frames of one phase.
 struct Frame {
     current: ProgressBar,
     overall: ProgressBar,
     live: Arc<Live>,
     started: Instant,
-    run: u32,
-    runs: u32,
-    phase: Phase,
-    limit: Option<Duration>,
+    shown: PhaseShown,
     /// Whether frames may still be drawn: the last frame closes it, so a tick racing the end
     /// of the phase cannot draw over the final figures.
     open: Mutex<bool>,
@@ -211,15 +218,21 @@ impl Frame {
             return;
         }
         let (requests, errors) = self.live.counts();
+        let s = &self.shown;
+        let open_loop = s.offered.as_ref().map(|offered| OpenFigures {
+            offered: offered.clone(),
+            sent: self.live.sent_count(),
+        });
         self.current.set_message(phase_line(&PhaseFigures {
-            run: self.run,
-            runs: self.runs,
-            phase: self.phase,
+            run: s.run,
+            runs: s.runs,
+            phase: s.phase,
             elapsed: self.started.elapsed(),
-            limit: self.limit,
+            limit: s.limit,
             requests,
             errors,
             p99_us: self.live.quantile_us(0.99),
+            open: open_loop,
         }));
         self.current.tick();
         // The ETA counts down while the point runs.
@@ -243,8 +256,17 @@ impl PhaseTicker {
     }
 }
 
+/// An open loop's part of the current point's line.
+#[derive(Debug, Clone)]
+struct OpenFigures {
+    /// The rate as written: `50`, `stages`.
+    offered: String,
+    /// Requests sent so far.
+    sent: u64,
+}
+
 /// The figures of the current point's line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct PhaseFigures {
     run: u32,
     runs: u32,
@@ -259,6 +281,8 @@ struct PhaseFigures {
     errors: u64,
     /// Live p99 latency of successful requests; `None` before the first success.
     p99_us: Option<u64>,
+    /// An open loop's rate and sends.
+    open: Option<OpenFigures>,
 }
 
 /// `run 1/2 measure 0.4s/1.0s  1,234 req/s  p99 ~2.10 ms  errors 0`; `-` for a rate or p99
@@ -271,17 +295,29 @@ fn phase_line(f: &PhaseFigures) -> String {
     let limit = f
         .limit
         .map_or(String::new(), |l| format!("/{}", seconds(l)));
-    let rps = if f.requests == 0 {
-        "-".to_string()
-    } else {
-        format_rate(f.requests as f64 / f.elapsed.as_secs_f64().max(1e-3))
+    let per_sec = |n: u64| {
+        if n == 0 {
+            "-".to_string()
+        } else {
+            format_rate(n as f64 / f.elapsed.as_secs_f64().max(1e-3))
+        }
     };
+    let rps = per_sec(f.requests);
+    // An open loop: its rate, what was sent of it, and what is still in flight.
+    let open = f.open.as_ref().map_or(String::new(), |o| {
+        format!(
+            "  rate {} sent {}/s  in flight {}",
+            o.offered,
+            per_sec(o.sent),
+            o.sent.saturating_sub(f.requests)
+        )
+    });
     let p99 = f.p99_us.map_or_else(
         || "-".to_string(),
         |us| format!("~{:.2} ms", us as f64 / 1000.0),
     );
     format!(
-        "run {}/{} {name} {}{limit}  {rps} req/s  p99 {p99}  errors {}",
+        "run {}/{} {name} {}{limit}{open}  {rps} req/s  p99 {p99}  errors {}",
         f.run,
         f.runs,
         seconds(f.elapsed),
@@ -324,6 +360,7 @@ mod tests {
             requests: 0,
             errors: 0,
             p99_us: None,
+            open: None,
         }
     }
 
@@ -357,6 +394,26 @@ mod tests {
             ..figures()
         });
         assert!(slow.contains("  0.496 req/s  "), "{slow}");
+    }
+
+    #[test]
+    fn an_open_loop_line_shows_its_rate_sends_and_requests_in_flight() {
+        let line = phase_line(&PhaseFigures {
+            phase: Phase::Measure,
+            elapsed: Duration::from_secs(2),
+            limit: Some(Duration::from_secs(10)),
+            requests: 97,
+            open: Some(OpenFigures {
+                offered: "50".into(),
+                sent: 100,
+            }),
+            ..figures()
+        });
+        assert_eq!(
+            line,
+            "run 1/2 measure 2.0s/10.0s  rate 50 sent 50.0/s  in flight 3  48.5 req/s  p99 -  \
+             errors 0"
+        );
     }
 
     #[test]
@@ -394,14 +451,14 @@ mod tests {
         let progress = Progress::new(1, Duration::from_secs(1), true);
         progress.point_started("chat-S-c1");
         let live = Arc::new(Live::new(1));
-        let ticker = progress.watch_phase(
-            Arc::clone(&live),
-            1,
-            1,
-            Phase::Warmup,
-            Some(Duration::from_millis(200)),
-            0,
-        );
+        let shown = PhaseShown {
+            run: 1,
+            runs: 1,
+            phase: Phase::Warmup,
+            limit: Some(Duration::from_millis(200)),
+            offered: None,
+        };
+        let ticker = progress.watch_phase(Arc::clone(&live), shown, 0);
         // Requests that end after the last tick still reach the last frame.
         for _ in 0..5 {
             live.record(0, 1_000, false);

@@ -44,7 +44,9 @@ async fn run_logged(
     journal: Option<JournalSender>,
 ) -> RunOutcome {
     for p in &mut points {
-        p.concurrency = std::num::NonZeroU32::new(concurrency).unwrap();
+        p.load = crate::scenario::LoadModel::Closed {
+            concurrency: std::num::NonZeroU32::new(concurrency).unwrap(),
+        };
     }
     let options = RunOptions {
         quiet: true,
@@ -52,7 +54,7 @@ async fn run_logged(
         stop: Some(stop),
     };
     let base = Url::parse("http://127.0.0.1:9/").unwrap();
-    run_with(connector, &s, &points, &base, options)
+    run_with(connector, &s, &points, &base, options, Pacing::Tokio)
         .await
         .unwrap()
 }

@@ -22,9 +22,9 @@ use super::live::Live;
 use super::transport::{Prepared, Transport};
 use crate::journal::{JournalSender, RequestRecord};
 use crate::metrics::recorder::Attempts;
-use crate::metrics::{FailureKind, Observation, Phase, Recorder};
+use crate::metrics::{FailureKind, Observation, Phase, Recorder, Sending};
 use crate::scenario::{PhaseLimit, RetryPolicy};
-use crate::stop::Stop;
+use crate::stop::{Stop, StopListener};
 
 /// The wait after a first connect failure.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
@@ -44,6 +44,8 @@ fn next_backoff(last: Duration) -> Duration {
 pub(crate) struct PhaseCtx {
     /// Warmup or measure.
     pub(crate) phase: Phase,
+    /// When the phase started: an open loop's schedule counts from here.
+    pub(crate) start: Instant,
     /// Requests may start until then.
     pub(crate) deadline: Option<Instant>,
     /// Requests that may still start, when the phase is bounded by count.
@@ -55,9 +57,11 @@ pub(crate) struct PhaseCtx {
 impl PhaseCtx {
     /// A phase that starts now and ends at `limit`.
     pub(crate) fn starting_now(phase: Phase, limit: PhaseLimit, common: PhaseCommon) -> Self {
+        let start = Instant::now();
         Self {
             phase,
-            deadline: limit.duration.map(|d| Instant::now() + d),
+            start,
+            deadline: limit.duration.map(|d| start + d),
             tickets: limit.requests.map(|n| AtomicU64::new(n.get())),
             common,
         }
@@ -68,12 +72,43 @@ impl PhaseCtx {
         if self.common.stop.is_requested() || self.deadline.is_some_and(|d| Instant::now() >= d) {
             return false;
         }
+        self.take_count()
+    }
+
+    /// Take a ticket when the phase is bounded by count; whether one was left.
+    pub(crate) fn take_count(&self) -> bool {
         match &self.tickets {
             None => true,
             Some(t) => t
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
                 .is_ok(),
         }
+    }
+}
+
+/// When a request starts, as its load model has it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Start {
+    /// Its start, from which its latency counts: when it was sent (closed loop), or its
+    /// intended start (open loop).
+    pub(crate) at: Instant,
+    /// Open loop: when it was actually sent.
+    pub(crate) sent: Option<Sent>,
+}
+
+/// How an open-loop request was actually sent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sent {
+    /// When.
+    pub(crate) at: Instant,
+    /// How long it waited for a free in-flight slot after its intended start.
+    pub(crate) queue: Duration,
+}
+
+impl PhaseCtx {
+    /// Tickets left, when the phase is bounded by count.
+    pub(crate) fn tickets_left(&self) -> Option<u64> {
+        self.tickets.as_ref().map(|t| t.load(Ordering::Relaxed))
     }
 }
 
@@ -99,7 +134,7 @@ pub(crate) struct PhaseCommon {
 /// A worker between phases: its transport (and connection) and its measurements.
 pub(crate) struct Worker<T> {
     /// Index among the point's workers (its live-counter slot).
-    index: usize,
+    pub(crate) index: usize,
     transport: T,
     exchange: Exchange,
     obs: Observation,
@@ -111,6 +146,8 @@ pub(crate) struct Worker<T> {
     pub(crate) journal_dropped: u64,
     /// First request start and last request end of this phase.
     pub(crate) span: Option<(Instant, Instant)>,
+    /// Open loop: first and last actual send of this phase.
+    pub(crate) sends: Option<(Instant, Instant)>,
     /// Wait before the next request after connect failures (zero after one that connected).
     backoff: Duration,
     /// Reused text buffer for error samples.
@@ -129,6 +166,7 @@ impl<T: Transport> Worker<T> {
             in_flight_at_end: 0,
             journal_dropped: 0,
             span: None,
+            sends: None,
             backoff: Duration::ZERO,
             message: String::new(),
         }
@@ -140,11 +178,13 @@ impl<T: Transport> Worker<T> {
         self.in_flight_at_end = 0;
         self.journal_dropped = 0;
         self.span = None;
+        self.sends = None;
         self.backoff = Duration::ZERO;
     }
 
-    /// Send requests until the phase ends. A stop abandons the request in flight: none of its
-    /// attempts reach the recorder (the request log already has those that ended).
+    /// Closed loop: send requests, each when the last one ended, until the phase ends. A stop
+    /// abandons the request in flight: none of its attempts reach the recorder (the request
+    /// log already has those that ended).
     pub(crate) async fn run_phase(mut self, req: Arc<Prepared>, ctx: Arc<PhaseCtx>) -> Self {
         let stop = ctx.common.stop.listener();
         while ctx.take_ticket() {
@@ -161,56 +201,90 @@ impl<T: Transport> Worker<T> {
                     break;
                 }
             }
-            let request_start = Instant::now();
-            let mut attempts = Attempts::default();
-            let mut attempt_start;
-            loop {
-                attempt_start = Instant::now();
-                tokio::select! {
-                    biased;
-                    _ = stop.stopped() => return self,
-                    _ = self.transport.send(&req, &mut self.exchange, &mut self.obs) => {}
-                }
-                attempts.add(&self.obs);
-                self.log(&ctx, attempt_start, attempts.count - 1);
-                if self.obs.failure != Some(FailureKind::Status(429))
-                    || attempts.count > ctx.common.retry.max
-                {
-                    break;
-                }
-                let wait = retry_wait(&ctx.common.retry, self.obs.retry_after);
-                if !wait.is_zero() {
-                    tokio::select! {
-                        biased;
-                        _ = stop.stopped() => return self,
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                }
+            let start = Start {
+                at: Instant::now(),
+                sent: None,
+            };
+            if !self.request(&req, &ctx, &stop, start).await {
+                return self;
             }
-            // The answering attempt's timings are its own; the request's count from its start.
-            let offset_us = micros(attempt_start - request_start);
-            self.recorder
-                .record_request(&attempts, &self.obs, offset_us);
             self.backoff = match self.obs.failure {
                 Some(FailureKind::Connect) => next_backoff(self.backoff),
                 _ => Duration::ZERO,
             };
-            self.sample_error();
-            let end = attempt_start + Duration::from_micros(self.obs.latency_us);
-            if ctx.deadline.is_some_and(|d| end > d) {
-                self.in_flight_at_end += 1;
-            }
-            self.span = Some(match self.span {
-                None => (request_start, end),
-                Some((first, _)) => (first, end),
-            });
-            ctx.common.live.record(
-                self.index,
-                offset_us + self.obs.latency_us,
-                !self.obs.is_success(),
-            );
         }
         self
+    }
+
+    /// Send one request — its attempts, retrying 429s per the policy — and record it;
+    /// `false` when a stop abandoned it (nothing recorded). The request's timings count from
+    /// `start.at`.
+    pub(crate) async fn request(
+        &mut self,
+        req: &Prepared,
+        ctx: &PhaseCtx,
+        stop: &StopListener,
+        start: Start,
+    ) -> bool {
+        let mut attempts = Attempts::default();
+        let mut attempt_start;
+        loop {
+            attempt_start = Instant::now();
+            tokio::select! {
+                biased;
+                _ = stop.stopped() => return false,
+                _ = self.transport.send(req, &mut self.exchange, &mut self.obs) => {}
+            }
+            attempts.add(&self.obs);
+            self.log(ctx, attempt_start, attempts.count - 1);
+            if self.obs.failure != Some(FailureKind::Status(429))
+                || attempts.count > ctx.common.retry.max
+            {
+                break;
+            }
+            let wait = retry_wait(&ctx.common.retry, self.obs.retry_after);
+            if !wait.is_zero() {
+                tokio::select! {
+                    biased;
+                    _ = stop.stopped() => return false,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+        // The answering attempt's timings are its own; the request's count from its start.
+        let offset_us = micros(attempt_start - start.at);
+        match start.sent {
+            None => self
+                .recorder
+                .record_request(&attempts, &self.obs, offset_us),
+            Some(sent) => {
+                let how = Sending {
+                    lag_us: micros(sent.at.saturating_duration_since(start.at)),
+                    queue_us: micros(sent.queue),
+                };
+                self.recorder
+                    .record_open_request(&attempts, &self.obs, offset_us, how);
+                self.sends = Some(match self.sends {
+                    None => (sent.at, sent.at),
+                    Some((first, _)) => (first, sent.at),
+                });
+            }
+        }
+        self.sample_error();
+        let end = attempt_start + Duration::from_micros(self.obs.latency_us);
+        if ctx.deadline.is_some_and(|d| end > d) {
+            self.in_flight_at_end += 1;
+        }
+        self.span = Some(match self.span {
+            None => (start.at, end),
+            Some((first, last)) => (first, last.max(end)),
+        });
+        ctx.common.live.record(
+            self.index,
+            offset_us + self.obs.latency_us,
+            !self.obs.is_success(),
+        );
+        true
     }
 
     /// Put the last attempt's failure into words when the recorder still wants a sample of

@@ -13,8 +13,8 @@ use super::build_target::{self, EnvLookup};
 use super::diagnostics::Diagnostics;
 use super::read::Table;
 use super::{
-    OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written, build_mock,
-    build_payloads, build_routes, files, names,
+    ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
+    build_load, build_mock, build_payloads, build_routes, files, names,
 };
 
 /// The keys of a scenario file's top level.
@@ -84,7 +84,8 @@ pub(crate) fn scenario(
             if root.get("matrix").is_none() {
                 d.error_in_file(
                     "matrix",
-                    "missing `[matrix]`; add `route = [...]` and `concurrency = [...]`",
+                    "missing `[matrix]`; add `route = [...]` and `concurrency = [...]` or \
+                     `rate = [...]`",
                 );
             }
             None
@@ -96,6 +97,9 @@ pub(crate) fn scenario(
     };
     let output_table = root.table(d, "output");
     let output = output(d, output_table.as_ref(), base_dir);
+    if let Some(matrix) = &matrix {
+        build_load::check_fit(d, run_table.as_ref(), matrix_table.as_ref(), matrix);
+    }
     if !d.is_clean() {
         return None;
     }
@@ -123,6 +127,8 @@ const RUN_KEYS: &[&str] = &[
     "duration",
     "requests",
     "retry",
+    "arrival",
+    "stages",
 ];
 const RETRY_KEYS: &[&str] = &["max", "honor_retry_after", "max_wait", "backoff"];
 
@@ -132,10 +138,12 @@ fn run(d: &mut Diagnostics<'_>, t: Option<&Table<'_, '_>>) -> Option<RunSettings
             runs: NonZeroU32::MIN,
             warmup: None,
             measure: PhaseLimit {
-                duration: Some(Duration::from_secs(10)),
+                duration: Some(DEFAULT_DURATION),
                 requests: None,
             },
             retry: default_retry(),
+            arrival: ArrivalSettings::default(),
+            stages: Vec::new(),
         });
     };
     t.check_keys(d, RUN_KEYS);
@@ -147,10 +155,15 @@ fn run(d: &mut Diagnostics<'_>, t: Option<&Table<'_, '_>>) -> Option<RunSettings
         requests: warmup_requests,
     });
     let requests = t.count::<NonZeroU64>(d, "requests");
+    let arrival = build_load::arrival(d, Some(t));
+    let stages = build_load::stages(d, Some(t));
+    // The stages' ramp is the measure phase unless a duration is written.
+    let stages_length: Duration = stages.iter().flatten().map(|s| s.duration).sum();
     let duration = match t.get("duration") {
         Some(_) => t.duration(d, "duration", false),
         None if requests.is_some() => None,
-        None => Some(Duration::from_secs(10)),
+        None if !stages_length.is_zero() => Some(stages_length),
+        None => Some(DEFAULT_DURATION),
     };
     let retry = match t.table(d, "retry") {
         None => default_retry(),
@@ -172,8 +185,13 @@ fn run(d: &mut Diagnostics<'_>, t: Option<&Table<'_, '_>>) -> Option<RunSettings
         warmup,
         measure: PhaseLimit { duration, requests },
         retry,
+        arrival: arrival?,
+        stages: stages?,
     })
 }
+
+/// The measure phase when neither `duration`, `requests` nor stages say otherwise.
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
 fn default_retry() -> RetryPolicy {
     RetryPolicy {

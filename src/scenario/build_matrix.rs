@@ -8,13 +8,14 @@ use std::num::NonZeroU32;
 use toml::de::DeValue;
 
 use super::build_axes::{self, Values, items};
+use super::build_load;
 use super::diagnostics::{Diagnostics, closest, is_override, suggestion};
 use super::read::{self, Table};
-use super::{MAX_CONCURRENCY, MAX_POINTS, Matrix, Payload, Route};
+use super::{MAX_CONCURRENCY, MAX_POINTS, Matrix, Payload, RateValue, Route};
 
 /// The keys of `[matrix]`: the built-in axes, in the order they expand, then `axes`, the
 /// table of user axes.
-const MATRIX_KEYS: &[&str] = &["route", "payload", "concurrency", "axes"];
+const MATRIX_KEYS: &[&str] = &["route", "payload", "concurrency", "rate", "axes"];
 
 /// Every name written under `[routes]` and `[payloads]`, valid or not, and every route path:
 /// a matrix naming an invalid one is not reported again.
@@ -69,9 +70,20 @@ pub(crate) fn matrix(
     let route = route_axis(d, m, routes, declared);
     let payload = payload_axis(d, m, payloads, declared);
     let concurrency = concurrency_axis(d, m);
+    let rate = rate_axis(d, m);
+    if m.get("concurrency").is_none() && m.get("rate").is_none() {
+        m.missing(
+            d,
+            "concurrency",
+            "missing; list concurrency levels (`concurrency = [1, 8, 32]`) or request rates \
+             (`rate = [10, 50]`), or both",
+        );
+    }
     let extra = build_axes::user_axes(d, m);
-    let (route, payload, concurrency, extra) = (route?, payload?, concurrency?, extra?);
-    let points = [route.len(), payload.len().max(1), concurrency.len()]
+    let (route, payload, concurrency, rate, extra) =
+        (route?, payload?, concurrency?, rate?, extra?);
+    let loads = concurrency.len() + rate.len();
+    let points = [route.len(), payload.len().max(1), loads]
         .into_iter()
         .chain(extra.iter().map(|a| a.values.len()))
         .try_fold(1u64, |total, n| total.checked_mul(n as u64))
@@ -88,6 +100,7 @@ pub(crate) fn matrix(
         route,
         payload,
         concurrency,
+        rate,
         extra,
         spot: d.spot(&m.span),
     })
@@ -241,12 +254,7 @@ fn payload_axis(
 fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<NonZeroU32>> {
     let path = m.key_path("concurrency");
     let Some(items) = items(d, m, "concurrency") else {
-        m.missing(
-            d,
-            "concurrency",
-            "missing; list concurrency levels, e.g. `concurrency = [1, 8, 32]`",
-        );
-        return None;
+        return Some(Vec::new());
     };
     let mut out = Values::new(items.len());
     for item in items {
@@ -264,6 +272,56 @@ fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<No
             }),
             None => out.fail(),
         }
+    }
+    out.finish()
+}
+
+/// `rate`: requests per second of open-loop points (numbers above 0, fractions allowed), or
+/// `"stages"` alone, for the ramps of `[[run.stages]]`.
+fn rate_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<RateValue>> {
+    let path = m.key_path("rate");
+    let Some(items) = items(d, m, "rate") else {
+        return Some(Vec::new());
+    };
+    let count = items.len();
+    let mut out = Values::new(count);
+    for item in items {
+        let value = match item.get_ref() {
+            DeValue::String(s) if s == "stages" => {
+                if count > 1 {
+                    d.error(
+                        item.span(),
+                        &path,
+                        "`\"stages\"` runs the ramps of `[[run.stages]]` and cannot be listed \
+                         beside other rates; list it alone, or write the fixed rates as stages",
+                    );
+                    out.fail();
+                    continue;
+                }
+                RateValue::Stages
+            }
+            DeValue::String(s) => {
+                let hint = match closest(s, &["stages"]) {
+                    Some(_) => suggestion(s, &["stages"]),
+                    None => {
+                        "; write requests per second, e.g. `10` or `0.5`, or `\"stages\"`".into()
+                    }
+                };
+                d.error(item.span(), &path, format!("`{s}` is not a rate{hint}"));
+                out.fail();
+                continue;
+            }
+            _ => match build_load::rate(d, item, &path) {
+                Some(rate) => RateValue::Fixed(rate),
+                None => {
+                    out.fail();
+                    continue;
+                }
+            },
+        };
+        out.push(d, (item, &path), value, PartialEq::eq, |_| {
+            format!("`{}` is listed twice", read::shown(item))
+        });
     }
     out.finish()
 }

@@ -18,6 +18,7 @@ const MOCK_KEYS: &[&str] = &[
     "stream",
     "rate_limit",
     "faults",
+    "capacity",
 ];
 const STREAM_KEYS: &[&str] = &["first_chunk", "chunks", "interval"];
 const RATE_KEYS: &[&str] = &["mode", "n", "period", "limited"];
@@ -45,6 +46,7 @@ pub(crate) fn mock(d: &mut Diagnostics<'_>, t: &Table<'_, '_>) -> Option<MockCon
     let stream = stream_shape(d, t, base.stream);
     let rate_limit = rate_limit(d, t);
     let faults = faults(d, t);
+    let capacity = t.count::<NonZeroU32>(d, "capacity");
     Some(MockConfig {
         latency,
         jitter,
@@ -55,6 +57,7 @@ pub(crate) fn mock(d: &mut Diagnostics<'_>, t: &Table<'_, '_>) -> Option<MockCon
         max_body_bytes,
         header_read_timeout,
         faults: faults?,
+        capacity,
     })
 }
 

@@ -13,8 +13,9 @@ use minijinja::{Environment, Value};
 use super::diagnostics::Spot;
 use super::templates::RenderError;
 use super::{
-    AxisValue, BodySpec, MAX_PAYLOAD_BYTES, PayloadSource, Point, Problem, RequestSpec, Scenario,
-    ScenarioError, SecretText, Template, names, templates, units,
+    Arrival, AxisValue, BodySpec, LoadModel, MAX_PAYLOAD_BYTES, MAX_RATE, OpenLoop, PayloadSource,
+    PhaseLimit, Point, Problem, RateProfile, RateValue, RequestSpec, Scenario, ScenarioError,
+    SecretText, Template, names, templates, units,
 };
 
 /// Time a point needs beyond its phases (connections, merge, mock start), an estimate.
@@ -30,24 +31,50 @@ pub fn expand(scenario: &Scenario) -> Result<Vec<Point>, ScenarioError> {
         m.payload.iter().copied().map(Some).collect()
     };
     let combos = combinations(&m.extra.iter().map(|a| a.values.len()).collect::<Vec<_>>());
+    let loads = load_models(scenario);
     let mut x = Expander::new(scenario);
     for &route in &m.route {
         for &payload in &payloads {
-            for &concurrency in &m.concurrency {
+            for load in &loads {
                 for (combo, values) in combos.iter().enumerate() {
                     let cell = Cell {
                         route,
                         payload,
-                        concurrency: concurrency.get(),
+                        load,
                         combo,
                         values,
                     };
-                    x.point(&cell, concurrency);
+                    x.point(&cell);
                 }
             }
         }
     }
     x.finish()
+}
+
+/// The load models of the matrix, in expansion order: the concurrency levels, then the rates
+/// (their union, not their product).
+fn load_models(scenario: &Scenario) -> Vec<LoadModel> {
+    let m = &scenario.matrix;
+    let run = &scenario.run;
+    let closed = m
+        .concurrency
+        .iter()
+        .map(|&concurrency| LoadModel::Closed { concurrency });
+    let open = m.rate.iter().map(|rate| LoadModel::Open {
+        open_loop: OpenLoop {
+            rate: match rate {
+                RateValue::Fixed(rps) => RateProfile::Fixed(*rps),
+                RateValue::Stages => RateProfile::Stages(run.stages.clone()),
+            },
+            arrival: Arrival {
+                process: run.arrival.process,
+                seed: run.arrival.seed,
+            },
+            max_in_flight: run.arrival.max_in_flight,
+        },
+    });
+    closed.chain(open).collect()
 }
 
 /// Every combination of one value index per axis of the given lengths, first axis slowest.
@@ -72,7 +99,7 @@ fn combinations(lengths: &[usize]) -> Vec<Vec<usize>> {
 struct Cell<'a> {
     route: usize,
     payload: Option<usize>,
-    concurrency: u32,
+    load: &'a LoadModel,
     /// Index of the user-axis combination, for the body cache.
     combo: usize,
     /// One value index per user axis.
@@ -104,7 +131,7 @@ impl<'s> Expander<'s> {
         }
     }
 
-    fn point(&mut self, cell: &Cell<'_>, concurrency: std::num::NonZeroU32) {
+    fn point(&mut self, cell: &Cell<'_>) {
         let s = self.scenario;
         let route = &s.routes[cell.route];
         let payload = cell.payload.map(|i| &s.payloads[i]);
@@ -120,13 +147,15 @@ impl<'s> Expander<'s> {
             id.push('-');
             id.push_str(&p.name);
         }
-        id.push_str(&format!("-c{}", cell.concurrency));
+        id.push('-');
+        id.push_str(&cell.load.id_part());
         let mut vars = BTreeMap::new();
         vars.insert("route".to_string(), route.name.clone());
         if let Some(p) = payload {
             vars.insert("payload".to_string(), p.name.clone());
         }
-        vars.insert("concurrency".to_string(), cell.concurrency.to_string());
+        let axis = cell.load.axis();
+        vars.insert(axis.name.to_string(), axis.label);
         for (name, value) in &axes {
             id.push('-');
             id.push_str(&names::id_part(&value.to_string()));
@@ -163,7 +192,7 @@ impl<'s> Expander<'s> {
             id,
             route: route.name.clone(),
             payload: payload.map(|p| p.name.clone()),
-            concurrency,
+            load: cell.load.clone(),
             vars,
             request: RequestSpec {
                 method: route.method.clone(),
@@ -214,7 +243,14 @@ impl<'s> Expander<'s> {
             "payload_name",
             Value::from(payload.map_or("", |p| p.name.as_str())),
         );
-        context.insert("concurrency", Value::from(cell.concurrency));
+        match cell.load {
+            LoadModel::Closed { concurrency } => {
+                context.insert("concurrency", Value::from(concurrency.get()));
+            }
+            LoadModel::Open { open_loop } => {
+                context.insert("rate", rate_value(&open_loop.rate));
+            }
+        }
         context.insert("model", Value::from(model.as_str()));
         context.insert("stream", Value::from(route.stream));
         context.insert("point_id", Value::from(id));
@@ -315,15 +351,24 @@ fn axis_value(value: &AxisValue) -> Value {
     }
 }
 
+/// The `rate` template variable: a number (an integer when whole), or `"stages"`.
+fn rate_value(rate: &RateProfile) -> Value {
+    match *rate {
+        RateProfile::Fixed(rps) if rps.fract() == 0.0 && rps <= MAX_RATE => Value::from(rps as i64),
+        RateProfile::Fixed(rps) => Value::from(rps),
+        RateProfile::Stages(_) => Value::from("stages"),
+    }
+}
+
 /// A point's axis values for a message: `route `a`, payload `b-c`, concurrency `1``.
 fn describe(vars: &BTreeMap<String, String>) -> String {
-    let mut order: Vec<&String> = ["route", "payload", "concurrency"]
+    let mut order: Vec<&String> = ["route", "payload", "concurrency", "rate"]
         .iter()
         .filter_map(|k| vars.keys().find(|v| v == k))
         .collect();
     order.extend(
         vars.keys()
-            .filter(|k| !matches!(k.as_str(), "route" | "payload" | "concurrency")),
+            .filter(|k| !matches!(k.as_str(), "route" | "payload" | "concurrency" | "rate")),
     );
     let parts: Vec<String> = order
         .into_iter()
@@ -349,7 +394,7 @@ fn fill_to(fill: &str, bytes: u64) -> String {
 }
 
 /// The plan's wall-time estimate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Estimate {
     /// Estimated wall time of the whole run; `Duration::MAX` when too long to count.
     pub wall: Duration,
@@ -357,25 +402,48 @@ pub struct Estimate {
     pub lower_bound: bool,
 }
 
-/// Estimated wall time of running `points`: runs x (warmup + measure) per point plus overhead.
-/// Saturates instead of overflowing, however many runs and points.
+/// Estimated wall time of running `points`: per point, runs x (warmup + measure) plus
+/// overhead. Saturates instead of overflowing, however many runs and points.
 pub fn estimate(scenario: &Scenario, points: &[Point]) -> Estimate {
+    points
+        .iter()
+        .map(|p| point_estimate(scenario, p))
+        .fold(Estimate::default(), |total, e| Estimate {
+            wall: total.wall.saturating_add(e.wall),
+            lower_bound: total.lower_bound || e.lower_bound,
+        })
+}
+
+/// Estimated wall time of one point, all its runs.
+pub fn point_estimate(scenario: &Scenario, point: &Point) -> Estimate {
     let run = &scenario.run;
-    let warmup = run
-        .warmup
-        .and_then(|w| w.duration)
-        .unwrap_or(Duration::ZERO);
-    let measure = run.measure.duration.unwrap_or(Duration::ZERO);
-    let lower_bound =
-        run.measure.duration.is_none() || run.warmup.is_some_and(|w| w.duration.is_none());
-    let per_point = warmup
-        .saturating_add(measure)
-        .saturating_mul(run.runs.get())
-        .saturating_add(POINT_OVERHEAD);
-    let count = u32::try_from(points.len()).unwrap_or(u32::MAX);
+    let phase = |limit: &PhaseLimit| phase_time(limit, &point.load);
+    let (warmup, warmup_known) = run.warmup.as_ref().map_or((Duration::ZERO, true), phase);
+    let (measure, measure_known) = phase(&run.measure);
     Estimate {
-        wall: per_point.saturating_mul(count),
-        lower_bound,
+        wall: warmup
+            .saturating_add(measure)
+            .saturating_mul(run.runs.get())
+            .saturating_add(POINT_OVERHEAD),
+        lower_bound: !(warmup_known && measure_known),
+    }
+}
+
+/// How long a phase with `limit` lasts under `load`, and whether that is known: a closed loop
+/// bounded only by a request count takes as long as the server does; an open loop's schedule
+/// tells how long its requests take to be sent.
+fn phase_time(limit: &PhaseLimit, load: &LoadModel) -> (Duration, bool) {
+    let schedule = match load.open_loop().map(|o| &o.rate) {
+        None => None,
+        Some(RateProfile::Stages(stages)) => Some(stages.iter().map(|s| s.duration).sum()),
+        Some(RateProfile::Fixed(rps)) => limit
+            .requests
+            .and_then(|n| Duration::try_from_secs_f64(n.get() as f64 / rps).ok()),
+    };
+    let times = [limit.duration, schedule];
+    match times.into_iter().flatten().min() {
+        Some(t) => (t, true),
+        None => (Duration::ZERO, false),
     }
 }
 

@@ -16,6 +16,7 @@
 
 mod build;
 mod build_axes;
+mod build_load;
 mod build_matrix;
 mod build_mock;
 mod build_payloads;
@@ -26,6 +27,7 @@ mod diagnostics;
 mod expand;
 mod files;
 mod interpolate;
+pub mod load;
 pub mod model;
 mod names;
 mod overrides;
@@ -35,7 +37,11 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
-pub use expand::{Estimate, estimate, expand};
+pub use expand::{Estimate, estimate, expand, point_estimate};
+pub use load::{
+    Arrival, ArrivalProcess, ArrivalSettings, LoadAxis, LoadModel, MAX_RATE, OpenLoop, RateProfile,
+    RateValue, Stage,
+};
 pub use model::{
     Axis, AxisValue, BaseUrl, BodyCheck, BodySpec, Expect, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES,
     MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource, PhaseLimit, Point, RequestSpec,

@@ -15,6 +15,7 @@ use url::Url;
 
 use super::Problem;
 use super::diagnostics::Spot;
+use super::load::{ArrivalSettings, LoadModel, RateValue, Stage};
 use crate::mock::MockConfig;
 
 /// A checked scenario file with overrides applied.
@@ -189,10 +190,15 @@ pub struct RunSettings {
     pub runs: NonZeroU32,
     /// Warmup phase (sent, measured, discarded); `None` when the warmup is zero.
     pub warmup: Option<PhaseLimit>,
-    /// Measure phase.
+    /// Measure phase. With `[[run.stages]]` and no `duration` written, it lasts the stages'
+    /// total.
     pub measure: PhaseLimit,
     /// What to do with 429 answers.
     pub retry: RetryPolicy,
+    /// `[run.arrival]`: the arrival process, seed and in-flight cap of open-loop points.
+    pub arrival: ArrivalSettings,
+    /// `[[run.stages]]`: the ramps of the `"stages"` rate; empty when none are written.
+    pub stages: Vec<Stage>,
 }
 
 /// `[run.retry]`: how 429 answers are retried.
@@ -351,8 +357,11 @@ pub struct Matrix {
     /// Payloads, as indices into `Scenario::payloads`; empty means the routes send no payload.
     pub payload: Vec<usize>,
     /// Concurrency levels: closed-loop workers, each with one request in flight (at most
-    /// `MAX_CONCURRENCY`).
+    /// `MAX_CONCURRENCY`); may be empty when `rate` is not.
     pub concurrency: Vec<NonZeroU32>,
+    /// Request rates of open-loop points; may be empty when `concurrency` is not. The load
+    /// points are the concurrency levels, then the rates (their union, not their product).
+    pub rate: Vec<RateValue>,
     /// User axes, from `[matrix.axes]` (e.g. `model = ["a", "b"]`), in file order, usable in
     /// templates.
     pub extra: Vec<Axis>,
@@ -421,16 +430,16 @@ pub struct OutputSettings {
 pub struct Point {
     /// Position in the expanded list (0-based, stable).
     pub index: usize,
-    /// Readable stable id, unique in the plan, e.g. `chat-S-c32`: route, payload, `c` and the
-    /// concurrency, then each user axis value (characters other than letters, digits, `_`,
+    /// Readable stable id, unique in the plan, e.g. `chat-S-c32`: route, payload, the load
+    /// model's part (`c` and the concurrency), then each user axis value (characters other than letters, digits, `_`,
     /// `-` and `.` become `_`).
     pub id: String,
     /// Route name.
     pub route: String,
     /// Payload name, if the matrix has a payload axis.
     pub payload: Option<String>,
-    /// Closed-loop workers.
-    pub concurrency: NonZeroU32,
+    /// How the point drives load.
+    pub load: LoadModel,
     /// Every axis value of this point by axis name (`route`, `payload`, `concurrency`, user axes).
     pub vars: BTreeMap<String, String>,
     /// The request each worker sends.

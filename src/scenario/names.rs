@@ -12,6 +12,7 @@ pub(crate) const BUILTIN_VARIABLES: &[&str] = &[
     "payload",
     "payload_name",
     "concurrency",
+    "rate",
     "model",
     "stream",
     "point_id",

@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use nitro_scenario::journal::JournalStats;
@@ -12,6 +13,7 @@ use nitro_scenario::metrics::{
     UsageTotals,
 };
 use nitro_scenario::report::{self, HostFacts, OutputPlan, RunReport, Templates};
+use nitro_scenario::scenario::LoadModel;
 
 /// 2026-01-02T03:14:05.250Z
 pub const POINT_FINISHED_MS: u64 = 1_767_323_645_250;
@@ -153,7 +155,9 @@ pub fn point(
         path: path.into(),
         payload: Some(payload.into()),
         payload_bytes: 1024,
-        concurrency,
+        load: LoadModel::Closed {
+            concurrency: NonZeroU32::new(concurrency).unwrap(),
+        },
         stream,
         vars,
         aggregate: metrics::aggregate(&runs),

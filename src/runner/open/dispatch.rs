@@ -1,0 +1,226 @@
+//! One open-loop phase: the dispatcher walks the schedule, waits for each request's intended
+//! start, and hands the request to an idle worker; while none is idle it starts a new one, up
+//! to the in-flight cap; at the cap the request waits for the first worker to be free, and
+//! that wait is its queue time. When the phase's time is up, requests still waiting are
+//! dropped and counted; when its request count is reached, no more are due.
+//!
+//! The pool outlives the phase: its workers (connections, recorders) come back to the point,
+//! and the next phase starts with them idle.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::board::{Board, Job, Seat};
+use super::timer::{Pacing, Timer};
+use crate::metrics::Dispatched;
+use crate::runner::schedule::Schedule;
+use crate::runner::transport::{Connector, Prepared, Transport};
+use crate::runner::worker::{PhaseCtx, Sent, Start, Worker};
+use crate::scenario::OpenLoop;
+
+/// What an open-loop point's phases share.
+pub(crate) struct OpenPhase<'a, C> {
+    /// Makes the transports of new workers.
+    pub(crate) connector: &'a C,
+    /// The rate, arrivals and cap.
+    pub(crate) open: &'a OpenLoop,
+    /// How intended starts are waited for.
+    pub(crate) pacing: Pacing,
+}
+
+/// Run one phase with the pool `workers` (grown as the load needs); the pool comes back
+/// with what the dispatcher counted.
+pub(crate) async fn run_open_phase<C: Connector>(
+    phase: &OpenPhase<'_, C>,
+    workers: Vec<Worker<C::Transport>>,
+    req: &Arc<Prepared>,
+    ctx: Arc<PhaseCtx>,
+) -> (Vec<Worker<C::Transport>>, Dispatched) {
+    let cap = phase.open.max_in_flight.get() as usize;
+    let mut pool = Pool {
+        board: Arc::new(Board::new(cap)),
+        seats: Vec::new(),
+        tasks: Vec::new(),
+        req: Arc::clone(req),
+        ctx: Arc::clone(&ctx),
+    };
+    for worker in workers {
+        pool.start(worker, None);
+    }
+    let counts = dispatch(phase, &mut pool, cap).await;
+    pool.board.close(pool.seats.iter().map(|s| &**s));
+    let mut back = Vec::with_capacity(pool.tasks.len());
+    for task in pool.tasks {
+        match task.await {
+            Ok(worker) => back.push(worker),
+            // A worker's panic is a bug: surface it as it was rather than as a join error.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Tasks are only cancelled by the runtime shutting down, which ends the run anyway.
+            Err(_) => {}
+        }
+    }
+    let sends = back.iter().filter_map(|w| w.sends);
+    let first = sends.clone().map(|s| s.0).min();
+    let last = sends.map(|s| s.1).max();
+    let send_span_secs = match (first, last) {
+        (Some(f), Some(l)) => l.saturating_duration_since(f).as_secs_f64(),
+        _ => 0.0,
+    };
+    (
+        back,
+        Dispatched {
+            send_span_secs,
+            ..counts
+        },
+    )
+}
+
+/// The workers of one phase.
+struct Pool<T> {
+    board: Arc<Board>,
+    /// One per worker, by worker number.
+    seats: Vec<Arc<Seat>>,
+    tasks: Vec<JoinHandle<Worker<T>>>,
+    req: Arc<Prepared>,
+    ctx: Arc<PhaseCtx>,
+}
+
+impl<T: Transport> Pool<T> {
+    /// Start `worker` (number `seats.len()`), on `first` or idle.
+    fn start(&mut self, mut worker: Worker<T>, first: Option<Job>) {
+        worker.index = self.seats.len();
+        self.ctx.common.live.make(worker.index);
+        let seat = Arc::new(Seat::new());
+        self.seats.push(Arc::clone(&seat));
+        let (board, req, ctx) = (
+            Arc::clone(&self.board),
+            Arc::clone(&self.req),
+            Arc::clone(&self.ctx),
+        );
+        self.tasks
+            .push(tokio::spawn(serve(worker, req, ctx, board, seat, first)));
+    }
+}
+
+/// Walk the schedule, handing each request to a worker at its intended start.
+async fn dispatch<C: Connector>(
+    phase: &OpenPhase<'_, C>,
+    pool: &mut Pool<C::Transport>,
+    cap: usize,
+) -> Dispatched {
+    let ctx = Arc::clone(&pool.ctx);
+    let stop = ctx.common.stop.listener();
+    let mut timer = Timer::new(phase.pacing);
+    let mut schedule = Schedule::new(phase.open).take_while(|t| {
+        // Nothing is due at or after the phase's end.
+        ctx.deadline.is_none_or(|d| ctx.start + *t < d)
+    });
+    let mut counts = Dispatched::default();
+    let mut first_due = None;
+    let mut last_due = Duration::ZERO;
+    while let Some(due) = schedule.next() {
+        if !ctx.take_count() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = stop.stopped() => break,
+            _ = timer.sleep_until(ctx.start + due) => {}
+        }
+        counts.scheduled += 1;
+        first_due.get_or_insert(due);
+        last_due = due;
+        let (worker, queue) = match pool.board.try_idle() {
+            Some(w) => (Some(w), Duration::ZERO),
+            None if pool.seats.len() < cap => (None, Duration::ZERO),
+            None => {
+                // Every worker is busy and the pool is full: the request queues.
+                let free = tokio::select! {
+                    biased;
+                    _ = stop.stopped() => break,
+                    w = pool.board.next_idle() => Some(w),
+                    _ = until(ctx.deadline) => None,
+                };
+                let Some(w) = free else {
+                    // The phase ended first: this request and every one due after it.
+                    let left = ctx.tickets_left().unwrap_or(u64::MAX);
+                    let rest = schedule
+                        .by_ref()
+                        .take(usize::try_from(left).unwrap_or(usize::MAX));
+                    let (more, last) = rest.fold((0, due), |(n, _), t| (n + 1, t));
+                    counts.dropped = 1 + more;
+                    counts.scheduled += more;
+                    last_due = last;
+                    break;
+                };
+                (
+                    Some(w),
+                    Instant::now().saturating_duration_since(ctx.start + due),
+                )
+            }
+        };
+        let job = Job { due, queue };
+        match worker {
+            Some(w) => pool.board.assign(&pool.seats[w as usize], job),
+            None => {
+                let index = pool.seats.len();
+                pool.start(Worker::new(index, phase.connector.transport()), Some(job));
+            }
+        }
+        ctx.common.live.sent();
+        let busy = pool.seats.len().saturating_sub(pool.board.idle_count()) as u64;
+        counts.peak_in_flight = counts.peak_in_flight.max(busy);
+    }
+    counts.due_span_secs = first_due.map_or(0.0, |f| (last_due - f).as_secs_f64());
+    counts
+}
+
+/// Resolves at `deadline`; never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A worker of the pool: takes the requests handed to it until the phase closes.
+async fn serve<T: Transport>(
+    mut worker: Worker<T>,
+    req: Arc<Prepared>,
+    ctx: Arc<PhaseCtx>,
+    board: Arc<Board>,
+    seat: Arc<Seat>,
+    first: Option<Job>,
+) -> Worker<T> {
+    let stop = ctx.common.stop.listener();
+    // Worker numbers are below the cap, itself at most `MAX_CONCURRENCY`.
+    let number = worker.index as u32;
+    let mut next = first;
+    if next.is_none() {
+        board.idle(number);
+    }
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match board.wait(&seat).await {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        let start = Start {
+            at: ctx.start + job.due,
+            sent: Some(Sent {
+                at: Instant::now(),
+                queue: job.queue,
+            }),
+        };
+        if !worker.request(&req, &ctx, &stop, start).await {
+            break;
+        }
+        board.idle(number);
+    }
+    worker
+}
