@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use crate::cli::RunArgs;
 use crate::journal::{self, Journal};
+use crate::judge::Baseline;
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
 use crate::runner::{self, RunOptions, RunOutcome, Stop};
@@ -31,6 +32,12 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let requests_log = args.requests_log || scenario.output.requests_log;
     // A broken template must fail now, not after all the traffic.
     report::check_templates(&plan.templates, &scenario, &points)?;
+    // So must a baseline that cannot be read, a bad tolerance or a broken compare template.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| Baseline::prepare(path, &args.fail_on, &plan.templates))
+        .transpose()?;
 
     let outcome = super::runtime()?.block_on(async {
         // The mock runs as a child process so that the client's CPU and memory are its own.
@@ -119,7 +126,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         outcome.points,
         journal_stats,
     )?;
-    let written = report::write_all(&report, &plan)?;
+    let judged = baseline.map(|b| b.judge(&report, &plan.results_path()));
+    let comparison = judged.as_ref().and_then(|j| j.as_ref().ok());
+    let written =
+        report::write_all_compared(&report, &plan, comparison.map(|j| j.markdown.as_str()))?;
     eprint!("{}", report::summary_table(&report));
     for path in &written {
         eprintln!("wrote {}", path.display());
@@ -131,10 +141,15 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(err) = run_error {
         return Err(err.into());
     }
+    // A comparison that could not be made costs report.md its section, not the run its files.
+    let verdict = match judged {
+        Some(judged) => super::compare::tell(&judged?.comparison),
+        None => ExitCode::SUCCESS,
+    };
     Ok(if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else {
-        ExitCode::SUCCESS
+        verdict
     })
 }
 

@@ -28,10 +28,12 @@ mod view;
 mod write;
 
 pub use error::ReportError;
-pub(crate) use filters::rate as format_rate;
+pub(crate) use filters::{
+    bytes as format_bytes, grouped as format_grouped, rate as format_rate, rate_decimals,
+};
 pub use json_out::render as results_json;
 pub use preflight::check_templates;
 pub use run_report::{HostFacts, RunReport, load_results, shown_target};
 pub use summary::summary_table;
 pub use templates::Templates;
-pub use write::{OutputPlan, write_all};
+pub use write::{OutputPlan, write_all, write_all_compared};

@@ -24,15 +24,32 @@ pub struct OutputPlan {
     pub templates: Templates,
 }
 
+impl OutputPlan {
+    /// Where `results.json` goes: `results_file`, else `dir/results.json`.
+    pub fn results_path(&self) -> PathBuf {
+        self.results_file
+            .clone()
+            .unwrap_or_else(|| self.dir.join("results.json"))
+    }
+}
+
 /// Render every report of `report` and write them atomically; returns the files written.
 ///
 /// When `report.md` cannot be rendered, the data files and charts are still written and the
 /// error (`ReportError::MarkdownNotWritten`) lists them.
 pub fn write_all(report: &RunReport, plan: &OutputPlan) -> Result<Vec<PathBuf>, ReportError> {
-    let results = plan
-        .results_file
-        .clone()
-        .unwrap_or_else(|| plan.dir.join("results.json"));
+    write_all_compared(report, plan, None)
+}
+
+/// `write_all`, with `comparison` (the Markdown of a comparison with a baseline) placed in
+/// `report.md` by its template. The comparison is not part of `results.json`, so re-rendering
+/// the stored run leaves it out.
+pub fn write_all_compared(
+    report: &RunReport,
+    plan: &OutputPlan,
+    comparison: Option<&str>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let results = plan.results_path();
     let json = json_out::render(report)?;
     // Everything else is rendered from the report exactly as results.json holds it (floats
     // rounded), so `report` re-renders a stored run to the same bytes as `run` wrote.
@@ -51,7 +68,7 @@ pub fn write_all(report: &RunReport, plan: &OutputPlan) -> Result<Vec<PathBuf>, 
         written.push(path);
     }
     remove_stale_charts(&plan.dir, &written)?;
-    let markdown = match markdown::render(report, &plan.templates) {
+    let markdown = match markdown::render(report, &plan.templates, comparison) {
         Ok(text) => text,
         Err(cause) => {
             return Err(ReportError::MarkdownNotWritten {
