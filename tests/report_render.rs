@@ -163,7 +163,9 @@ fn a_fully_retried_point_does_not_read_as_a_plain_success() {
             success: run.requests,
             ..Default::default()
         };
-        run.first_attempt.status.insert(429, 40 + u64::from(run.run));
+        run.first_attempt
+            .status
+            .insert(429, 40 + u64::from(run.run));
         run.retries = 60 + u64::from(run.run);
     }
     let (dir, _) = write(&report, None);
