@@ -270,7 +270,7 @@ fn compare_figure(
         (None, Some(_)) => (Verdict::Appeared, None, None),
         (Some(_), None) => (Verdict::Disappeared, None, None),
         (Some(_), Some(_)) => {
-            let j = noise::judge(base, new);
+            let j = noise::judge(base, new, f.unit.has_floor());
             let verdict = match (j.rule, j.shift, f.better) {
                 (Rule::NoEstimate, ..) => Verdict::NoEstimate,
                 (_, None, _) => Verdict::WithinNoise,

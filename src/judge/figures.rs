@@ -51,6 +51,12 @@ impl Unit {
             Self::PercentOfRequests => "% of requests",
         }
     }
+
+    /// Whether a move of this unit must reach `noise::FLOOR` to count: times (HDR bucket
+    /// midpoints) and rates do; percentages of requests count every request.
+    pub fn has_floor(self) -> bool {
+        matches!(self, Self::Ms | Self::RequestsPerSec | Self::TokensPerSec)
+    }
 }
 
 /// One headline figure.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::JudgeError;
 use super::compare::{Comparison, FigureComparison, Side, Stat, Verdict};
 use super::figures::Unit;
-use super::noise::{ALPHA, MIN_RANK_RUNS};
+use super::noise::{ALPHA, FLOOR, MIN_RANK_RUNS};
 use crate::report::{Templates, format_grouped, rate_decimals};
 
 /// The comparison template's name, in a templates folder too.
@@ -165,9 +165,11 @@ fn view(c: &Comparison) -> View<'_> {
 fn rule_text() -> String {
     format!(
         "a figure is worse or better only when its per-run values moved beyond their \
-         run-to-run noise, by a two-sided test at α = {ALPHA}: the Mann–Whitney U test with \
-         {MIN_RANK_RUNS} runs or more on both sides, Welch's t-test with fewer; with 1 run on \
-         either side there is no noise estimate, and only `--fail-on` tolerances judge"
+         run-to-run noise, by a two-sided test at α = {ALPHA} (the Mann–Whitney U test with \
+         {MIN_RANK_RUNS} runs or more on both sides, Welch's t-test with fewer), and for times \
+         and rates by {floor}% of the base median or more; with 1 run on either side there is \
+         no noise estimate, and only `--fail-on` tolerances judge",
+        floor = FLOOR * 100.0
     )
 }
 
