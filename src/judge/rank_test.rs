@@ -5,8 +5,8 @@
 //! between the samples, ties included. Beyond that, the normal approximation with tie and
 //! continuity corrections.
 
-/// Most values in all for the exact p-value (20 runs a side): the count grows with the
-/// square of the values, and the approximation is close by then.
+/// Most values in all for the exact p-value (20 runs a side): counting the splits costs about
+/// the cube of the values, and the approximation is close by then.
 const EXACT_MAX: usize = 40;
 
 /// A rank test's outcome.
@@ -70,12 +70,15 @@ fn exact_p(ranks: &[u64], n1: usize, observed: u64) -> f64 {
     // counts[k][s]: subsets of k ranks summing to s.
     let mut counts = vec![vec![0f64; total as usize + 1]; n1 + 1];
     counts[0][0] = 1.0;
+    // No subset of the ranks seen so far sums past their total.
+    let mut reach = 0;
     for (seen, &r) in ranks.iter().enumerate() {
         let r = r as usize;
+        reach += r;
         for k in (1..=n1.min(seen + 1)).rev() {
             let (lower, upper) = counts.split_at_mut(k);
             let (from, to) = (&lower[k - 1], &mut upper[0]);
-            for s in (r..to.len()).rev() {
+            for s in (r..=reach).rev() {
                 to[s] += from[s - r];
             }
         }

@@ -72,11 +72,17 @@ struct PointRows {
 /// Figures by verdict, over every compared point.
 #[derive(Debug, Clone, Default, Serialize)]
 struct Tally {
+    /// Worse beyond noise.
     worse: usize,
+    /// Better beyond noise.
     better: usize,
+    /// Within noise.
     within_noise: usize,
+    /// With a single run on a side.
     no_estimate: usize,
+    /// Absent in the base only.
     appeared: usize,
+    /// Absent in the new run only.
     disappeared: usize,
 }
 
