@@ -26,6 +26,10 @@ pub enum Command {
     Mock(MockArgs),
     /// Re-render reports from a stored results.json, sending no traffic.
     Report(ReportArgs),
+    /// Compare two stored runs point by point, judging each figure against the noise.
+    Compare(CompareArgs),
+    /// Print a shell completion script on stdout.
+    Completions(CompletionsArgs),
 }
 
 /// `run` arguments.
@@ -51,6 +55,18 @@ pub struct RunArgs {
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Compare with this earlier run (a results.json or report folder) and add the
+    /// comparison to report.md.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// With `--baseline`: tolerances as for `compare --fail-on`; one failed exits 3.
+    #[arg(
+        long = "fail-on",
+        value_name = "FIGURE=CHANGE",
+        value_delimiter = ',',
+        requires = "baseline"
+    )]
+    pub fail_on: Vec<String>,
 }
 
 /// `plan` arguments.
@@ -96,4 +112,30 @@ pub struct ReportArgs {
     /// Report folder (default: the folder of RESULTS).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// `compare` arguments.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The baseline: a results.json, or a report folder holding one.
+    pub base: PathBuf,
+    /// The run to judge: a results.json, or a report folder holding one.
+    pub new: PathBuf,
+    /// How much worse a figure may get, e.g. `latency_p99=+5%`, `throughput=-3%`, `retries=+10`
+    /// (repeat, or separate with commas); a figure worse beyond noise and past it exits 3.
+    #[arg(long = "fail-on", value_name = "FIGURE=CHANGE", value_delimiter = ',')]
+    pub fail_on: Vec<String>,
+    /// Print the comparison as JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder holding a `compare.md.j2` to replace the built-in template.
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+}
+
+/// `completions` arguments.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish (also elvish, powershell).
+    pub shell: clap_complete::Shell,
 }

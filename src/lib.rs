@@ -7,6 +7,7 @@
 //! - [`metrics`]: per-worker recorders, run summaries, median/MAD across runs, client self-watch.
 //! - [`journal`]: the write-behind per-request log.
 //! - [`report`]: `RunReport` and its Markdown, CSV and JSON renderers.
+//! - [`judge`]: `compare` two stored runs with the noise in view; `--fail-on` tolerances.
 //! - [`mock`]: the built-in OpenAI-compatible mock server.
 //! - [`external`]: one run of a point by an external client program, measured from outside.
 //! - [`stop`]: the stop signal the runner and the mock server share, and the process signals
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod commands;
 pub mod external;
 pub mod journal;
+pub mod judge;
 pub mod metrics;
 pub mod mock;
 pub mod report;

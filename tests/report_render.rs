@@ -162,6 +162,30 @@ fn framework_figures_are_per_run_medians() {
 }
 
 #[test]
+fn a_fully_retried_point_does_not_read_as_a_plain_success() {
+    let mut report = sample(false);
+    // Every request succeeded in the end, after 429s and retries.
+    for run in &mut report.points[0].runs {
+        run.outcomes = nitro_scenario::metrics::OutcomeCounts {
+            success: run.requests,
+            ..Default::default()
+        };
+        run.first_attempt
+            .status
+            .insert(429, 40 + u64::from(run.run));
+        run.retries = 60 + u64::from(run.run);
+    }
+    let (dir, _) = write(&report, None);
+    let json: serde_json::Value = serde_json::from_str(&read(dir.path(), "results.json")).unwrap();
+    let errors = &json["framework_results"][0]["errors"];
+    assert_eq!(errors["total"], 0);
+    // Medians of runs 1, 2 and 3.
+    assert_eq!(errors["retries"], 62);
+    assert_eq!(errors["rate_limited"], 42);
+    assert_eq!(json["framework_results"][2]["errors"]["rate_limited"], 3);
+}
+
+#[test]
 fn a_user_template_folder_replaces_the_built_in_template() {
     let templates = tempfile::tempdir().unwrap();
     std::fs::create_dir(templates.path().join("parts")).unwrap();

@@ -1,7 +1,9 @@
-//! One function per CLI command, gluing `scenario`, `runner`, `report` and `mock`.
-//! Exit codes: 0 success, 1 a threshold failed, 2 usage, config or runtime error (also reports
-//! that could not all be written), 128 + the signal for a run a signal stopped.
+//! One function per CLI command, gluing `scenario`, `runner`, `report`, `judge` and `mock`.
+//! Exit codes: 0 success, 2 usage, config or runtime error (also reports that could not all be
+//! written), 3 a tolerance failed, 128 + the signal for a run a signal stopped.
 
+mod compare;
+mod completions;
 mod mock;
 mod outputs;
 mod plan;
@@ -16,6 +18,9 @@ use crate::cli::{Cli, Command};
 /// Exit code for usage, config and runtime errors.
 pub const EXIT_ERROR: u8 = 2;
 
+/// Exit code when a figure is worse than a `--fail-on` tolerance allows.
+pub const EXIT_TOLERANCE: u8 = 3;
+
 /// Run the command `cli` names and map its result to an exit code; errors go to stderr.
 pub fn dispatch(cli: Cli) -> ExitCode {
     let result = match cli.command {
@@ -24,6 +29,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::validate(args),
         Command::Mock(args) => mock::mock(args),
         Command::Report(args) => report::report(args),
+        Command::Compare(args) => compare::compare(args),
+        Command::Completions(args) => completions::completions(args),
     };
     match result {
         Ok(code) => code,

@@ -9,14 +9,16 @@ use anyhow::Context;
 
 use crate::report::{self, OutputPlan, ReportError, RunReport};
 
-/// Print the summary and write the reports of `report`, listing each file as it lands
-/// (`log` is the request log, already in place); `quiet` prints neither. `json` prints
+/// Print the summary and write the reports of `report` (with `comparison`, the Markdown of a
+/// comparison with a baseline, in `report.md`), listing each file as it lands (`log` is the
+/// request log, already in place); `quiet` prints neither. `json` prints
 /// `results.json` on stdout too. When writing fails the error is printed, and if
 /// `results.json` is among what was lost, it is saved elsewhere (see [`rescue`]). Returns
 /// whether every file was written.
 pub(super) fn deliver(
     report: &RunReport,
     plan: &OutputPlan,
+    comparison: Option<&str>,
     log: Option<&Path>,
     quiet: bool,
     json: bool,
@@ -34,7 +36,7 @@ pub(super) fn deliver(
     }
     let results = plan.results_path();
     let mut results_written = false;
-    let written = report::write_reporting(report, plan, |path| {
+    let written = report::write_reporting(report, plan, comparison, |path| {
         results_written |= path == results;
         say(path);
     });

@@ -43,7 +43,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         templates,
     };
     // Each file is named as it lands, so a failure later still leaves a true list.
-    report::write_reporting(&stored, &plan, |path| {
+    report::write_reporting(&stored, &plan, None, |path| {
         eprintln!("wrote {}", path.display());
     })?;
     Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@ use anyhow::Context;
 use super::outputs;
 use crate::cli::RunArgs;
 use crate::journal::{self, Journal, JournalEnd};
+use crate::judge::Baseline;
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
 use crate::runner::{self, RunError, RunOptions, RunOutcome};
@@ -35,6 +36,12 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // A broken template, or a folder that cannot be written, must fail now, not after all
     // the traffic.
     report::check_templates(&plan.templates, &scenario, &points)?;
+    // So must a baseline that cannot be read, a bad tolerance or a broken compare template.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| Baseline::prepare(path, &args.fail_on, &plan.templates))
+        .transpose()?;
     let log_path = requests_log.then(|| plan.dir.join(journal::FILE_NAME));
     report::check_writable(&plan, log_path.as_slice())
         .context("the reports cannot be written there, so no traffic was sent")?;
@@ -77,16 +84,33 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         outcome.points,
         journal_stats,
     )?;
-    let written = outputs::deliver(&report, &plan, log_file.as_deref(), args.quiet, args.json)?;
+    let judged = baseline.map(|b| b.judge(&report, &plan.results_path()));
+    let comparison = judged
+        .as_ref()
+        .and_then(|j| j.as_ref().ok())
+        .map(|j| j.markdown.as_str());
+    let written = outputs::deliver(
+        &report,
+        &plan,
+        comparison,
+        log_file.as_deref(),
+        args.quiet,
+        args.json,
+    )?;
     if let Some(err) = run_error {
         return Err(err.into());
     }
+    // A comparison that could not be made costs report.md its section, not the run its files.
+    let verdict = match judged {
+        Some(judged) => super::compare::tell(&judged?.comparison),
+        None => ExitCode::SUCCESS,
+    };
     Ok(if !written {
         ExitCode::from(super::EXIT_ERROR)
     } else if interrupted {
         ExitCode::from(stop.signal().map_or(EXIT_INTERRUPTED, |s| s.exit_code()))
     } else {
-        ExitCode::SUCCESS
+        verdict
     })
 }
 

@@ -31,7 +31,7 @@ pub(crate) struct FrameworkResult {
     throughput_rps: Option<f64>,
     /// Latency of successful requests, ms, medians across runs.
     latency_ms: Percentiles,
-    /// Failed requests of one measure phase, medians across runs.
+    /// Failed requests, retries and 429s of one measure phase, medians across runs.
     errors: Errors,
     /// Successful requests / requests, percent, median across runs (`null` without a
     /// request).
@@ -65,7 +65,8 @@ struct Percentiles {
     p99: Option<f64>,
 }
 
-/// Failed requests of one measure phase (final outcomes), medians across runs.
+/// Failed requests of one measure phase (final outcomes), plus the retries and first-attempt
+/// 429s behind them, medians across runs.
 #[derive(Debug, Serialize)]
 struct Errors {
     /// Answers with a non-2xx status.
@@ -74,6 +75,11 @@ struct Errors {
     timeouts: u64,
     /// Every failure: statuses, timeouts, connect, decode and stream errors.
     total: u64,
+    /// Retries sent after a 429 answer: a point whose every request succeeded only on a retry
+    /// has `total` 0 and its retries here.
+    retries: u64,
+    /// First attempts answered 429 (rate limited), whether a retry then succeeded or not.
+    rate_limited: u64,
 }
 
 /// The framework's `test_config`.
@@ -163,6 +169,10 @@ pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult 
             non2xx: per_run(&p.runs, |x| x.outcomes.non2xx()),
             timeouts: per_run(&p.runs, |x| x.outcomes.timeout),
             total: per_run(&p.runs, |x| x.outcomes.failures()),
+            retries: per_run(&p.runs, |x| x.retries),
+            rate_limited: per_run(&p.runs, |x| {
+                x.first_attempt.status.get(&429).copied().unwrap_or(0)
+            }),
         },
         success_rate: r.success.map(|s| round(s.median, 2)),
         timestamp: timestamp(report, p),

@@ -7,7 +7,13 @@ use super::templates::{MAIN, Templates};
 use super::view::view;
 use super::{ReportError, RunReport};
 
-/// Render `report.md`.
-pub(crate) fn render(report: &RunReport, templates: &Templates) -> Result<String, ReportError> {
-    templates.render(MAIN, Value::from(minijinja::value::Serde(view(report))))
+/// Render `report.md`; `comparison` is the Markdown of a comparison with a baseline
+/// (`run --baseline`), rendered apart by `judge` and placed by the template.
+pub(crate) fn render(
+    report: &RunReport,
+    templates: &Templates,
+    comparison: Option<&str>,
+) -> Result<String, ReportError> {
+    let view = view(report, comparison);
+    templates.render(MAIN, Value::from(minijinja::value::Serde(view)))
 }

@@ -28,7 +28,9 @@ mod view;
 mod write;
 
 pub use error::ReportError;
-pub(crate) use filters::{rate as format_rate, thousands};
+pub(crate) use filters::{
+    bytes as format_bytes, grouped as format_grouped, rate as format_rate, rate_decimals, thousands,
+};
 pub use json_out::render as results_json;
 pub use preflight::check_templates;
 pub use run_report::{HostFacts, RunReport, load_results, shown_target};

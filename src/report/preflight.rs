@@ -29,7 +29,7 @@ pub fn check_templates(
         points.iter().map(placeholder).collect(),
         Some(JournalStats::default()),
     )?;
-    markdown::render(&report, templates).map(drop)
+    markdown::render(&report, templates, None).map(drop)
 }
 
 /// A point with one run in which every figure exists (one not-streamed stream included), so

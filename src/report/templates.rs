@@ -55,23 +55,34 @@ impl Templates {
 
     /// Read every `*.j2` file under `dir`; the folder and its `report.md.j2` must exist.
     pub fn load(dir: &Path) -> Result<Self, ReportError> {
+        Self::load_for(dir, MAIN)
+    }
+
+    /// Read every `*.j2` file under `dir`; the folder and its template `main` must exist
+    /// (`report.md.j2` for reports, `compare.md.j2` for `compare`).
+    pub fn load_for(dir: &Path, main: &str) -> Result<Self, ReportError> {
         if !dir.is_dir() {
             let message = if dir.exists() {
-                "not a folder; `--templates` and `output.templates` name a folder holding `report.md.j2`"
+                let flags = if main == MAIN {
+                    "`--templates` and `output.templates` name"
+                } else {
+                    "`--templates` names"
+                };
+                format!("not a folder; {flags} a folder holding `{main}`")
             } else {
-                "templates folder not found"
+                "templates folder not found".into()
             };
             return Err(ReportError::TemplateFiles {
                 path: dir.to_path_buf(),
-                message: message.into(),
+                message,
             });
         }
         let mut sources = BTreeMap::new();
         collect(dir, dir, 0, &mut sources)?;
-        if !sources.contains_key(MAIN) {
+        if !sources.contains_key(main) {
             return Err(ReportError::TemplateFiles {
-                path: dir.join(MAIN),
-                message: format!("not found; a templates folder needs `{MAIN}`"),
+                path: dir.join(main),
+                message: format!("not found; a templates folder needs `{main}`"),
             });
         }
         Ok(Self {
@@ -83,6 +94,20 @@ impl Templates {
     /// The user's folder, or `None` for the built-in template.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
+    }
+
+    /// These templates, with `source` as template `name` when they have none of that name: a
+    /// built-in template that a user's folder may replace.
+    pub(crate) fn or_built_in(&self, name: &str, source: &str) -> Self {
+        if self.sources.contains_key(name) {
+            return self.clone();
+        }
+        let mut sources = (*self.sources).clone();
+        sources.insert(name.to_string(), source.to_string());
+        Self {
+            dir: self.dir.clone(),
+            sources: Arc::new(sources),
+        }
     }
 
     /// Render template `name` with `context`; strict undefined, the report filters, a final

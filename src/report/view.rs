@@ -373,10 +373,12 @@ pub(crate) struct View<'a> {
     pub(crate) axes: &'a [String],
     /// What "not streamed" means, in words, for the report's footnotes.
     pub(crate) not_streamed_rule: String,
+    /// The comparison with a baseline as Markdown (`run --baseline`), else `none`.
+    pub(crate) comparison: Option<&'a str>,
 }
 
-/// The view of `report`.
-pub(crate) fn view(report: &RunReport) -> View<'_> {
+/// The view of `report`, with the Markdown of its comparison with a baseline when there is one.
+pub(crate) fn view<'a>(report: &'a RunReport, comparison: Option<&'a str>) -> View<'a> {
     let routes: Vec<RouteView> = by_route(&report.points)
         .into_iter()
         .map(|g| {
@@ -412,6 +414,7 @@ pub(crate) fn view(report: &RunReport) -> View<'_> {
             "all its content events arrived at once: in one read of the body, or each less \
              than {NOT_STREAMED_GAP_US} µs after the one before"
         ),
+        comparison,
         points,
         routes,
     }

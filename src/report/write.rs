@@ -41,15 +41,18 @@ impl OutputPlan {
 /// error (`ReportError::MarkdownNotWritten`) lists them.
 pub fn write_all(report: &RunReport, plan: &OutputPlan) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
-    write_reporting(report, plan, |path| written.push(path.to_path_buf()))?;
+    write_reporting(report, plan, None, |path| written.push(path.to_path_buf()))?;
     Ok(written)
 }
 
-/// As [`write_all`], calling `wrote` with each file as soon as it is in place, so that what
-/// was written can be told also when a later file fails.
+/// As [`write_all`], with `comparison` (the Markdown of a comparison with a baseline) placed in
+/// `report.md` by its template, calling `wrote` with each file as soon as it is in place, so
+/// that what was written can be told also when a later file fails. The comparison is not part
+/// of `results.json`, so re-rendering the stored run leaves it out.
 pub fn write_reporting(
     report: &RunReport,
     plan: &OutputPlan,
+    comparison: Option<&str>,
     mut wrote: impl FnMut(&Path),
 ) -> Result<(), ReportError> {
     let json = json_out::render(report)?;
@@ -71,7 +74,7 @@ pub fn write_reporting(
         written.push(path);
     }
     remove_stale_charts(&plan.dir, &written)?;
-    let markdown = match markdown::render(report, &plan.templates) {
+    let markdown = match markdown::render(report, &plan.templates, comparison) {
         Ok(text) => text,
         Err(cause) => {
             return Err(ReportError::MarkdownNotWritten {
