@@ -15,7 +15,7 @@ use nitro_scenario::scenario::{self, Overrides};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const TRANSPORTS: [&str; 2] = ["hyper", "reqwest"];
+const TRANSPORTS: [&str; 3] = ["hyper", "lean", "reqwest"];
 const REQUESTS: u64 = 6;
 /// `target.max_response_bytes` of these runs.
 const MAX_RESPONSE: u64 = 1 << 20;

@@ -15,7 +15,7 @@ use nitro_scenario::mock::{
 use nitro_scenario::runner::{self, RunOptions, Stop};
 use nitro_scenario::scenario::{self, Overrides};
 
-const TRANSPORTS: [&str; 2] = ["hyper", "reqwest"];
+const TRANSPORTS: [&str; 3] = ["hyper", "lean", "reqwest"];
 const REQUESTS: u64 = 20;
 
 async fn mock(config: MockConfig) -> MockServer {

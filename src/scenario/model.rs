@@ -144,6 +144,9 @@ pub enum TransportKind {
     Reqwest,
     /// Each worker owns one `hyper` HTTP/1.1 connection (plain `http://` only).
     Hyper,
+    /// Each worker owns one TCP connection and speaks HTTP/1.1 on it itself, with `httparse`
+    /// (plain `http://` only).
+    Lean,
 }
 
 /// `[target]`: the server under test.
