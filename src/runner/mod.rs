@@ -102,13 +102,14 @@ pub async fn run(
         BaseUrl::Url { display, .. } => (display.display.as_str(), true),
     };
     let kind = match scenario.target.transport {
-        // The connection-per-worker paths know no proxies: when one applies, reqwest goes
-        // through it.
+        // Plain http:// goes the lean way (the fewest instructions per request, and counted
+        // as hyper counts). The connection-per-worker paths know no proxies: when one
+        // applies, reqwest goes through it.
         TransportKind::Auto
             if base.scheme() == "http"
                 && !(use_proxies && transport::proxy_applies(base, |v| std::env::var(v).ok())) =>
         {
-            TransportKind::Hyper
+            TransportKind::Lean
         }
         TransportKind::Auto => TransportKind::Reqwest,
         kind => kind,

@@ -137,7 +137,8 @@ impl std::fmt::Debug for BaseUrl {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TransportKind {
-    /// The hyper connection-per-worker path for plain `http://`, reqwest otherwise.
+    /// The lean connection-per-worker path for plain `http://` (without a proxy), reqwest
+    /// otherwise.
     #[default]
     Auto,
     /// One shared pooled `reqwest::Client` (TLS, HTTP/2, proxies).

@@ -10,14 +10,16 @@
 //! connection is kept only after a whole answer that allows it (`connection: close`, HTTP/1.0
 //! without keep-alive and bodies read to the close do not).
 
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::http1::{self, BodyDecoder, Framing, Parsed};
 use super::tcp::Addrs;
@@ -59,41 +61,78 @@ impl Connector for LeanConnector {
 
     fn transport(&self) -> LeanTransport {
         LeanTransport {
-            addrs: Arc::clone(&self.addrs),
-            connect_timeout: self.connect_timeout,
-            conn: None,
-            buf: ReadBuf::default(),
+            conn: Conn {
+                addrs: Arc::clone(&self.addrs),
+                connect_timeout: self.connect_timeout,
+                stream: None,
+                buf: ReadBuf::default(),
+            },
+            timer: None,
         }
     }
 }
 
-/// One worker's connection and its read buffer.
+/// One worker's connection and its attempt timer.
 pub(crate) struct LeanTransport {
+    conn: Conn,
+    /// The whole-attempt timeout, armed lazily: it keeps the deadline of an earlier attempt
+    /// until it fires, and only then moves to the current attempt's. Attempts far shorter
+    /// than `target.timeout` so cost no timer update at all; an attempt still times out at
+    /// its own deadline exactly.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// The connection, its address book and its read buffer.
+struct Conn {
     addrs: Arc<Addrs>,
     connect_timeout: Duration,
-    conn: Option<TcpStream>,
+    stream: Option<TcpStream>,
     buf: ReadBuf,
 }
 
 impl Transport for LeanTransport {
     async fn send(&mut self, req: &Prepared, ex: &mut Exchange, obs: &mut Observation) {
-        ex.begin(obs, Instant::now());
-        let outcome = tokio::time::timeout(req.timeout, self.attempt(req, ex, obs)).await;
+        let start = Instant::now();
+        ex.begin(obs, start);
+        let deadline = start + req.timeout;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() > deadline {
+            timer.as_mut().reset(deadline);
+        }
+        let outcome = {
+            let mut attempt = pin!(self.conn.attempt(req, ex, obs));
+            poll_fn(|cx| {
+                if let Poll::Ready(done) = attempt.as_mut().poll(cx) {
+                    return Poll::Ready(Some(done));
+                }
+                while timer.as_mut().poll(cx).is_ready() {
+                    if Instant::now() >= deadline {
+                        return Poll::Ready(None);
+                    }
+                    timer.as_mut().reset(deadline);
+                }
+                Poll::Pending
+            })
+            .await
+        };
         // A connection that failed, timed out, outgrew a limit or may not carry another
         // request is closed.
         match outcome {
-            Ok(Ok(true)) => return,
-            Ok(Ok(false)) => {}
-            Ok(Err(failed)) => ex.fail(obs, failed, Instant::now()),
-            Err(_) => ex.time_out(obs, Instant::now()),
+            Some(Ok(true)) => return,
+            Some(Ok(false)) => {}
+            Some(Err(failed)) => ex.fail(obs, failed, Instant::now()),
+            None => ex.time_out(obs, Instant::now()),
         }
-        self.conn = None;
+        self.conn.stream = None;
     }
 }
 
-impl LeanTransport {
+impl Conn {
     /// One attempt: (re)connect as needed, send, read the answer into `ex`. `Ok(true)` when
-    /// the connection may carry the next request.
+    /// the connection may carry the next request. Bytes count as arrived when the read that
+    /// brought them returned.
     async fn attempt(
         &mut self,
         req: &Prepared,
@@ -103,30 +142,34 @@ impl LeanTransport {
         let Self {
             addrs,
             connect_timeout,
-            conn,
+            stream,
             buf,
         } = self;
-        if conn.as_ref().is_some_and(closed_while_idle) {
-            *conn = None;
+        if stream.as_ref().is_some_and(closed_while_idle) {
+            *stream = None;
         }
-        let stream = match conn {
+        let stream = match stream {
             Some(stream) => stream,
             None => {
                 buf.reset();
-                conn.insert(addrs.connect(*connect_timeout).await?)
+                stream.insert(addrs.connect(*connect_timeout).await?)
             }
         };
-        write_request(stream, &req.http1.bytes, &req.body)
-            .await
-            .map_err(|e| Failed::new(FailureKind::Reset, Cause::Io(e)))?;
-        let (framing, keep_alive) = read_head(stream, buf, req, ex, obs).await?;
+        let sent_whole = match write_request(stream, &req.http1, &req.body).await {
+            Ok(()) => true,
+            // A server may answer before it takes the whole body (a 413, a 401) and close:
+            // when that answer's head is already here, it is what the server said.
+            Err(_) if buf.answered_early(stream, &req.method) => false,
+            Err(e) => return Err(Failed::new(FailureKind::Reset, Cause::Io(e))),
+        };
+        let (framing, keep_alive, mut now) = read_head(stream, buf, req, ex, obs).await?;
         let broken =
             |e: http1::BodyError| Failed::new(FailureKind::Stream, Cause::Said(e.describe()));
         let mut body = BodyDecoder::new(framing);
         loop {
             let decoded = body.decode(buf.unread()).map_err(broken)?;
             if !decoded.data.is_empty() {
-                ex.chunk(obs, decoded.data, Instant::now())?;
+                ex.chunk(obs, decoded.data, now)?;
             }
             let used = decoded.used;
             buf.consume(used);
@@ -135,43 +178,46 @@ impl LeanTransport {
             }
             if used == 0 {
                 let read = buf.read_from(stream, MAX_BODY_READ).await;
+                now = Instant::now();
                 if read.map_err(|e| Failed::new(FailureKind::Stream, Cause::Io(e)))? == 0 {
                     body.eof().map_err(broken)?;
                 }
             }
         }
-        ex.finish(obs, Instant::now());
+        ex.finish(obs, now);
         // Bytes past the answer are no answer to anything we sent: the connection is not
         // trusted with another request.
-        Ok(keep_alive && !req.http1.close && buf.unread().is_empty())
+        Ok(keep_alive && sent_whole && !req.http1.close && buf.unread().is_empty())
     }
 }
 
 /// Read up to the final answer's head (skipping interim 1xx answers), hand it to `ex`, and
-/// return its body's framing and whether it keeps the connection open.
+/// return its body's framing, whether it keeps the connection open, and when it arrived.
 async fn read_head(
     stream: &mut TcpStream,
     buf: &mut ReadBuf,
     req: &Prepared,
     ex: &mut Exchange,
     obs: &mut Observation,
-) -> Result<(Framing, bool), Failed> {
+) -> Result<(Framing, bool, Instant), Failed> {
     loop {
-        let mut storage = http1::new_header_storage();
-        match http1::parse_head(buf.unread(), &mut storage, &req.method) {
-            Ok(Parsed::Final(head)) => {
-                let now = Instant::now();
-                ex.headers(obs, &req.answer, head.status, &head.headers, now);
-                let (len, found) = (head.len, (head.framing, head.keep_alive));
-                buf.consume(len);
-                return Ok(found);
+        if !buf.unread().is_empty() {
+            let now = Instant::now();
+            let mut storage = http1::new_header_storage();
+            match http1::parse_head(buf.unread(), &mut storage, &req.method) {
+                Ok(Parsed::Final(head)) => {
+                    ex.headers(obs, &req.answer, head.status, &head.headers, now);
+                    let (len, framing, keep_alive) = (head.len, head.framing, head.keep_alive);
+                    buf.consume(len);
+                    return Ok((framing, keep_alive, now));
+                }
+                Ok(Parsed::Interim(len)) => {
+                    buf.consume(len);
+                    continue;
+                }
+                Ok(Parsed::Partial) => {}
+                Err(e) => return Err(Failed::new(FailureKind::Decode, Cause::Said(e.describe()))),
             }
-            Ok(Parsed::Interim(len)) => {
-                buf.consume(len);
-                continue;
-            }
-            Ok(Parsed::Partial) => {}
-            Err(e) => return Err(Failed::new(FailureKind::Decode, Cause::Said(e.describe()))),
         }
         let read = buf.read_from(stream, http1::MAX_HEAD_BYTES + 1).await;
         if read.map_err(|e| Failed::new(FailureKind::Reset, Cause::Io(e)))? == 0 {
@@ -183,8 +229,17 @@ async fn read_head(
     }
 }
 
-/// Write the head and the body, in one system call when the socket takes them whole.
-async fn write_request(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
+/// Write the request: in one piece when its body is inline, else the head and the body
+/// together, in one system call when the socket takes them whole.
+async fn write_request(
+    stream: &mut TcpStream,
+    wire: &http1::RequestHead,
+    body: &[u8],
+) -> io::Result<()> {
+    let head = &wire.bytes[..];
+    if wire.with_body {
+        return stream.write_all(head).await;
+    }
     let mut written = 0;
     while written < head.len() + body.len() {
         let n = match head.get(written..) {
@@ -257,6 +312,25 @@ impl ReadBuf {
         if self.bytes.len() > MAX_BODY_READ {
             self.bytes = vec![0; INITIAL_READ];
         }
+    }
+
+    /// Whether a whole answer head to a request of `method` is waiting on `stream` (the
+    /// socket read without waiting until it has nothing more).
+    fn answered_early(&mut self, stream: &TcpStream, method: &http::Method) -> bool {
+        loop {
+            if self.end == self.bytes.len() {
+                self.grow(http1::MAX_HEAD_BYTES + 1);
+            }
+            match stream.try_read(&mut self.bytes[self.end..]) {
+                Ok(n) if n > 0 => self.end += n,
+                _ => break,
+            }
+        }
+        let mut storage = http1::new_header_storage();
+        matches!(
+            http1::parse_head(self.unread(), &mut storage, method),
+            Ok(Parsed::Final(_))
+        )
     }
 
     /// Read once from `stream` after the unread bytes; how many came (0: the server closed).

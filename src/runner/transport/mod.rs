@@ -41,7 +41,7 @@ pub(crate) struct Prepared {
     pub(crate) origin_form: http::Uri,
     /// `headers` plus `Host`, for transports that write the request themselves.
     pub(crate) headers_with_host: HeaderMap,
-    /// The HTTP/1.1 request head, serialized once, for the lean transport.
+    /// The HTTP/1.1 request, serialized once, for the lean transport.
     pub(crate) http1: RequestHead,
     /// The body, shared by reference count.
     pub(crate) body: Bytes,
@@ -85,7 +85,7 @@ impl Prepared {
             &point.request.method,
             &origin_form,
             &headers_with_host,
-            point.request.body.len(),
+            &point.request.body,
         );
         Ok(Self {
             method: point.request.method.clone(),

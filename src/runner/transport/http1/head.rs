@@ -13,28 +13,37 @@ const MAX_HEADERS: usize = 100;
 /// Largest answer head, bytes (hyper's default read buffer limit, 408 KiB).
 pub(crate) const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
 
-/// A request head, written before the body of every request of a point.
+/// Bodies up to this size are written in one piece with the head (a copy per point, one
+/// system call per request); larger ones after it, from the shared body.
+const INLINE_BODY_BYTES: usize = 16 << 10;
+
+/// A point's request as written on the wire, serialized once.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestHead {
-    /// Request line, header lines and the empty line, as sent.
+    /// Request line, header lines and the empty line, then the body when `with_body`.
     pub(crate) bytes: Vec<u8>,
+    /// Whether `bytes` ends with the body (else the body is written after them).
+    pub(crate) with_body: bool,
     /// The request asks the server to close the connection after its answer.
     pub(crate) close: bool,
 }
 
 impl RequestHead {
-    /// The head of `method target HTTP/1.1` with `headers` (which carry `host`) and a body of
-    /// `body_len` bytes, framed as hyper frames a known-length body: `content-length` when
-    /// there is a body (replacing any the headers set), none when there is not, and never
+    /// The request `method target HTTP/1.1` with `headers` (which carry `host`) and `body`,
+    /// framed as hyper frames a known-length body: `content-length` when there is a body
+    /// (replacing any the headers set), none when there is not, and never
     /// `transfer-encoding`, since the body is sent whole.
-    pub(crate) fn new(method: &Method, target: &Uri, headers: &HeaderMap, body_len: usize) -> Self {
+    pub(crate) fn new(method: &Method, target: &Uri, headers: &HeaderMap, body: &[u8]) -> Self {
         let path = target.path_and_query().map_or("/", |p| p.as_str());
-        let mut bytes = Vec::with_capacity(64 + path.len() + 32 * headers.len());
+        let with_body = body.len() <= INLINE_BODY_BYTES;
+        let inline = if with_body { body.len() } else { 0 };
+        let mut bytes = Vec::with_capacity(64 + path.len() + 32 * headers.len() + inline);
         for part in [method.as_str(), " ", path, " HTTP/1.1\r\n"] {
             bytes.extend_from_slice(part.as_bytes());
         }
         for (name, value) in headers {
-            if name == header::TRANSFER_ENCODING || (body_len > 0 && name == header::CONTENT_LENGTH)
+            if name == header::TRANSFER_ENCODING
+                || (!body.is_empty() && name == header::CONTENT_LENGTH)
             {
                 continue;
             }
@@ -43,17 +52,24 @@ impl RequestHead {
             bytes.extend_from_slice(value.as_bytes());
             bytes.extend_from_slice(b"\r\n");
         }
-        if body_len > 0 {
+        if !body.is_empty() {
             bytes.extend_from_slice(b"content-length: ");
-            bytes.extend_from_slice(itoa::Buffer::new().format(body_len).as_bytes());
+            bytes.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
             bytes.extend_from_slice(b"\r\n");
         }
         bytes.extend_from_slice(b"\r\n");
+        if with_body {
+            bytes.extend_from_slice(body);
+        }
         let close = headers
             .get_all(header::CONNECTION)
             .iter()
             .any(|v| has_token(v.as_bytes(), "close"));
-        Self { bytes, close }
+        Self {
+            bytes,
+            with_body,
+            close,
+        }
     }
 }
 
@@ -182,55 +198,97 @@ pub(crate) fn parse_head<'h, 'b>(
     };
     let headers: &'h [httparse::Header<'b>] = response.headers;
     let http11 = version == 1;
+    let lines = Lines::scan(headers, http11);
     let framing = match status {
         0..=99 => return Err(HeadError::Status),
         100 | 102..=199 => return Ok(Parsed::Interim(len)),
         101 | 204 | 304 => Framing::Empty,
         _ if *method == Method::HEAD => Framing::Empty,
         200..=299 if *method == Method::CONNECT => Framing::Empty,
-        _ => body_framing(headers, http11)?,
+        _ => lines.body_framing(http11)?,
     };
     // 101 and a 2xx to CONNECT hand the connection over to another protocol.
     let upgraded = status == 101 || (*method == Method::CONNECT && (200..=299).contains(&status));
+    // HTTP/1.1 stays open unless a `connection` line says `close`; HTTP/1.0 only when one
+    // says `keep-alive` and none says `close`.
+    let keep_alive = !lines.close && (http11 || lines.keep_alive);
     Ok(Parsed::Final(Head {
         status,
         len,
         framing,
-        keep_alive: keep_alive(headers, http11) && !upgraded && framing != Framing::UntilClose,
+        keep_alive: keep_alive && !upgraded && framing != Framing::UntilClose,
         headers: Headers(headers),
     }))
 }
 
-/// The framing of a body the status and method allow: chunked when the last transfer coding
-/// is `chunked`, to the close for any other coding, else `content-length`, else to the close.
-fn body_framing(headers: &[httparse::Header<'_>], http11: bool) -> Result<Framing, HeadError> {
-    let named = |name: &'static str| {
-        headers
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-    };
-    if let Some(last) = named("transfer-encoding").next_back() {
-        if !http11 {
-            return Err(HeadError::TransferEncodingOnHttp10);
-        }
-        let coding = last.value.rsplit(|&b| b == b',').next().unwrap_or_default();
-        return Ok(if coding.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-            Framing::Chunked
-        } else {
-            Framing::UntilClose
-        });
-    }
-    let mut length = None;
-    for line in named("content-length") {
-        for value in line.value.split(|&b| b == b',') {
-            let n = digits(value.trim_ascii()).ok_or(HeadError::ContentLength)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(HeadError::ContentLength);
+/// What a head's framing and connection lines say, gathered in one pass.
+struct Lines<'b> {
+    /// The last `transfer-encoding` line.
+    transfer_encoding: Option<&'b [u8]>,
+    /// The `content-length` lines: none, one number (however often repeated), or an error.
+    content_length: Result<Option<u64>, HeadError>,
+    /// A `connection` line says `close`.
+    close: bool,
+    /// A `connection` line says `keep-alive` (looked for in HTTP/1.0 answers only).
+    keep_alive: bool,
+}
+
+impl<'b> Lines<'b> {
+    fn scan(headers: &[httparse::Header<'b>], http11: bool) -> Self {
+        let mut lines = Self {
+            transfer_encoding: None,
+            content_length: Ok(None),
+            close: false,
+            keep_alive: false,
+        };
+        for h in headers {
+            // By length first: most lines are none of these three.
+            match h.name.len() {
+                10 if is_name(h.name, b"connection") => {
+                    lines.close |= has_token(h.value, "close");
+                    lines.keep_alive |= !http11 && has_token(h.value, "keep-alive");
+                }
+                14 if is_name(h.name, b"content-length") => {
+                    lines.content_length = lines.content_length.and_then(|known| {
+                        h.value
+                            .split(|&b| b == b',')
+                            .try_fold(known, |known, value| {
+                                match (known, digits(value.trim_ascii())) {
+                                    (_, None) => Err(HeadError::ContentLength),
+                                    (Some(k), Some(n)) if k != n => Err(HeadError::ContentLength),
+                                    (_, n) => Ok(n),
+                                }
+                            })
+                    });
+                }
+                17 if is_name(h.name, b"transfer-encoding") => {
+                    lines.transfer_encoding = Some(h.value);
+                }
+                _ => {}
             }
-            length = Some(n);
         }
+        lines
     }
-    Ok(length.map_or(Framing::UntilClose, Framing::Length))
+
+    /// The framing of a body the status and method allow: chunked when the last transfer
+    /// coding is `chunked`, to the close for any other coding, else `content-length`, else to
+    /// the close.
+    fn body_framing(&self, http11: bool) -> Result<Framing, HeadError> {
+        if let Some(line) = self.transfer_encoding {
+            if !http11 {
+                return Err(HeadError::TransferEncodingOnHttp10);
+            }
+            let coding = line.rsplit(|&b| b == b',').next().unwrap_or_default();
+            return Ok(if coding.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                Framing::Chunked
+            } else {
+                Framing::UntilClose
+            });
+        }
+        Ok(self
+            .content_length?
+            .map_or(Framing::UntilClose, Framing::Length))
+    }
 }
 
 /// A decimal number of ASCII digits only (no sign, no space), without overflow.
@@ -245,20 +303,28 @@ fn digits(bytes: &[u8]) -> Option<u64> {
     })
 }
 
-/// Whether the connection stays open after the answer: HTTP/1.1 unless a `connection` line
-/// says `close`; HTTP/1.0 only when one says `keep-alive` and none says `close`.
-fn keep_alive(headers: &[httparse::Header<'_>], http11: bool) -> bool {
-    let mut keep = http11;
-    for h in headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-    {
-        if has_token(h.value, "close") {
-            return false;
-        }
-        keep |= has_token(h.value, "keep-alive");
+/// Whether the header name `name` is `lower` (lowercase letters and `-`, at least 8 bytes)
+/// in any case, compared 8 bytes at a time. `name` is a token, as httparse checked: in a
+/// token, `| 0x20` lowercases a letter, leaves `-` as it is, and turns no other byte into a
+/// letter or `-`, so the comparison is exact.
+fn is_name(name: &str, lower: &[u8]) -> bool {
+    const FOLD: u64 = u64::from_ne_bytes([0x20; 8]);
+    let name = name.as_bytes();
+    if name.len() != lower.len() || name.len() < 8 {
+        return false;
     }
-    keep
+    let word = |bytes: &[u8], at: usize| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_ne_bytes(word)
+    };
+    // Whole words, then the last 8 bytes (overlapping the last word when the length is not a
+    // multiple of 8).
+    let last = name.len() - 8;
+    (0..last)
+        .step_by(8)
+        .chain([last])
+        .all(|at| word(name, at) | FOLD == word(lower, at))
 }
 
 /// Whether the comma-separated `value` holds `token`, in any case.

@@ -25,19 +25,23 @@ fn the_request_head_frames_the_body_by_its_length() {
         ("content-length", "999"),
         ("transfer-encoding", "chunked"),
     ]);
-    let head = RequestHead::new(&Method::POST, &target, &with, 12);
+    let head = RequestHead::new(&Method::POST, &target, &with, b"{\"a\": \"bcd\"}");
     assert_eq!(
         String::from_utf8(head.bytes).unwrap(),
         "POST /v1/chat/completions?x=1 HTTP/1.1\r\nhost: h:1\r\n\
-         content-type: application/json\r\ncontent-length: 12\r\n\r\n"
+         content-type: application/json\r\ncontent-length: 12\r\n\r\n{\"a\": \"bcd\"}"
     );
-    assert!(!head.close);
+    assert!(head.with_body && !head.close);
+    // A large body is written after the head, from the point's shared copy.
+    let large = RequestHead::new(&Method::POST, &target, &with, &[b' '; 20_000]);
+    assert!(!large.with_body);
+    assert!(large.bytes.ends_with(b"content-length: 20000\r\n\r\n"));
     // No body: no length, as hyper sends it; `connection: close` is remembered.
     let get = RequestHead::new(
         &Method::GET,
         &"/".parse().unwrap(),
         &headers(&[("host", "h"), ("connection", "Keep-Alive, Close")]),
-        0,
+        b"",
     );
     assert_eq!(
         String::from_utf8(get.bytes).unwrap(),
@@ -149,6 +153,24 @@ fn chunked_wins_over_content_length_and_other_codings_read_to_the_close() {
         (200, Framing::UntilClose, false)
     );
     assert_eq!(framing(""), (200, Framing::UntilClose, false));
+    // Names in any case; a name that only looks alike is another header.
+    assert_eq!(framing("CONTENT-LENGTH: 5\r\n").1, Framing::Length(5));
+    assert_eq!(
+        framing("Transfer-ENCODING: chunked\r\n").1,
+        Framing::Chunked
+    );
+    for other in [
+        "content_length",
+        "content-lengtx",
+        "Content-Lengths",
+        "xontent-length",
+    ] {
+        assert_eq!(
+            framing(&format!("{other}: 5\r\n")).1,
+            Framing::UntilClose,
+            "{other}"
+        );
+    }
     assert_eq!(
         framing("content-length: 7, 7\r\ncontent-length: 7\r\n").1,
         Framing::Length(7)
@@ -171,6 +193,8 @@ fn keep_alive_follows_the_version_and_connection_lines() {
     let cl = "content-length: 0\r\n";
     assert!(summary(&format!("HTTP/1.1 200 OK\r\n{cl}\r\n")).2);
     assert!(!summary(&format!("HTTP/1.1 200 OK\r\n{cl}Connection: close\r\n\r\n")).2);
+    assert!(!summary(&format!("HTTP/1.1 200 OK\r\n{cl}CONNECTION: Close\r\n\r\n")).2);
+    assert!(summary(&format!("HTTP/1.1 200 OK\r\n{cl}connectiom: close\r\n\r\n")).2);
     assert!(
         !summary(&format!(
             "HTTP/1.1 200 OK\r\n{cl}connection: close\r\nconnection: keep-alive\r\n\r\n"
