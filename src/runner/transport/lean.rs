@@ -1,14 +1,17 @@
-//! The lean path for plain `http://`: each worker owns one TCP connection and speaks HTTP/1.1
-//! on it itself, through the `http1` codec — no connection task, no channel between the
-//! worker and its connection, no per-request allocation once the read buffer has grown to the
-//! answers' size. The request head is written once per point; body bytes go to the
-//! `Exchange` as slices of the read buffer.
+//! The lean path for plain `http://`, the default there: each worker owns one TCP connection
+//! and speaks HTTP/1.1 on it itself, through the `http1` codec — no connection task, no
+//! channel between the worker and its connection, no lock, no per-request allocation once the
+//! read buffer has grown to the answers' size. The request is serialized once per point and
+//! written in one call; body bytes go to the `Exchange` as slices of the read buffer; the
+//! attempt timer is re-armed only when it fires.
 //!
 //! It counts every attempt as the hyper transport does: no connection is `connect`; sent but
 //! closed or reset before a whole head is `reset`; a head that is not HTTP is `decode`; a body
 //! broken or cut short is `stream`; the whole attempt past `target.timeout` is `timeout`. A
 //! connection is kept only after a whole answer that allows it (`connection: close`, HTTP/1.0
-//! without keep-alive and bodies read to the close do not).
+//! without keep-alive and bodies read to the close do not). Where hyper races its writer
+//! against its reader — a server that answers (a 413) and closes before taking the whole
+//! body — this transport always reads the answer that came.
 
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
