@@ -13,16 +13,16 @@ const MARGIN: u64 = 32;
 
 /// The open-file limit a run works within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenFiles {
+pub(crate) struct OpenFiles {
     /// How many descriptors the process may have open.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// Whether `limit` is the hard limit (only a privileged process can go past it).
-    pub hard: bool,
+    pub(crate) hard: bool,
 }
 
 /// Raise the process's soft open-file limit to its hard limit, and return the limit in force
 /// (`None` when it cannot be read). Children started afterwards inherit it.
-pub fn raise_open_files() -> Option<OpenFiles> {
+pub(crate) fn raise_open_files() -> Option<OpenFiles> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

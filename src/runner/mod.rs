@@ -19,7 +19,7 @@ use std::time::SystemTime;
 use url::Url;
 
 pub use crate::stop::Stop;
-pub use limits::{OpenFiles, raise_open_files};
+pub(crate) use limits::raise_open_files;
 
 use crate::journal::JournalSender;
 use crate::metrics::PointResult;
