@@ -5,6 +5,10 @@
 # well below saturation, next to oha's p50 in the same run.
 #
 #   bash benches/client_vs_oha.sh        # ROUNDS=3 SECONDS_EACH=10 by default
+#   TRANSPORTS="hyper lean" bash benches/client_vs_oha.sh
+#       # nitro-scenario once per listed `target.transport` in every round (default: auto)
+#   PIN=0 bash benches/client_vs_oha.sh
+#       # do not pin; by default nginx runs on core 0 and every client on core 1
 #   SECTIONS=fixed ROUNDS=8 bash benches/client_vs_oha.sh
 #       # the same comparison with a fixed request count (REQUESTS=300000 at LEVELS) instead
 #       # of a fixed time: client CPU seconds for the same work, paired rounds, medians
@@ -18,6 +22,8 @@ ROUNDS=${ROUNDS:-3}
 SECONDS_EACH=${SECONDS_EACH:-10}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 SECTIONS=${SECTIONS:-"efficiency memory accuracy"}
+TRANSPORTS=${TRANSPORTS:-auto}
+PIN=${PIN:-1}
 
 cargo build --release --quiet
 BIN=target/release/nitro-scenario
@@ -26,6 +32,14 @@ MOCK_PID=
 trap 'kill $(jobs -p) $MOCK_PID 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(free_port)
 start_nginx "$work/nginx" "$port"
+# Pinned, server and client never share a core: nginx (master and worker) on core 0, each
+# client on core 1.
+CLIENT=()
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  taskset -pc 0 "$NGINX_MASTER" >/dev/null
+  taskset -pc 0 "$NGINX_PID" >/dev/null
+  CLIENT=(taskset -c 1)
+fi
 
 # scenario FILE URL CONC SECONDS: a one-point scenario, a GET of / (nginx) or, with CHAT=1,
 # a POST of a small chat body to /v1/chat/completions (the mock).
@@ -53,27 +67,49 @@ concurrency = [$3]
 TOML
 }
 
-# report NAME REQUESTS USAGE_LINE
+# report NAME REQUESTS USAGE_LINE: one round's line; the figure is kept in $work/figures for
+# the medians
 report() {
   local cpu rss
   cpu=$(grep -oE 'cpu_s=[0-9.]+' <<<"$3" | cut -d= -f2)
   rss=$(grep -oE 'maxrss_kb=[0-9]+' <<<"$3" | cut -d= -f2)
   python3 -c "print(f'$1 requests=$2 client_cpu_s=$cpu per_cpu_s={$2/max($cpu,1e-9):.0f} peak_rss_mb={$rss/1024:.1f}')"
+  python3 -c "print('${1#round=* }', $2/max($cpu,1e-9), sep='\t')" >> "$work/figures"
+}
+
+# medians: each client's median requests per client CPU-second over the rounds, and its ratio
+# to wrk's
+medians() {
+  python3 - "$work/figures" <<'PY'
+import statistics, sys
+figures = {}
+for line in open(sys.argv[1]):
+    name, value = line.rstrip("\n").split("\t")
+    figures.setdefault(name, []).append(float(value))
+wrk = statistics.median(figures.get("wrk", [float("nan")]))
+for name, values in figures.items():
+    m = statistics.median(values)
+    print(f"median {name}: {m:,.0f} req per client CPU-s over {len(values)} rounds, {m / wrk:.2f}x wrk")
+PY
+  rm -f "$work/figures"
 }
 
 for conc in $([[ $SECTIONS == *efficiency* ]] && echo ${LEVELS:-32 128}); do
   echo "# c=$conc, ${SECONDS_EACH}s each, requests per client CPU-second"
-  scenario "$work/s.toml" "http://127.0.0.1:$port" "$conc" "$SECONDS_EACH"
   for round in $(seq "$ROUNDS"); do
-    usage=$(python3 benches/usage.py "$BIN" run "$work/s.toml" --quiet --out "$work/out" 2>&1 >/dev/null | tail -1)
-    requests=$(python3 -c "import json; print(json.load(open('$work/out/results.json'))['points'][0]['runs'][0]['requests'])")
-    report "round=$round nitro-scenario" "$requests" "$usage"
-    usage=$(python3 benches/usage.py "$OHA" -z "${SECONDS_EACH}s" -c "$conc" --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$port/" 2>&1 | tail -1)
+    for transport in $TRANSPORTS; do
+      TRANSPORT=$transport scenario "$work/s.toml" "http://127.0.0.1:$port" "$conc" "$SECONDS_EACH"
+      usage=$("${CLIENT[@]}" python3 benches/usage.py "$BIN" run "$work/s.toml" --quiet --out "$work/out" 2>&1 >/dev/null | tail -1)
+      requests=$(python3 -c "import json; print(json.load(open('$work/out/results.json'))['points'][0]['runs'][0]['requests'])")
+      report "round=$round nitro-scenario ($transport)" "$requests" "$usage"
+    done
+    usage=$("${CLIENT[@]}" python3 benches/usage.py "$OHA" -z "${SECONDS_EACH}s" -c "$conc" --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$port/" 2>&1 | tail -1)
     requests=$(python3 -c "import json; print(sum(json.load(open('$work/oha.json'))['statusCodeDistribution'].values()))")
-    report "round=$round oha           " "$requests" "$usage"
-    out=$(python3 benches/usage.py wrk -t1 -c"$conc" -d"${SECONDS_EACH}s" "http://127.0.0.1:$port/" 2>"$work/wrk.err")
-    report "round=$round wrk           " "$(wrk_requests "$out")" "$(tail -1 "$work/wrk.err")"
+    report "round=$round oha" "$requests" "$usage"
+    out=$("${CLIENT[@]}" python3 benches/usage.py wrk -t1 -c"$conc" -d"${SECONDS_EACH}s" "http://127.0.0.1:$port/" 2>"$work/wrk.err")
+    report "round=$round wrk" "$(wrk_requests "$out")" "$(tail -1 "$work/wrk.err")"
   done
+  medians
 done
 
 if [[ $SECTIONS == *fixed* ]]; then
@@ -84,8 +120,8 @@ if [[ $SECTIONS == *fixed* ]]; then
     sed -i "s/^duration = .*/duration = \"3600s\"\nrequests = $requests/" "$work/f.toml"
     ours=() theirs=()
     for round in $(seq "$ROUNDS"); do
-      a=$(python3 benches/usage.py "$BIN" run "$work/f.toml" --quiet --out "$work/f" 2>&1 >/dev/null | tail -1 | grep -oE 'cpu_s=[0-9.]+' | cut -d= -f2)
-      b=$(python3 benches/usage.py "$OHA" -n "$requests" -c "$conc" --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$port/" 2>&1 | tail -1 | grep -oE 'cpu_s=[0-9.]+' | cut -d= -f2)
+      a=$("${CLIENT[@]}" python3 benches/usage.py "$BIN" run "$work/f.toml" --quiet --out "$work/f" 2>&1 >/dev/null | tail -1 | grep -oE 'cpu_s=[0-9.]+' | cut -d= -f2)
+      b=$("${CLIENT[@]}" python3 benches/usage.py "$OHA" -n "$requests" -c "$conc" --no-tui --output-format json -o "$work/oha.json" "http://127.0.0.1:$port/" 2>&1 | tail -1 | grep -oE 'cpu_s=[0-9.]+' | cut -d= -f2)
       echo "round=$round nitro-scenario_cpu_s=$a oha_cpu_s=$b"
       ours+=("$a") theirs+=("$b")
     done

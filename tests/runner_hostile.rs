@@ -1,5 +1,5 @@
-//! The runner against servers that misbehave on purpose, raw TCP on `127.0.0.1:0`, for both
-//! transports: bodies without end (chunked, or a content-length of a terabyte), an SSE line
+//! The runner against servers that misbehave on purpose, raw TCP on `127.0.0.1:0`, for every
+//! transport: bodies without end (chunked, or a content-length of a terabyte), an SSE line
 //! that never ends, a connection closed under the request, an answer that is not HTTP, and a
 //! port nobody listens on. Each run must end, bounded by its request count (and the attempt
 //! timeout, which no attempt may reach), with every request counted under the right failure
@@ -15,7 +15,7 @@ use nitro_scenario::scenario::{self, Overrides};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const TRANSPORTS: [&str; 2] = ["hyper", "reqwest"];
+const TRANSPORTS: [&str; 3] = ["hyper", "lean", "reqwest"];
 const REQUESTS: u64 = 6;
 /// `target.max_response_bytes` of these runs.
 const MAX_RESPONSE: u64 = 1 << 20;

@@ -1,7 +1,7 @@
-//! The runner end to end against the in-process mock, for both transports: outcome counts of
+//! The runner end to end against the in-process mock, for every transport: outcome counts of
 //! the five seed routes, retries honouring Retry-After, exact token counts, per-request timing
 //! order, a mid-stream reset counted as a broken stream, and faults (a reset before the
-//! headers, a truncated stream, a stall) classified alike by both transports. Phases are
+//! headers, a truncated stream, a stall) classified alike by every transport. Phases are
 //! bounded by request count; nothing asserts wall-clock latencies.
 
 use std::num::NonZeroU32;
@@ -15,7 +15,7 @@ use nitro_scenario::mock::{
 use nitro_scenario::runner::{self, RunOptions, Stop};
 use nitro_scenario::scenario::{self, Overrides};
 
-const TRANSPORTS: [&str; 2] = ["hyper", "reqwest"];
+const TRANSPORTS: [&str; 3] = ["hyper", "lean", "reqwest"];
 const REQUESTS: u64 = 20;
 
 async fn mock(config: MockConfig) -> MockServer {
@@ -248,7 +248,7 @@ async fn a_mid_stream_reset_is_a_broken_stream_not_a_crash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failures_are_classified_alike_by_both_transports() {
+async fn failures_are_classified_alike_by_every_transport() {
     let every = NonZeroU32::MIN;
     let reset_first = Faults {
         reset: Some(ChunkFault {

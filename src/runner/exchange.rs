@@ -32,6 +32,20 @@ pub(crate) struct AnswerSpec {
     pub(crate) max_event_bytes: u64,
 }
 
+/// The answer's headers as the reader needs them: the first value of a header by name. Every
+/// transport hands over its own form (hyper's and reqwest's `HeaderMap`, the lean transport's
+/// parsed lines) without building another.
+pub(crate) trait AnswerHeaders {
+    /// The first value of the header `name` (lowercase), as sent.
+    fn first(&self, name: &http::HeaderName) -> Option<&[u8]>;
+}
+
+impl AnswerHeaders for HeaderMap {
+    fn first(&self, name: &http::HeaderName) -> Option<&[u8]> {
+        self.get(name).map(http::HeaderValue::as_bytes)
+    }
+}
+
 /// An attempt that ended without a whole answer: its failure kind and why. The transport
 /// drops the connection it came on.
 #[derive(Debug)]
@@ -123,7 +137,7 @@ impl Exchange {
         obs: &mut Observation,
         spec: &AnswerSpec,
         status: u16,
-        headers: &HeaderMap,
+        headers: &impl AnswerHeaders,
         now: Instant,
     ) {
         obs.status = Some(status);
@@ -133,16 +147,15 @@ impl Exchange {
             obs.failure = Some(FailureKind::Status(status));
             if status == 429 {
                 obs.retry_after = headers
-                    .get(http::header::RETRY_AFTER)
-                    .and_then(|v| retry_after(v.to_str().ok()?));
+                    .first(&http::header::RETRY_AFTER)
+                    .and_then(|v| retry_after(std::str::from_utf8(v).ok()?));
             }
             return;
         }
         if spec.stream {
             let is_sse = headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("text/event-stream"));
+                .first(&http::header::CONTENT_TYPE)
+                .is_some_and(|v| v.starts_with(b"text/event-stream"));
             if !is_sse {
                 obs.failure = Some(FailureKind::Decode);
                 self.cause =

@@ -6,6 +6,7 @@
 
 mod cause;
 mod exchange;
+mod limits;
 mod live;
 mod open;
 pub mod openai;
@@ -21,6 +22,7 @@ use std::time::SystemTime;
 use url::Url;
 
 pub use crate::stop::Stop;
+pub(crate) use limits::raise_open_files;
 
 use crate::journal::JournalSender;
 use crate::metrics::PointResult;
@@ -28,7 +30,7 @@ use crate::scenario::{self, BaseUrl, Point, Scenario, TransportKind};
 use open::Pacing;
 use point::{RunCtx, run_point};
 use progress::Progress;
-use transport::{Connector, HyperConnector, Prepared, ReqwestConnector};
+use transport::{Connector, HyperConnector, LeanConnector, Prepared, ReqwestConnector};
 
 /// How a run is shown, recorded and stopped.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +64,24 @@ pub enum RunError {
     /// The transport could not be built (bad TLS setup, unsupported URL).
     #[error("cannot set up the HTTP client: {0}")]
     Transport(String),
+    /// A point needs more open files (one per connection) than the process may have.
+    #[error(
+        "point `{point}` needs about {} file descriptors; this process may open {} ({}); \
+         raise it with `ulimit -n` or lower the concurrency",
+        limits::grouped(*.needed),
+        limits::grouped(*.limit),
+        if *.hard { "hard limit" } else { "soft limit" }
+    )]
+    OpenFiles {
+        /// The point with the most connections.
+        point: String,
+        /// Descriptors it needs, about.
+        needed: u64,
+        /// Descriptors the process may open.
+        limit: u64,
+        /// Whether `limit` is the hard limit.
+        hard: bool,
+    },
 }
 
 /// Run every point of `points` against `base` (the resolved base URL) in order.
@@ -72,6 +92,13 @@ pub async fn run(
     base: &Url,
     options: RunOptions,
 ) -> Result<RunOutcome, RunError> {
+    if let Some(files) = limits::raise_open_files() {
+        // The longest a request stays in flight: every attempt to its timeout, and the retry
+        // waits between them.
+        let retry = &scenario.run.retry;
+        let longest = scenario.target.timeout * (retry.max + 1) + retry.max_wait * retry.max;
+        limits::check(points, longest, files, limits::open_now())?;
+    }
     let max_concurrency = points
         .iter()
         .map(|p| p.load.max_in_flight() as usize)
@@ -82,21 +109,32 @@ pub async fn run(
         BaseUrl::Mock => (base.as_str(), false),
         BaseUrl::Url { display, .. } => (display.display.as_str(), true),
     };
-    let use_hyper = match scenario.target.transport {
-        TransportKind::Hyper => true,
-        TransportKind::Reqwest => false,
-        // The hyper path knows no proxies: when one applies, reqwest goes through it.
-        TransportKind::Auto => {
-            base.scheme() == "http"
-                && !(use_proxies && transport::proxy_applies(base, |v| std::env::var(v).ok()))
+    let kind = match scenario.target.transport {
+        // Plain http:// goes the lean way (the fewest instructions per request, and counted
+        // as hyper counts). The connection-per-worker paths know no proxies: when one
+        // applies, reqwest goes through it.
+        TransportKind::Auto
+            if base.scheme() == "http"
+                && !(use_proxies && transport::proxy_applies(base, |v| std::env::var(v).ok())) =>
+        {
+            TransportKind::Lean
         }
+        TransportKind::Auto => TransportKind::Reqwest,
+        kind => kind,
     };
-    if use_hyper {
-        let connector = HyperConnector::new(base, shown, &scenario.target).await?;
-        run_with(&connector, scenario, points, base, options, Pacing::Precise).await
-    } else {
-        let connector = ReqwestConnector::new(&scenario.target, max_concurrency, use_proxies)?;
-        run_with(&connector, scenario, points, base, options, Pacing::Precise).await
+    match kind {
+        TransportKind::Hyper => {
+            let connector = HyperConnector::new(base, shown, &scenario.target).await?;
+            run_with(&connector, scenario, points, base, options, Pacing::Precise).await
+        }
+        TransportKind::Lean => {
+            let connector = LeanConnector::new(base, shown, &scenario.target).await?;
+            run_with(&connector, scenario, points, base, options, Pacing::Precise).await
+        }
+        TransportKind::Reqwest | TransportKind::Auto => {
+            let connector = ReqwestConnector::new(&scenario.target, max_concurrency, use_proxies)?;
+            run_with(&connector, scenario, points, base, options, Pacing::Precise).await
+        }
     }
 }
 

@@ -71,11 +71,12 @@ pub(crate) fn target(
             Some("auto") => Some(TransportKind::Auto),
             Some("reqwest") => Some(TransportKind::Reqwest),
             Some("hyper") => Some(TransportKind::Hyper),
+            Some("lean") => Some(TransportKind::Lean),
             _ => {
                 d.error(
                     v.span(),
                     "target.transport",
-                    "expected `\"auto\"`, `\"reqwest\"` or `\"hyper\"`",
+                    "expected `\"auto\"`, `\"reqwest\"`, `\"hyper\"` or `\"lean\"`",
                 );
                 None
             }

@@ -138,13 +138,17 @@ impl std::fmt::Debug for BaseUrl {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TransportKind {
-    /// The hyper connection-per-worker path for plain `http://`, reqwest otherwise.
+    /// The lean connection-per-worker path for plain `http://` (without a proxy), reqwest
+    /// otherwise.
     #[default]
     Auto,
     /// One shared pooled `reqwest::Client` (TLS, HTTP/2, proxies).
     Reqwest,
     /// Each worker owns one `hyper` HTTP/1.1 connection (plain `http://` only).
     Hyper,
+    /// Each worker owns one TCP connection and speaks HTTP/1.1 on it itself, with `httparse`
+    /// (plain `http://` only).
+    Lean,
 }
 
 /// `[target]`: the server under test.

@@ -1,19 +1,18 @@
-//! The fast path for plain `http://`: each worker owns one `hyper` HTTP/1.1 connection
-//! (`client::conn::http1`), reconnecting when the server closes it. No pool, no lock, no
-//! per-request URL parsing: the wrk-class way to drive a server from few cores.
+//! The hyper path for plain `http://` (`transport = "hyper"`): each worker owns one `hyper`
+//! HTTP/1.1 connection (`client::conn::http1`), reconnecting when the server closes it. No
+//! pool, no lock, no per-request URL parsing; the lean transport does the same work in about a
+//! quarter of the instructions, and is checked against this one in every transport test.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::tcp::Addrs;
 use super::{Connector, Prepared, Transport};
 use crate::metrics::{FailureKind, Observation};
 use crate::runner::RunError;
@@ -27,13 +26,6 @@ pub(crate) struct HyperConnector {
     connect_timeout: Duration,
 }
 
-/// The server's addresses, in resolver order, and the one that last accepted a connection:
-/// a host such as `localhost` may resolve to `::1` first while the server listens on IPv4.
-struct Addrs {
-    all: Vec<SocketAddr>,
-    preferred: AtomicUsize,
-}
-
 impl HyperConnector {
     /// Resolve the base URL's host once. `shown` is the base URL as messages may show it
     /// (secrets redacted).
@@ -42,31 +34,8 @@ impl HyperConnector {
         shown: &str,
         target: &Target,
     ) -> Result<Self, RunError> {
-        if base.scheme() != "http" {
-            return Err(RunError::Transport(format!(
-                "the hyper transport speaks plain http://, not `{}` (`{shown}`); \
-                 use `transport = \"reqwest\"`",
-                base.scheme()
-            )));
-        }
-        let host = base
-            .host_str()
-            .ok_or_else(|| RunError::Transport(format!("`{shown}` has no host")))?;
-        let port = base.port_or_known_default().unwrap_or(80);
-        let all: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-            .await
-            .map(Iterator::collect)
-            .unwrap_or_default();
-        if all.is_empty() {
-            return Err(RunError::Transport(format!(
-                "cannot resolve the host of `{shown}`"
-            )));
-        }
         Ok(Self {
-            addrs: Arc::new(Addrs {
-                all,
-                preferred: AtomicUsize::new(0),
-            }),
+            addrs: Arc::new(Addrs::resolve(base, shown, "hyper").await?),
             connect_timeout: target.connect_timeout,
         })
     }
@@ -92,43 +61,16 @@ pub(crate) struct HyperTransport {
 }
 
 impl HyperTransport {
-    /// Open a connection: the address that worked last first, then the others in order. When
-    /// none accepts, the last address's error is the cause.
+    /// Open a connection and hand it to hyper.
     async fn connect(&mut self) -> Result<(), Failed> {
-        let preferred = self.addrs.preferred.load(Ordering::Relaxed);
-        let n = self.addrs.all.len();
-        let mut cause = Cause::None;
-        for i in (0..n).map(|k| (preferred + k) % n) {
-            let attempt =
-                tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addrs.all[i]));
-            let stream = match attempt.await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    cause = Cause::Io(e);
-                    continue;
-                }
-                Err(_) => {
-                    cause = Cause::Said("`target.connect_timeout` elapsed");
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            let (sender, connection) = match http1::handshake(TokioIo::new(stream)).await {
-                Ok(handshake) => handshake,
-                Err(e) => {
-                    cause = Cause::Hyper(e);
-                    continue;
-                }
-            };
-            // The connection task ends when the server closes or the sender is dropped.
-            tokio::spawn(connection);
-            self.sender = Some(sender);
-            if i != preferred {
-                self.addrs.preferred.store(i, Ordering::Relaxed);
-            }
-            return Ok(());
-        }
-        Err(Failed::new(FailureKind::Connect, cause))
+        let stream = self.addrs.connect(self.connect_timeout).await?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| Failed::new(FailureKind::Connect, Cause::Hyper(e)))?;
+        // The connection task ends when the server closes or the sender is dropped.
+        tokio::spawn(connection);
+        self.sender = Some(sender);
+        Ok(())
     }
 
     /// Send `req` on the worker's connection, (re)connecting as needed. A request the server

@@ -3,10 +3,13 @@
 //! dispatch either. Answers are read by the shared `Exchange`, so every transport measures
 //! the same way.
 
+mod http1;
 mod hyper_conn;
+mod lean;
 mod reqwest_client;
 #[cfg(test)]
 pub(crate) mod scripted;
+mod tcp;
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,12 +19,14 @@ use http::HeaderMap;
 use url::Url;
 
 pub(crate) use hyper_conn::HyperConnector;
+pub(crate) use lean::LeanConnector;
 pub(crate) use reqwest_client::ReqwestConnector;
 
 use super::RunError;
 use super::exchange::{AnswerSpec, Exchange};
 use crate::metrics::Observation;
 use crate::scenario::{Point, Target};
+use http1::RequestHead;
 
 /// A point's request, built once and sent by every worker.
 #[derive(Debug, Clone)]
@@ -36,6 +41,8 @@ pub(crate) struct Prepared {
     pub(crate) origin_form: http::Uri,
     /// `headers` plus `Host`, for transports that write the request themselves.
     pub(crate) headers_with_host: HeaderMap,
+    /// The HTTP/1.1 request, serialized once, for the lean transport.
+    pub(crate) http1: RequestHead,
     /// The body, shared by reference count.
     pub(crate) body: Bytes,
     /// How to read the answer.
@@ -74,11 +81,18 @@ impl Prepared {
         if let Ok(value) = http::HeaderValue::from_str(&host) {
             headers_with_host.insert(http::header::HOST, value);
         }
+        let http1 = RequestHead::new(
+            &point.request.method,
+            &origin_form,
+            &headers_with_host,
+            &point.request.body,
+        );
         Ok(Self {
             method: point.request.method.clone(),
             headers,
             origin_form,
             headers_with_host,
+            http1,
             url,
             body: point.request.body.clone(),
             answer: AnswerSpec {
