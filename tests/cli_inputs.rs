@@ -126,3 +126,31 @@ fn templates_past_their_caps_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn user_text_reaches_the_terminal_escaped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(SAMPLE).expect("sample")).expect("json");
+    results["host"]["cpu_model"] = "evil\u{1b}[2J\u{7}".into();
+    std::fs::write(tmp.path().join("new.json"), results.to_string()).expect("write");
+    let compared = nitro(tmp.path())
+        .args(["compare", SAMPLE, "new.json"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&compared.get_output().stderr).into_owned();
+    assert!(stderr.contains("`evil\\u{1b}[2J\\u{7}`"), "{stderr}");
+    let missing = nitro(tmp.path())
+        .args(["report", "gone\u{1b}[31m.json"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&missing.get_output().stderr).into_owned();
+    assert!(stderr.contains("`gone\\u{1b}[31m.json`"), "{stderr}");
+    for raw in [&compared, &missing] {
+        let bytes = &raw.get_output().stderr;
+        assert!(
+            !bytes.contains(&0x1b) && !bytes.contains(&0x07),
+            "raw control bytes"
+        );
+    }
+}

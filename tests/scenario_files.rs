@@ -217,6 +217,20 @@ fn user_axes_and_headers_keep_file_order() {
 }
 
 #[test]
+fn free_text_may_hold_tabs_and_the_description_line_breaks() {
+    let s = load_text(
+        &format!(
+            "description = \"one\\n\\ttwo\\r\\nthree\"\n{MOCK_CHAT}headers = {{ x-tab = \"a\\tb\" }}\n\
+             [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n"
+        ),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.description.as_deref(), Some("one\n\ttwo\r\nthree"));
+    assert_eq!(s.routes[0].headers[0].1.resolved, "a\tb");
+}
+
+#[test]
 fn templates_see_axis_values_with_their_types() {
     let s = load_text(
         "[target]\nbase_url = \"mock\"\n\

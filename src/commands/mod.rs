@@ -14,6 +14,7 @@ mod validate;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::scenario::escape_controls;
 
 /// Exit code for usage, config and runtime errors.
 pub const EXIT_ERROR: u8 = 2;
@@ -43,9 +44,10 @@ pub fn dispatch(cli: Cli) -> ExitCode {
 
 /// Print `err` and its causes on stderr, joined by `: `. A scenario error lists every
 /// problem, one per line: each line gets the `error: ` prefix, as in `validate` and `plan`.
+/// Control characters of what the user wrote (a path, a file's contents) are escaped.
 fn print_error(err: &(dyn std::error::Error + 'static)) {
     for line in error_text(err).lines() {
-        eprintln!("error: {line}");
+        eprintln!("error: {}", escape_controls(line));
     }
 }
 

@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use crate::cli::ReportArgs;
 use crate::report::{self, OutputPlan, Templates};
+use crate::scenario::escape_controls;
 
 /// Carry out `report`: write report.md, results.csv and the charts beside RESULTS (or `--out`).
 ///
@@ -44,7 +45,7 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     // Each file is named as it lands, so a failure later still leaves a true list.
     report::write_reporting(&stored, &plan, None, |path| {
-        eprintln!("wrote {}", path.display());
+        eprintln!("wrote {}", escape_controls(&path.display().to_string()));
     })?;
     Ok(ExitCode::SUCCESS)
 }

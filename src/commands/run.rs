@@ -15,7 +15,7 @@ use crate::judge::Baseline;
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
 use crate::runner::{self, RunError, RunOptions, RunOutcome};
-use crate::scenario::{self, BaseUrl, Overrides, Point, Scenario};
+use crate::scenario::{self, BaseUrl, Overrides, Point, Scenario, escape_controls};
 use crate::stop::{SignalWatch, Stop};
 
 /// Longest a second signal waits for the request log to reach the disk (its buffer holds at
@@ -184,7 +184,10 @@ async fn drive(
     // A failed log is reported with what it cost; it never costs the run its report.
     let journal = journal.map(Journal::end);
     if let Some(err) = journal.as_ref().and_then(|j| j.stats.error.as_ref()) {
-        eprintln!("warning: the request log is incomplete: {err}");
+        eprintln!(
+            "warning: the request log is incomplete: {}",
+            escape_controls(&err.to_string())
+        );
     }
     Ok(Driven {
         outcome,
@@ -204,7 +207,7 @@ async fn stop_mock(child: MockChild, stop: &Stop) {
         child.stop().await
     };
     if let Err(e) = stopped {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", escape_controls(&e.to_string()));
     }
 }
 

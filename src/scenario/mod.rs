@@ -37,6 +37,7 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use diagnostics::escape_controls;
 pub use expand::{Estimate, estimate, expand, point_estimate};
 pub(crate) use files::read_text;
 pub use load::{
