@@ -1,6 +1,7 @@
 //! One function per CLI command, gluing `scenario`, `runner`, `report`, `judge` and `mock`.
 //! Exit codes: 0 success, 2 usage, config or runtime error (also reports that could not all be
-//! written), 3 a tolerance failed, 128 + the signal for a run a signal stopped.
+//! written, or a request log that could not be kept), 3 a tolerance failed, 128 + the signal
+//! for a run a signal stopped.
 
 mod compare;
 mod completions;
