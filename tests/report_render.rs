@@ -158,7 +158,14 @@ fn framework_figures_are_per_run_medians() {
     assert_eq!(chat["timestamp"], "2026-01-02T03:14:05.250Z");
     assert_eq!(chat["partial"], false);
     assert_eq!(chat["test_config"]["mockoon_base"], "mock");
-    assert_eq!(POINT_FINISHED_MS % 1000, 250);
+    // The timestamp is the point's finish, to the millisecond (the fixture's has 250 of them).
+    let stamped = time::OffsetDateTime::parse(
+        chat["timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let finished_ns = i128::from(POINT_FINISHED_MS) * 1_000_000;
+    assert_eq!(stamped.unix_timestamp_nanos(), finished_ns);
 }
 
 #[test]
