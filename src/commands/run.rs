@@ -52,7 +52,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let driven =
         super::runtime()?.block_on(drive(&scenario, &points, &plan, log_path, &args, &signals))?;
     // A run that could not go on still gets its (empty, partial) report, then fails.
-    let (mut outcome, run_error) = match driven.outcome {
+    let (outcome, run_error) = match driven.outcome {
         Ok(outcome) => (outcome, None),
         Err(err) => {
             let outcome = RunOutcome {
@@ -66,9 +66,6 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let interrupted = outcome.partial && run_error.is_none();
-    if let (true, Some(signal)) = (interrupted, stop.signal()) {
-        outcome.interruption = Some(format!("interrupted ({})", signal.name()));
-    }
     let (journal_stats, log_file) = match driven.journal {
         Some(JournalEnd { stats, file }) => (Some(stats), file),
         None => (None, None),
