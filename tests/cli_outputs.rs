@@ -345,6 +345,22 @@ fn quiet_prints_nothing_but_errors() {
         .stdout("")
         .stderr("");
     assert!(tmp.path().join("out/report.md").is_file());
+    // `report` too: its `wrote` lines go, its files are written.
+    std::fs::remove_file(tmp.path().join("out/report.md")).expect("rm");
+    nitro(tmp.path())
+        .args(["report", "--quiet", "out/results.json"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    assert!(tmp.path().join("out/report.md").is_file());
+    nitro(tmp.path())
+        .args(["report", "-q", "nowhere.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: cannot read `nowhere.json`",
+        ));
     nitro(tmp.path())
         .args(["run", "-q", "--json", "--out", "out", "out.toml"])
         .assert()
