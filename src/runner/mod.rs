@@ -6,6 +6,7 @@
 
 mod cause;
 mod exchange;
+mod json_scan;
 mod limits;
 mod live;
 mod open;

@@ -30,8 +30,9 @@ const TARGET_KEYS: &[&str] = &[
     "max_event_bytes",
 ];
 
-/// Default `max_response_bytes`: far above any chat answer, small enough that a handful of
-/// workers reading hostile bodies stay within memory.
+/// Default `max_response_bytes`: far above any chat answer, small enough that a hostile
+/// endless body is cut off in well under a second. Bodies are not kept (the JSON check reads
+/// them as they arrive), so it bounds reading, not memory.
 const MAX_RESPONSE_BYTES: u64 = 64 << 20;
 /// Default `max_event_bytes`: an SSE event of a chat stream is a few hundred bytes.
 const MAX_EVENT_BYTES: u64 = 1 << 20;
