@@ -112,6 +112,9 @@ pub struct ReportArgs {
     /// Report folder (default: the folder of RESULTS).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// No `wrote` lines: only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `compare` arguments.

@@ -133,7 +133,7 @@ impl Stop {
     }
 
     /// Ask the run to stop because `signal` arrived; the first signal is the one kept.
-    fn raise(&self, signal: Signal) {
+    pub(crate) fn raise(&self, signal: Signal) {
         let _ = self.inner.signal.set(signal);
         self.request();
     }

@@ -124,7 +124,7 @@ fn bad_input_exits_2_with_a_clear_message() {
     let cases: [(&[&str], &str); 6] = [
         (
             &["compare", "base", "nowhere"],
-            "error: nowhere: No such file",
+            "error: cannot read `nowhere`: No such file",
         ),
         (
             &["compare", "empty", "new"],
@@ -224,7 +224,9 @@ fn run_with_a_baseline_adds_the_comparison_to_the_report() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("error: missing: No such file"));
+        .stderr(predicate::str::contains(
+            "error: cannot read `missing`: No such file",
+        ));
     assert!(!tmp.path().join("nope").exists());
     nitro(tmp.path())
         .args(["run", "tiny.toml", "--quiet", "--out", "first"])

@@ -169,7 +169,7 @@ fn a_file_size_limit_after_the_traffic_keeps_the_results_on_stdout() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("warning: the request log is incomplete"),
+        stderr.contains("error: the request log is incomplete"),
         "{stderr}"
     );
     assert!(
@@ -203,6 +203,61 @@ fn a_file_size_limit_after_the_traffic_keeps_the_results_on_stdout() {
             assert!(!name.contains(".tmp"), "left behind: {name}");
         }
     }
+}
+
+#[test]
+fn a_request_log_lost_to_a_full_disk_fails_the_run_after_the_reports() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // 1,000 requests: the log's rows (about 57 KB) outgrow the limit, the reports do not.
+    std::fs::write(
+        tmp.path().join("out.toml"),
+        scenario("mock", "requests = 1000"),
+    )
+    .expect("w");
+    let mut std_cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("nitro-scenario"));
+    std_cmd
+        .args(["run", "--requests-log", "--out", "out", "out.toml"])
+        .current_dir(tmp.path())
+        .env_remove("RESULTS_FILE");
+    // SAFETY: only setrlimit and signal, both async-signal-safe, between fork and exec.
+    unsafe {
+        std_cmd.pre_exec(|| {
+            // As a full disk does to the log alone: EFBIG past 32 KiB, also for root.
+            let limit = libc::rlimit {
+                rlim_cur: 32 << 10,
+                rlim_max: 32 << 10,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let output = Command::from_std(std_cmd)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let out = tmp.path().join("out");
+    let results = json(&out.join("results.json"));
+    let log = &results["journal"];
+    assert!(log["lost_after_error"].as_u64().expect("lost") > 0, "{log}");
+    // The reports are all written, and the error comes after them, last.
+    for file in ["report.md", "results.csv", "chart-chat-latency.svg"] {
+        assert!(out.join(file).is_file(), "{file} written");
+    }
+    let last = stderr.lines().last().expect("a line");
+    assert!(
+        last.starts_with("error: the request log is incomplete: ")
+            && last.contains("File too large")
+            && last.ends_with(
+                " of 1,000 records were not written (`journal` in results.json counts them)"
+            ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("warning: the request log"), "{stderr}");
 }
 
 /// The names of every file and folder under `dir`.
@@ -290,6 +345,22 @@ fn quiet_prints_nothing_but_errors() {
         .stdout("")
         .stderr("");
     assert!(tmp.path().join("out/report.md").is_file());
+    // `report` too: its `wrote` lines go, its files are written.
+    std::fs::remove_file(tmp.path().join("out/report.md")).expect("rm");
+    nitro(tmp.path())
+        .args(["report", "--quiet", "out/results.json"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    assert!(tmp.path().join("out/report.md").is_file());
+    nitro(tmp.path())
+        .args(["report", "-q", "nowhere.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "error: cannot read `nowhere.json`",
+        ));
     nitro(tmp.path())
         .args(["run", "-q", "--json", "--out", "out", "out.toml"])
         .assert()

@@ -78,6 +78,15 @@ fn assert_stopped_cleanly(dir: &Path, status: ExitStatus, code: i32, name: &str,
         stderr.contains(&format!("partial run: interrupted ({name})")),
         "{stderr}"
     );
+    // The notice names the signal, and says how to quit at once.
+    assert!(
+        stderr.contains(&format!(
+            "stopping on {name}: the current point ends now, what was measured is kept and \
+             the report is written, marked partial ({name} again to quit at once)"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Ctrl-C"), "{stderr}");
 }
 
 #[test]
@@ -95,9 +104,10 @@ fn sighup_stops_the_run_like_ctrl_c_and_writes_the_partial_reports() {
     let (mut child, mock) = start_long_run(tmp.path(), &["--quiet"]);
     signal(child.id(), libc::SIGHUP);
     let status = wait_exit(&mut child);
-    // --quiet hides the summary, so only the files tell.
+    // --quiet hides the summary, not the notice that answers the signal.
     let stderr = std::fs::read_to_string(tmp.path().join("stderr.txt")).expect("stderr");
     assert!(!stderr.contains("partial run"), "{stderr}");
+    assert!(stderr.starts_with("stopping on SIGHUP: "), "{stderr}");
     assert_eq!(status.code(), Some(129), "{stderr}");
     let results = json(&tmp.path().join("out/results.json"));
     assert_eq!(results["interruption"], "interrupted (SIGHUP)");

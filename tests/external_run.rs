@@ -100,8 +100,6 @@ async fn a_good_client_reports_through_the_results_file_and_gets_the_protocol() 
     assert_eq!(run.exit.map(|e| e.code), Some(Some(0)));
     let resources = run.resources.expect("measured");
     assert!(resources.peak_rss_bytes > 0);
-    assert!(resources.cpu_secs >= 0.0);
-    assert!(run.parent_cpu_secs >= 0.0);
     assert!(!run.stopped_leftovers);
 
     let seen_text = std::fs::read_to_string(&seen_file).unwrap();
@@ -251,8 +249,61 @@ async fn processes_left_behind_by_a_client_that_exited_are_stopped() {
     }
 }
 
+/// Held by the tests whose parent spends or measures much CPU, so that they do not overlap:
+/// `parent_cpu_secs` counts this whole test process.
+static CPU_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// User + system CPU of this test process so far, seconds.
+fn own_cpu_secs() -> f64 {
+    // SAFETY: getrusage fills the zeroed struct it is given; RUSAGE_SELF is always valid.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+#[tokio::test]
+async fn a_client_burning_cpu_is_charged_for_it_and_the_parent_is_not() {
+    let _alone = CPU_HEAVY.lock().await;
+    // 40 ticks: 0.4 s at the usual 100 Hz.
+    let ticks: u32 = 40;
+    // SAFETY: sysconf reads a constant of the system.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let burnt = f64::from(ticks) / per_sec;
+    let mut spec = fake("burn");
+    spec.env.insert("BURN_TICKS".into(), ticks.to_string());
+    let before = own_cpu_secs();
+    let run = run_once(&spec).await;
+    let parent_at_most = own_cpu_secs() - before;
+    assert!(run.figures().is_some(), "{run:?}");
+    let r = run.resources.expect("measured");
+    assert!(r.cpu_secs >= burnt, "{} < {burnt}", r.cpu_secs);
+    assert!(
+        (r.cpu_secs - (r.user_cpu_secs + r.system_cpu_secs)).abs() < 1e-9,
+        "{r:?}"
+    );
+    // The parent waited and sampled: some CPU, within what this process spent meanwhile, and
+    // far less than the client's.
+    assert!(run.parent_cpu_secs > 0.0);
+    assert!(
+        run.parent_cpu_secs <= parent_at_most,
+        "{} > {parent_at_most}",
+        run.parent_cpu_secs
+    );
+    assert!(
+        run.parent_cpu_secs < r.cpu_secs / 2.0,
+        "parent {} s, client {} s",
+        run.parent_cpu_secs,
+        r.cpu_secs
+    );
+}
+
 #[tokio::test]
 async fn a_flood_of_output_is_drained_and_only_its_tail_kept() {
+    let _alone = CPU_HEAVY.lock().await;
     let run = run_once(&fake("flood")).await;
     let figures = run.figures().unwrap_or_else(|| panic!("{run:?}"));
     assert_eq!(figures.reqs, 10);

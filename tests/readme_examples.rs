@@ -31,6 +31,16 @@ fn whole_scenarios(readme: &str) -> Vec<(usize, String)> {
     blocks
 }
 
+/// The `in about N minutes` the text says of the block starting on line `line` (1-based), in
+/// the two lines above its fence.
+fn claimed_minutes(readme: &str, line: usize) -> Option<f64> {
+    let lines: Vec<&str> = readme.lines().collect();
+    let above = lines[line.saturating_sub(4)..line - 2].join(" ");
+    let rest = &above[above.find("in about ")? + "in about ".len()..];
+    let (number, unit) = rest.split_once(' ')?;
+    unit.starts_with("minute").then(|| number.parse().ok())?
+}
+
 fn shipped_names() -> Vec<String> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir("scenarios").expect("scenarios/") {
@@ -63,6 +73,14 @@ fn the_readme_scenarios_run_as_printed() {
         let points = scenario::expand(&s)
             .unwrap_or_else(|e| panic!("README.md:{line}: the example does not expand:\n{e}"));
         assert!(!points.is_empty(), "README.md:{line}");
+        if let Some(minutes) = claimed_minutes(&readme, line) {
+            let estimate = scenario::estimate(&s, &points).wall.as_secs_f64() / 60.0;
+            assert!(
+                (estimate - minutes).abs() <= minutes / 5.0,
+                "README.md:{line}: the text says about {minutes} minutes, `plan` estimates \
+                 {estimate:.1}"
+            );
+        }
         assert!(
             !shipped.contains(&s.name),
             "README.md:{line}: `{}` would overwrite the reports of a shipped scenario",

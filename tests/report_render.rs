@@ -142,6 +142,10 @@ fn a_point_without_successes_has_no_latency_anywhere() {
     let chart = read(dir.path(), "chart-error-latency.svg");
     assert!(chart.contains(">no successful requests</text>"));
     assert!(!chart.contains("<polyline"));
+    assert!(
+        !chart.contains(">S p50</text>"),
+        "no legend without data: {chart}"
+    );
 }
 
 #[test]
@@ -158,7 +162,14 @@ fn framework_figures_are_per_run_medians() {
     assert_eq!(chat["timestamp"], "2026-01-02T03:14:05.250Z");
     assert_eq!(chat["partial"], false);
     assert_eq!(chat["test_config"]["mockoon_base"], "mock");
-    assert_eq!(POINT_FINISHED_MS % 1000, 250);
+    // The timestamp is the point's finish, to the millisecond (the fixture's has 250 of them).
+    let stamped = time::OffsetDateTime::parse(
+        chat["timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let finished_ns = i128::from(POINT_FINISHED_MS) * 1_000_000;
+    assert_eq!(stamped.unix_timestamp_nanos(), finished_ns);
 }
 
 #[test]
@@ -339,6 +350,28 @@ fn tokens_per_second_is_one_figure_everywhere() {
         .unwrap();
     let cells: Vec<&str> = chat.split_whitespace().collect();
     assert_eq!(cells[cells.len() - 2..], ["-", "9,920"], "{terminal}");
+}
+
+#[test]
+fn the_terminal_summary_shows_stream_and_token_columns_only_when_a_point_has_them() {
+    let mut report = sample(false);
+    let full = report::summary_table(&report);
+    let header = full.lines().next().unwrap();
+    assert!(header.ends_with("  ttft p50 ms  tokens/s"), "{full}");
+    report.points.retain(|p| !p.stream);
+    let no_stream = report::summary_table(&report);
+    assert!(!no_stream.contains("ttft"), "{no_stream}");
+    assert!(
+        no_stream.lines().next().unwrap().ends_with("  tokens/s"),
+        "{no_stream}"
+    );
+    report.points.retain(|p| p.id.starts_with("error"));
+    let no_tokens = report::summary_table(&report);
+    let header = no_tokens.lines().next().unwrap();
+    assert!(header.ends_with("  success %"), "{no_tokens}");
+    // Rows end where the header does.
+    let row = no_tokens.lines().nth(1).unwrap();
+    assert!(row.ends_with("  0.0"), "{no_tokens}");
 }
 
 #[test]

@@ -217,6 +217,55 @@ fn user_axes_and_headers_keep_file_order() {
 }
 
 #[test]
+fn free_text_may_hold_tabs_and_the_description_line_breaks() {
+    let s = load_text(
+        &format!(
+            "description = \"one\\n\\ttwo\\r\\nthree\"\n{MOCK_CHAT}headers = {{ x-tab = \"a\\tb\" }}\n\
+             [matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n"
+        ),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.description.as_deref(), Some("one\n\ttwo\r\nthree"));
+    assert_eq!(s.routes[0].headers[0].1.resolved, "a\tb");
+}
+
+#[test]
+fn an_axis_named_near_a_built_in_is_warned_about() {
+    let s = load_text(
+        &format!(
+            "{MOCK_CHAT}[matrix]\nroute = [\"chat\"]\nconcurrency = [1]\n\
+             [matrix.axes]\nmodle = [\"x\"]\nconcurency = [2]\nmode = [\"fast\"]\n"
+        ),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let warnings: Vec<(Option<usize>, &str, &str)> = s
+        .warnings
+        .iter()
+        .map(|w| (w.line, w.key.as_str(), w.message.as_str()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                Some(9),
+                "matrix.axes.modle",
+                "axis `modle` is not the built-in `model`; did you mean `model`? (an axis \
+                 named `model` replaces `target.model` per point)"
+            ),
+            (
+                Some(10),
+                "matrix.axes.concurency",
+                "axis `concurency` is not the built-in `concurrency`; did you mean \
+                 `concurrency`? (the built-in axes are keys of `[matrix]`, not of \
+                 `[matrix.axes]`)"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn templates_see_axis_values_with_their_types() {
     let s = load_text(
         "[target]\nbase_url = \"mock\"\n\

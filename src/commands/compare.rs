@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::CompareArgs;
 use crate::judge::{self, Comparison};
 use crate::report::Templates;
+use crate::scenario::escape_controls;
 
 /// Carry out `compare`.
 pub(super) fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -29,13 +30,16 @@ pub(super) fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
 /// Say on stderr what differs between the runs and which tolerances failed; the exit code:
 /// `EXIT_TOLERANCE` when one did.
 pub(super) fn tell(comparison: &Comparison) -> ExitCode {
+    // Both read what results files hold, which anyone may have written.
     for warning in &comparison.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", escape_controls(warning));
     }
     for f in &comparison.failures {
         eprintln!(
             "failed: `{}` {} is past `--fail-on {}`",
-            f.point, f.figure, f.tolerance
+            escape_controls(&f.point),
+            f.figure,
+            f.tolerance
         );
     }
     if comparison.failed() {

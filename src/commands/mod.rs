@@ -1,6 +1,7 @@
 //! One function per CLI command, gluing `scenario`, `runner`, `report`, `judge` and `mock`.
 //! Exit codes: 0 success, 2 usage, config or runtime error (also reports that could not all be
-//! written), 3 a tolerance failed, 128 + the signal for a run a signal stopped.
+//! written, or a request log that could not be kept), 3 a tolerance failed, 128 + the signal
+//! for a run a signal stopped.
 
 mod compare;
 mod completions;
@@ -14,6 +15,7 @@ mod validate;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::scenario::escape_controls;
 
 /// Exit code for usage, config and runtime errors.
 pub const EXIT_ERROR: u8 = 2;
@@ -43,9 +45,10 @@ pub fn dispatch(cli: Cli) -> ExitCode {
 
 /// Print `err` and its causes on stderr, joined by `: `. A scenario error lists every
 /// problem, one per line: each line gets the `error: ` prefix, as in `validate` and `plan`.
+/// Control characters of what the user wrote (a path, a file's contents) are escaped.
 fn print_error(err: &(dyn std::error::Error + 'static)) {
     for line in error_text(err).lines() {
-        eprintln!("error: {line}");
+        eprintln!("error: {}", escape_controls(line));
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::report::{self, OutputPlan, ReportError, RunReport};
+use crate::scenario::escape_controls;
 
 /// Print the summary and write the reports of `report` (with `comparison`, the Markdown of a
 /// comparison with a baseline, in `report.md`), listing each file as it lands (`log` is the
@@ -28,7 +29,7 @@ pub(super) fn deliver(
     }
     let say = |path: &Path| {
         if !quiet {
-            eprintln!("wrote {}", path.display());
+            eprintln!("wrote {}", escape_controls(&path.display().to_string()));
         }
     };
     if let Some(log) = log {

@@ -7,8 +7,10 @@ use anyhow::Context;
 
 use crate::cli::ReportArgs;
 use crate::report::{self, OutputPlan, Templates};
+use crate::scenario::escape_controls;
 
-/// Carry out `report`: write report.md, results.csv and the charts beside RESULTS (or `--out`).
+/// Carry out `report`: write report.md, results.csv and the charts beside RESULTS (or `--out`),
+/// naming each file on stderr unless `--quiet`.
 ///
 /// Templates: `--templates DIR`, else the stored scenario's `output.templates` (the path as
 /// stored, relative to the working directory), else the built-in template.
@@ -44,7 +46,9 @@ pub(super) fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     // Each file is named as it lands, so a failure later still leaves a true list.
     report::write_reporting(&stored, &plan, None, |path| {
-        eprintln!("wrote {}", path.display());
+        if !args.quiet {
+            eprintln!("wrote {}", escape_controls(&path.display().to_string()));
+        }
     })?;
     Ok(ExitCode::SUCCESS)
 }

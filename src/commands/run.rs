@@ -10,12 +10,12 @@ use anyhow::Context;
 
 use super::outputs;
 use crate::cli::RunArgs;
-use crate::journal::{self, Journal, JournalEnd};
+use crate::journal::{self, Journal, JournalEnd, JournalStats};
 use crate::judge::Baseline;
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
 use crate::runner::{self, RunError, RunOptions, RunOutcome};
-use crate::scenario::{self, BaseUrl, Overrides, Point, Scenario};
+use crate::scenario::{self, BaseUrl, Overrides, Point, Scenario, escape_controls};
 use crate::stop::{SignalWatch, Stop};
 
 /// Longest a second signal waits for the request log to reach the disk (its buffer holds at
@@ -52,7 +52,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let driven =
         super::runtime()?.block_on(drive(&scenario, &points, &plan, log_path, &args, &signals))?;
     // A run that could not go on still gets its (empty, partial) report, then fails.
-    let (mut outcome, run_error) = match driven.outcome {
+    let (outcome, run_error) = match driven.outcome {
         Ok(outcome) => (outcome, None),
         Err(err) => {
             let outcome = RunOutcome {
@@ -66,13 +66,11 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let interrupted = outcome.partial && run_error.is_none();
-    if let (true, Some(signal)) = (interrupted, stop.signal()) {
-        outcome.interruption = Some(format!("interrupted ({})", signal.name()));
-    }
     let (journal_stats, log_file) = match driven.journal {
         Some(JournalEnd { stats, file }) => (Some(stats), file),
         None => (None, None),
     };
+    let log_failure = journal_stats.as_ref().and_then(log_failure);
     let report = RunReport::new(
         &scenario,
         driven.target,
@@ -97,6 +95,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.quiet,
         args.json,
     )?;
+    // The request log was asked for and is incomplete: the run fails, after its reports.
+    if let Some(failure) = &log_failure {
+        eprintln!("error: {}", escape_controls(failure));
+    }
     if let Some(err) = run_error {
         return Err(err.into());
     }
@@ -105,7 +107,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(judged) => super::compare::tell(&judged?.comparison),
         None => ExitCode::SUCCESS,
     };
-    Ok(if !written {
+    Ok(if !written || log_failure.is_some() {
         ExitCode::from(super::EXIT_ERROR)
     } else if interrupted {
         ExitCode::from(stop.signal().map_or(EXIT_INTERRUPTED, |s| s.exit_code()))
@@ -181,11 +183,8 @@ async fn drive(
     if let Some(child) = mock {
         stop_mock(child, &stop).await;
     }
-    // A failed log is reported with what it cost; it never costs the run its report.
+    // A failed log never costs the run its report: `run` says what it cost afterwards.
     let journal = journal.map(Journal::end);
-    if let Some(err) = journal.as_ref().and_then(|j| j.stats.error.as_ref()) {
-        eprintln!("warning: the request log is incomplete: {err}");
-    }
     Ok(Driven {
         outcome,
         started,
@@ -193,6 +192,17 @@ async fn drive(
         shown_base,
         journal,
     })
+}
+
+/// What a request log that failed cost, in words; `None` when it did not fail.
+fn log_failure(stats: &JournalStats) -> Option<String> {
+    let err = stats.error.as_ref()?;
+    Some(format!(
+        "the request log is incomplete: {err}; {} of {} records were not written \
+         (`journal` in results.json counts them)",
+        report::thousands(stats.lost_after_error),
+        report::thousands(stats.accepted)
+    ))
 }
 
 /// Stop the mock: at once after a stop (nobody waits for its answers in progress), else
@@ -204,7 +214,7 @@ async fn stop_mock(child: MockChild, stop: &Stop) {
         child.stop().await
     };
     if let Err(e) = stopped {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", escape_controls(&e.to_string()));
     }
 }
 

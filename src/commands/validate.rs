@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::ValidateArgs;
-use crate::scenario::{self, Overrides, Scenario, ScenarioError};
+use crate::scenario::{self, Overrides, Scenario, ScenarioError, escape_controls};
 
 /// Carry out `validate`: `FILE: ok` on stdout per good file, problems and warnings on stderr,
 /// exit 2 on any problem (warnings alone pass).
@@ -15,7 +15,8 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         {
             Ok((scenario, points)) => {
                 print_warnings(&scenario);
-                println!("{}: ok ({} points)", file.display(), points.len());
+                let file = file.display().to_string();
+                println!("{}: ok ({} points)", escape_controls(&file), points.len());
             }
             Err(err) => {
                 print_problems(&err);

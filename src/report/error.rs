@@ -36,6 +36,15 @@ pub enum ReportError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file to read (`results.json`, a template) is missing, not a regular file, larger
+    /// than its cap or not UTF-8 text.
+    #[error("{message}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the file.
+        message: String,
+    },
     /// `results.json` is not a report.
     #[error("{}: not a nitro-scenario results file: {message}", path.display())]
     Parse {

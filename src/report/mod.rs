@@ -33,7 +33,7 @@ pub(crate) use filters::{
 };
 pub use json_out::render as results_json;
 pub use preflight::check_templates;
-pub use run_report::{HostFacts, RunReport, load_results, shown_target};
+pub use run_report::{HostFacts, MAX_RESULTS_BYTES, RunReport, load_results, shown_target};
 pub use summary::summary_table;
 pub use templates::Templates;
 pub use write::{OutputPlan, check_writable, write_all, write_reporting, write_results_json};

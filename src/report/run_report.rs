@@ -11,7 +11,7 @@ use super::ReportError;
 use super::secrets::Secrets;
 use crate::journal::JournalStats;
 use crate::metrics::PointResult;
-use crate::scenario::{BaseUrl, Scenario};
+use crate::scenario::{BaseUrl, Scenario, read_text};
 
 /// Everything a run produced, as written to `results.json` and read back by `report`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,12 +126,21 @@ impl RunReport {
     }
 }
 
-/// Read a `results.json` written by `write_all`.
+/// The largest `results.json` read back, in bytes (256 MiB): a run at the matrix's point
+/// limit writes a few tens of MiB, and the text is held whole while it is parsed.
+pub const MAX_RESULTS_BYTES: u64 = 256 << 20;
+
+/// Read a `results.json` written by `write_all`: a regular file of at most
+/// [`MAX_RESULTS_BYTES`] (a FIFO or `/dev/zero` is refused before it is read).
 pub fn load_results(path: &Path) -> Result<RunReport, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let subject = format!("`{}`", path.display());
+    let text =
+        read_text(path, MAX_RESULTS_BYTES, &subject, "a results file").map_err(|message| {
+            ReportError::Unreadable {
+                path: path.to_path_buf(),
+                message,
+            }
+        })?;
     serde_json::from_str(&text).map_err(|e| ReportError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),

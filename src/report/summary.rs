@@ -5,12 +5,16 @@ use std::fmt::Write;
 
 use super::RunReport;
 use super::filters::{grouped, rate, thousands};
-use super::view::row;
+use super::view::{PointRow, row};
 use crate::metrics::Spread;
 
-/// The summary table.
+/// The summary table. As in `report.md`, the TTFT column is shown only when a point streams,
+/// and the tokens/s column only when a point has the figure.
 pub fn summary_table(report: &RunReport) -> String {
-    let header = [
+    let points: Vec<PointRow> = report.points.iter().map(|p| row(p, &report.axes)).collect();
+    let any_stream = points.iter().any(|r| r.stream);
+    let any_tokens = points.iter().any(|r| r.tokens_per_sec.is_some());
+    let mut header = vec![
         "point",
         "req/s",
         "p50 ms",
@@ -18,21 +22,19 @@ pub fn summary_table(report: &RunReport) -> String {
         "p99 ms",
         "errors (sum)",
         "success %",
-        "ttft p50 ms",
-        "tokens/s",
     ];
-    let rows: Vec<[String; 9]> = report
-        .points
+    header.extend(any_stream.then_some("ttft p50 ms"));
+    header.extend(any_tokens.then_some("tokens/s"));
+    let rows: Vec<Vec<String>> = points
         .iter()
-        .map(|p| {
-            let r = row(p, &report.axes);
+        .map(|r| {
             let flag = match (r.partial, r.client_bound, r.behind_schedule) {
                 (true, _, _) => " (partial)",
                 (false, true, _) => " (client-bound)",
                 (false, false, true) => " (behind schedule)",
                 _ => "",
             };
-            [
+            let mut cells = vec![
                 format!("{}{flag}", r.id),
                 rate_median(r.rps),
                 median(r.p50, 2),
@@ -40,21 +42,22 @@ pub fn summary_table(report: &RunReport) -> String {
                 median(r.p99, 2),
                 thousands(r.errors),
                 median(r.success, 1),
-                median(r.ttft_p50, 2),
-                rate_median(r.tokens_per_sec),
-            ]
+            ];
+            cells.extend(any_stream.then(|| median(r.ttft_p50, 2)));
+            cells.extend(any_tokens.then(|| rate_median(r.tokens_per_sec)));
+            cells
         })
         .collect();
-    let mut widths = header.map(str::len);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    let line = |out: &mut String, cells: [&str; 9]| {
+    let line = |out: &mut String, cells: &[&str]| {
         let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             if i == 0 {
                 let _ = write!(s, "{cell:<w$}");
             } else {
@@ -64,9 +67,10 @@ pub fn summary_table(report: &RunReport) -> String {
         out.push_str(s.trim_end());
         out.push('\n');
     };
-    line(&mut out, header);
+    line(&mut out, &header);
     for r in &rows {
-        line(&mut out, r.each_ref().map(String::as_str));
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        line(&mut out, &cells);
     }
     out.push_str("medians per run, except errors: summed over all runs\n");
     if report.partial {

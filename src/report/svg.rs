@@ -104,6 +104,8 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
         })
         .collect();
     let empty = lines.iter().all(|(_, pts)| pts.is_empty());
+    // A chart with no data draws no lines, so it names none either: the note says why.
+    let legend: &[Series] = if empty { &[] } else { chart.series };
     let max_y = lines
         .iter()
         .flat_map(|(_, pts)| pts.iter().map(|p| p.1))
@@ -112,15 +114,14 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
     let top_y = ticks.last().map_or(1.0, |t| t.0).max(f64::MIN_POSITIVE);
     let widest = ticks.iter().map(|t| t.1.len()).max().unwrap_or(1) as f64;
     let left = (TITLE_ROOM + CHAR_WIDTH * widest).max(64.0);
-    let longest_label = chart
-        .series
+    let longest_label = legend
         .iter()
         .map(|s| s.label.chars().count())
         .max()
         .unwrap_or(0) as f64;
     let right = (LEGEND_TEXT + CHAR_WIDTH * longest_label + 8.0).max(RIGHT);
     let width = WIDTH - RIGHT + right;
-    let height = (TOP + 8.0 + LEGEND_LINE * chart.series.len() as f64 + BOTTOM).max(HEIGHT);
+    let height = (TOP + 8.0 + LEGEND_LINE * legend.len() as f64 + BOTTOM).max(HEIGHT);
     let plot_w = WIDTH - left - RIGHT;
     let plot_h = height - TOP - BOTTOM;
     let levels = chart.levels;
@@ -198,7 +199,7 @@ pub(crate) fn render(chart: &Chart<'_>) -> String {
             escape(chart.empty_note)
         );
     }
-    for (i, (s, pts)) in lines.iter().enumerate() {
+    for (i, (s, pts)) in lines.iter().enumerate().take(legend.len()) {
         let dash = if s.dashed {
             r#" stroke-dasharray="6 4""#
         } else {
@@ -318,16 +319,24 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_chart_says_why() {
+    fn an_empty_chart_says_why_and_names_no_series() {
+        let series = [Series {
+            label: "S p50".into(),
+            dashed: false,
+            color: "#000000",
+            points: vec![(0, f64::NAN)],
+        }];
         let svg = render(&Chart {
             title: "a & b",
             y_label: "latency (ms)",
             x_label: "concurrency",
             levels: &["1".into(), "32".into()],
-            series: &[],
+            series: &series,
             empty_note: "no successful requests",
         });
         assert!(svg.contains(">no successful requests</text>"));
         assert!(svg.contains(">a &amp; b</text>"));
+        assert!(!svg.contains("S p50"), "{svg}");
+        assert!(!svg.contains("#000000"), "{svg}");
     }
 }

@@ -2,7 +2,8 @@
 //! `output.templates`).
 //!
 //! A user's folder is read whole and up front — every `*.j2` file under it, named by its path
-//! relative to the folder — and served to minijinja from memory, so templates can
+//! relative to the folder, each a regular file of at most [`MAX_TEMPLATE_BYTES`] and all of
+//! them at most [`MAX_FOLDER_BYTES`] — and served to minijinja from memory, so templates can
 //! `{% include %}`, `{% import %}` or `{% extends %}` one another while rendering stays a pure
 //! function of the report and these sources. Errors name the user's file and line.
 
@@ -14,12 +15,18 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
 use super::ReportError;
 use super::filters;
+use crate::scenario::read_text;
+use crate::scenario::units::format_size;
 
 /// The Markdown report's template, built in and looked up at the top of a user's folder.
 pub(crate) const MAIN: &str = "report.md.j2";
 const BUILT_IN: &str = include_str!("templates/report.md.j2");
 /// How deep a user's folder is searched for `*.j2` files.
 const MAX_DEPTH: usize = 8;
+/// The largest template file, bytes (4 MiB): the built-in report is 10 KiB.
+pub(crate) const MAX_TEMPLATE_BYTES: u64 = 4 << 20;
+/// The most all the templates of a folder may hold together, bytes (16 MiB).
+pub(crate) const MAX_FOLDER_BYTES: u64 = 16 << 20;
 /// The work one render may do, in minijinja fuel (about one template instruction, or 64 bytes
 /// of data made), so that a template that loops without end fails within about a second
 /// (release build) instead of hanging the end of a run. The built-in report of the 20-point
@@ -231,10 +238,20 @@ fn collect(
             continue;
         }
         let meta = std::fs::metadata(&path).map_err(io(&path))?;
-        if meta.is_dir() && depth < MAX_DEPTH {
-            collect(root, &path, depth + 1, out)?;
-        } else if meta.is_file() && file_name.ends_with(".j2") {
-            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        if meta.is_dir() {
+            if depth < MAX_DEPTH {
+                collect(root, &path, depth + 1, out)?;
+            }
+        } else if file_name.ends_with(".j2") {
+            // A FIFO named like a template is refused, not skipped: skipped, it would read as
+            // a missing template.
+            let subject = format!("`{}`", path.display());
+            let text = read_text(&path, MAX_TEMPLATE_BYTES, &subject, "a template").map_err(
+                |message| ReportError::Unreadable {
+                    path: path.clone(),
+                    message,
+                },
+            )?;
             let name: Vec<String> = path
                 .strip_prefix(root)
                 .unwrap_or(&path)
@@ -242,6 +259,17 @@ fn collect(
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
             out.insert(name.join("/"), text);
+            // Checked as the folder is read, so a folder of many large files stops early.
+            let total: u64 = out.values().map(|t| t.len() as u64).sum();
+            if total > MAX_FOLDER_BYTES {
+                return Err(ReportError::TemplateFiles {
+                    path: root.to_path_buf(),
+                    message: format!(
+                        "its templates hold more than the limit of {} together",
+                        format_size(MAX_FOLDER_BYTES)
+                    ),
+                });
+            }
         }
     }
     Ok(())

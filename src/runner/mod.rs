@@ -6,6 +6,7 @@
 
 mod cause;
 mod exchange;
+mod json_scan;
 mod limits;
 mod live;
 mod open;
@@ -21,6 +22,7 @@ use std::time::SystemTime;
 
 use url::Url;
 
+use crate::stop::Signal;
 pub use crate::stop::Stop;
 pub(crate) use limits::raise_open_files;
 
@@ -50,7 +52,8 @@ pub struct RunOutcome {
     pub points: Vec<PointResult>,
     /// Whether the run stopped before every point finished (Ctrl-C or error).
     pub partial: bool,
-    /// Why it stopped early, when `partial` (e.g. "interrupted (Ctrl-C)").
+    /// Why it stopped early, when `partial`: "interrupted (SIGTERM)", naming the signal that
+    /// stopped it, or "interrupted" for a stop no signal raised.
     pub interruption: Option<String>,
     /// When the first point started.
     pub started: SystemTime,
@@ -159,10 +162,7 @@ async fn run_with<C: Connector>(
         let (stop, progress) = (stop.clone(), progress.clone());
         async move {
             stop.requested().await;
-            progress.println(
-                "stopping: the current point ends now, what was measured is kept and the \
-                 report is written, marked partial (Ctrl-C again to quit at once)",
-            );
+            progress.println(&stop_notice(stop.signal()));
         }
     });
     let ctx = RunCtx {
@@ -190,10 +190,29 @@ async fn run_with<C: Connector>(
     Ok(RunOutcome {
         points: results,
         partial,
-        interruption: partial.then(|| "interrupted (Ctrl-C)".to_string()),
+        interruption: partial.then(|| match stop.signal() {
+            Some(signal) => format!("interrupted ({})", signal.name()),
+            None => "interrupted".to_string(),
+        }),
         started,
         finished: SystemTime::now(),
     })
+}
+
+/// What the runner says when a stop arrives, naming the signal that asked for it: the same
+/// signal again quits at once (so does any other of SIGINT, SIGTERM and SIGHUP under `run`).
+fn stop_notice(signal: Option<Signal>) -> String {
+    let (on, quit) = match signal {
+        Some(s) => (
+            format!(" on {}", s.name()),
+            format!(" ({} again to quit at once)", s.name()),
+        ),
+        None => (String::new(), String::new()),
+    };
+    format!(
+        "stopping{on}: the current point ends now, what was measured is kept and the report is \
+         written, marked partial{quit}"
+    )
 }
 
 #[cfg(test)]

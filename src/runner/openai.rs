@@ -1,11 +1,12 @@
-//! Decoding of OpenAI answers the runner needs: a `chat.completion` body's `usage`, and a
-//! `chat.completion.chunk` event's content and `usage`. Reads only those fields; borrows
-//! strings where the JSON has no escapes.
+//! Decoding of OpenAI answers the runner needs: a `chat.completion` body's `usage` (its JSON
+//! checked by `json_scan` as it arrives), and a `chat.completion.chunk` event's content and
+//! `usage`. Reads only those fields; borrows strings where the JSON has no escapes.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use super::json_scan::JsonScan;
 use crate::metrics::Usage;
 
 /// What one stream event carries.
@@ -20,9 +21,9 @@ pub struct ChunkInfo {
     pub error: bool,
 }
 
-/// The body is not a JSON document.
+/// The body is not a JSON document, and why, in words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotJson;
+pub struct NotJson(pub &'static str);
 
 #[derive(Deserialize)]
 struct Chunk<'a> {
@@ -62,12 +63,6 @@ struct UsageJson {
     total_tokens: u64,
 }
 
-#[derive(Deserialize)]
-struct Completion {
-    #[serde(default)]
-    usage: Option<UsageJson>,
-}
-
 impl From<UsageJson> for Usage {
     fn from(u: UsageJson) -> Self {
         Usage {
@@ -97,14 +92,20 @@ pub fn inspect_chunk(data: &str) -> Option<ChunkInfo> {
     })
 }
 
-/// Decode a non-streaming body: `Ok(usage)` when it is JSON (usage if present).
+/// Decode a non-streaming body: `Ok(usage)` when it is JSON (usage if present). The runner
+/// checks bodies as they arrive, with the same [`JsonScan`]; this is it for a whole body.
 pub fn inspect_completion(body: &[u8]) -> Result<Option<Usage>, NotJson> {
-    match serde_json::from_slice::<Completion>(body) {
-        Ok(c) => Ok(c.usage.map(Usage::from)),
-        // JSON that is not an object (an array, say) still decodes as JSON.
-        Err(e) if e.is_data() => Ok(None),
-        Err(_) => Err(NotJson),
-    }
+    let mut scan = JsonScan::default();
+    scan.feed(body);
+    scan.finish()
+}
+
+/// A `usage` value as written: `None` when it is `null` or not a usage object.
+pub(crate) fn parse_usage(value: &[u8]) -> Option<Usage> {
+    serde_json::from_slice::<Option<UsageJson>>(value)
+        .ok()
+        .flatten()
+        .map(Usage::from)
 }
 
 #[cfg(test)]
@@ -146,9 +147,6 @@ mod tests {
         assert_eq!(inspect_completion(body).unwrap().unwrap().total_tokens, 5);
         assert_eq!(inspect_completion(b"{}"), Ok(None));
         assert_eq!(inspect_completion(b"[1,2]"), Ok(None));
-        assert_eq!(
-            inspect_completion(br#"{"id":"x","choices":[{"mess"#),
-            Err(NotJson)
-        );
+        assert!(inspect_completion(br#"{"id":"x","choices":[{"mess"#).is_err());
     }
 }

@@ -200,6 +200,11 @@ async fn a_stop_mid_phase_keeps_what_was_measured() {
     )
     .await;
     assert!(out.partial);
+    assert_eq!(
+        out.interruption.as_deref(),
+        Some("interrupted"),
+        "no signal to name"
+    );
     let point = &out.points[0];
     assert!(point.partial);
     assert_eq!(point.runs.len(), 1, "later runs never start");
@@ -207,6 +212,31 @@ async fn a_stop_mid_phase_keeps_what_was_measured() {
     assert!(run.partial);
     assert_eq!((run.requests, run.attempts), (10, 10));
     assert_eq!(run.outcomes.success, 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_by_a_signal_is_named_after_it() {
+    let stop = Stop::new();
+    // Raised before the run: no point starts, and the run is partial for the signal.
+    stop.raise(Signal::Terminate);
+    let connector = ScriptedConnector::new(vec![Step::ok(1_000)]);
+    let out = run_on(
+        &connector,
+        scenario(false, "[run]\nrequests = 10\n"),
+        1,
+        stop,
+    )
+    .await;
+    assert_eq!(out.interruption.as_deref(), Some("interrupted (SIGTERM)"));
+    assert_eq!(
+        super::stop_notice(Some(Signal::Terminate)),
+        "stopping on SIGTERM: the current point ends now, what was measured is kept and the \
+         report is written, marked partial (SIGTERM again to quit at once)"
+    );
+    assert!(
+        super::stop_notice(Some(Signal::Interrupt)).ends_with("(Ctrl-C again to quit at once)")
+    );
+    assert!(super::stop_notice(None).ends_with("marked partial"));
 }
 
 /// Rows of a `requests.csv`, header excluded.

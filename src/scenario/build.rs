@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::build_axes::axis_names;
 use super::build_matrix::{self, Declared};
 use super::build_target::{self, EnvLookup};
-use super::diagnostics::Diagnostics;
+use super::diagnostics::{Diagnostics, unsafe_char};
 use super::read::Table;
 use super::{
     ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
@@ -53,6 +53,19 @@ pub(crate) fn scenario(
         }
     };
     let description = root.string(d, "description");
+    if let (Some(text), Some(v)) = (&description, root.get("description")) {
+        if let Some(c) = unsafe_char(text, true) {
+            d.error(
+                v.span(),
+                "description",
+                format!(
+                    "holds the control character `{}`; a description may hold tabs and line \
+                     breaks, no other control characters (report.md shows it as written)",
+                    c.escape_debug()
+                ),
+            );
+        }
+    }
     let target = match root.table(d, "target") {
         Some(t) => build_target::target(d, &t, env),
         None => {

@@ -130,6 +130,16 @@ pub(super) fn user_axes(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Ve
         let named = names::check_axis_name(name)
             .map_err(|e| d.error(key.span(), &path, e))
             .is_ok();
+        if let Some((builtin, meaning)) = names::near_builtin(name).filter(|_| named) {
+            d.warn(
+                key.span(),
+                &path,
+                format!(
+                    "axis `{name}` is not the built-in `{builtin}`; did you mean `{builtin}`? \
+                     ({meaning})"
+                ),
+            );
+        }
         let values = user_axis(d, name, &path, value);
         match (out.as_mut(), named, values) {
             (Some(list), true, Some(values)) => list.push(Axis {

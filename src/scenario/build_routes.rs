@@ -5,7 +5,7 @@ use toml::de::DeValue;
 
 use super::build_payloads::check_name;
 use super::build_target::{EnvLookup, headers};
-use super::diagnostics::{Diagnostics, suggestion};
+use super::diagnostics::{Diagnostics, suggestion, unsafe_char};
 use super::read::{self, Table, Value};
 use super::{BodyCheck, BodySpec, Expect, Route, templates};
 
@@ -139,6 +139,12 @@ fn path(d: &mut Diagnostics<'_>, r: &Table<'_, '_>) -> Option<String> {
     } else if p.contains('#') {
         Some(format!(
             "`{p}` has a `#fragment`, which is never sent to a server"
+        ))
+    } else if let Some(c) = unsafe_char(&p, false) {
+        // `http` takes bytes past ASCII as they are: a C1 control would reach the request line.
+        Some(format!(
+            "`{p}` holds the control character `{}`; percent-encode it",
+            c.escape_debug()
         ))
     } else if http::uri::PathAndQuery::try_from(p.as_str()).is_err() {
         Some(format!(

@@ -11,7 +11,7 @@ use super::credentials::{
     basic_auth, has_literal_userinfo, is_credential_header, reads_env, redact_userinfo,
     without_userinfo,
 };
-use super::diagnostics::{Diagnostics, is_override};
+use super::diagnostics::{Diagnostics, is_override, is_unsafe, unsafe_char};
 use super::interpolate::interpolate;
 use super::read::{self, Table, Value};
 use super::{BaseUrl, SecretText, Target, TransportKind};
@@ -30,8 +30,9 @@ const TARGET_KEYS: &[&str] = &[
     "max_event_bytes",
 ];
 
-/// Default `max_response_bytes`: far above any chat answer, small enough that a handful of
-/// workers reading hostile bodies stay within memory.
+/// Default `max_response_bytes`: far above any chat answer, small enough that a hostile
+/// endless body is cut off in well under a second. Bodies are not kept (the JSON check reads
+/// them as they arrive), so it bounds reading, not memory.
 const MAX_RESPONSE_BYTES: u64 = 64 << 20;
 /// Default `max_event_bytes`: an SSE event of a chat stream is a few hundred bytes.
 const MAX_EVENT_BYTES: u64 = 1 << 20;
@@ -55,6 +56,17 @@ pub(crate) fn target(
         Some(v) => base_url(d, v, env),
     };
     let model = t.string(d, "model").unwrap_or_else(|| "mock-gpt".into());
+    if let (Some(c), Some(v)) = (unsafe_char(&model, false), t.get("model")) {
+        d.error(
+            v.span(),
+            "target.model",
+            format!(
+                "`{model}` holds the control character `{}`, which a model name may not (it is \
+                 sent in request bodies and shown in reports)",
+                c.escape_debug()
+            ),
+        );
+    }
     let headers =
         headers(d, t, "headers", env).map(|h| with_basic_auth(d, t, h, base_url.as_ref()));
     let timeout = t
@@ -235,7 +247,12 @@ pub(crate) fn headers(
         let literal_credential = credential && !reads_env(&text);
         let secret = from_override || credential;
         match interpolate(&text, env) {
-            Ok(v) if http::HeaderValue::from_str(&v.resolved).is_ok() => {
+            // `http` lets bytes past ASCII through: C1 controls and bidirectional overrides
+            // would reach reports and terminals as they are.
+            Ok(v)
+                if http::HeaderValue::from_str(&v.resolved).is_ok()
+                    && !v.resolved.chars().any(|c| is_unsafe(c) && c != '\t') =>
+            {
                 if literal_credential && !from_override {
                     d.warn(
                         value.span(),

@@ -271,6 +271,21 @@ pub(crate) fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The first character of `text` that must not reach a terminal or a report (see
+/// [`is_unsafe`]); with `lines`, tabs and line breaks (`\n`, `\r\n`) are let through, as in
+/// free text of several lines. Free text a scenario holds is refused with it, since reports
+/// show it as written.
+pub(crate) fn unsafe_char(text: &str, lines: bool) -> Option<char> {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
+        if is_unsafe(c) && !(lines && (c == '\t' || line_break)) {
+            return Some(c);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,5 +323,16 @@ mod tests {
             "a\\u{1b}[2J.toml:1:2: routes.a\\0b: `x\\u{7}\\u{202e}y` is wrong\\n"
         );
         assert!(matches!(escape_controls("plain é"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn free_text_may_hold_line_breaks_only_when_asked() {
+        assert_eq!(unsafe_char("plain é", false), None);
+        assert_eq!(unsafe_char("bad\u{1b}[31m", true), Some('\u{1b}'));
+        assert_eq!(unsafe_char("a\tb\nc\r\nd", true), None);
+        assert_eq!(unsafe_char("a\tb", false), Some('\t'));
+        assert_eq!(unsafe_char("a\rb", true), Some('\r'));
+        assert_eq!(unsafe_char("x\u{85}", true), Some('\u{85}'));
+        assert_eq!(unsafe_char("x\u{202e}y", false), Some('\u{202e}'));
     }
 }

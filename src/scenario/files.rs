@@ -1,5 +1,6 @@
 //! Reading the files a scenario names — the scenario itself, payload files — and checking the
-//! templates folder it names, with bounds: only regular files are read (a FIFO would block,
+//! templates folder it names, with bounds (`report` reads `results.json` and templates through
+//! `read_text` too): only regular files are read (a FIFO would block,
 //! `/dev/zero` would never end), and never more than a cap, counted while reading (a file may
 //! grow after its size is looked up).
 
@@ -60,7 +61,11 @@ pub(crate) fn check_templates_dir(dir: &Path) -> Result<(), String> {
     }
     match std::fs::metadata(dir.join(MAIN_TEMPLATE)) {
         Ok(meta) if meta.is_file() => Ok(()),
-        _ => Err(format!(
+        Ok(meta) => Err(format!(
+            "`{MAIN_TEMPLATE}` in templates folder `{shown}` is {}, not a regular file",
+            kind(&meta)
+        )),
+        Err(_) => Err(format!(
             "templates folder `{shown}` has no `{MAIN_TEMPLATE}`; a templates folder needs one"
         )),
     }
@@ -170,6 +175,19 @@ mod tests {
                 .unwrap_err()
                 .ends_with("has no `report.md.j2`; a templates folder needs one")
         );
+        #[cfg(unix)]
+        {
+            let fifo =
+                std::ffi::CString::new(dir.path().join("report.md.j2").to_str().unwrap()).unwrap();
+            // SAFETY: `fifo` is a valid NUL-terminated path for the duration of the call.
+            assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+            assert!(
+                check_templates_dir(dir.path())
+                    .unwrap_err()
+                    .ends_with("is a FIFO (named pipe), not a regular file"),
+            );
+            std::fs::remove_file(dir.path().join("report.md.j2")).unwrap();
+        }
         std::fs::write(dir.path().join("report.md.j2"), "x").unwrap();
         assert_eq!(check_templates_dir(dir.path()), Ok(()));
         assert!(

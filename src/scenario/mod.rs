@@ -10,8 +10,8 @@
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
 //!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`: one per section.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
-//! - `files`: bounded reading of the files a scenario names; `credentials`: what is a secret
-//!   and how it is hidden.
+//! - `files`: bounded reading of the files a scenario names (also used by `report` for
+//!   `results.json` and templates); `credentials`: what is a secret and how it is hidden.
 //! - `expand`: the matrix product into points, and the time estimate.
 
 mod build;
@@ -37,7 +37,9 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use diagnostics::escape_controls;
 pub use expand::{Estimate, estimate, expand, point_estimate};
+pub(crate) use files::read_text;
 pub use load::{
     Arrival, ArrivalProcess, ArrivalSettings, LoadAxis, LoadModel, MAX_RATE, OpenLoop, RateProfile,
     RateValue, Stage,

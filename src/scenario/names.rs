@@ -72,6 +72,29 @@ pub(crate) fn check_axis_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The built-in variable or `[matrix]` key a valid user axis `name` looks like a typo of, and
+/// what taking one for the other means: a name within one edit (two for names of 8 letters or
+/// more) of it, case aside, starting with the same letter. A name the built-in merely extends
+/// (`mode` for `model`) is more often a word of its own than a typo, and is let be.
+pub(crate) fn near_builtin(name: &str) -> Option<(&'static str, &'static str)> {
+    let lower = name.to_lowercase();
+    let builtin = BUILTIN_VARIABLES.iter().copied().find(|b| {
+        let edits = if b.len() >= 8 { 2 } else { 1 };
+        name != *b
+            && lower.chars().next() == b.chars().next()
+            && !(lower.len() < b.len() && b.starts_with(lower.as_str()))
+            && strsim::osa_distance(&lower, b) <= edits
+    })?;
+    let meaning = match builtin {
+        "model" => "an axis named `model` replaces `target.model` per point",
+        "route" | "payload" | "concurrency" | "rate" => {
+            "the built-in axes are keys of `[matrix]`, not of `[matrix.axes]`"
+        }
+        _ => "every point sets it; an axis cannot",
+    };
+    Some((builtin, meaning))
+}
+
 /// Check `name` (a `what`) against `allowed` characters, saying `rule` when it breaks it.
 fn check(name: &str, what: &str, rule: &str, allowed: impl Fn(char) -> bool) -> Result<(), String> {
     if name.is_empty() {
@@ -146,6 +169,24 @@ mod tests {
         assert!(check_axis_name("none").is_err());
         assert!(check_axis_name("2x").is_err());
         assert!(check_axis_name("a-b").is_err());
+    }
+
+    #[test]
+    fn axis_names_near_a_built_in_are_told_apart() {
+        let near = |name| near_builtin(name).map(|(b, _)| b);
+        assert_eq!(near("modle"), Some("model"));
+        assert_eq!(near("Model"), Some("model"));
+        assert_eq!(near("models"), Some("model"));
+        assert_eq!(near("concurency"), Some("concurrency"));
+        assert_eq!(near("conncurency"), Some("concurrency"));
+        assert_eq!(near("paylod"), Some("payload"));
+        assert_eq!(near("strem"), Some("stream"));
+        assert_eq!(near("rates"), Some("rate"));
+        assert_eq!(near("model"), None, "the built-in itself");
+        assert_eq!(near("mode"), None, "a word the built-in extends");
+        assert_eq!(near("date"), None, "another first letter");
+        assert_eq!(near("lang"), None);
+        assert_eq!(near("max_tokens"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::Template;
 use super::diagnostics::{Diagnostics, suggestion};
-use super::names::BUILTIN_VARIABLES;
+use super::names::{BUILTIN_VARIABLES, check_axis_name};
 
 /// The environment templates are compiled and rendered in: an undefined value is an error,
 /// never an empty string sent to a server.
@@ -59,7 +59,13 @@ pub(crate) fn check_variables(
     };
     let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
     let mut known: Vec<&str> = BUILTIN_VARIABLES.to_vec();
-    known.extend(axes.iter().map(String::as_str));
+    // An axis with an invalid name is reported where it is written, and is no variable to
+    // suggest; `model` is already a built-in.
+    for axis in axes {
+        if check_axis_name(axis).is_ok() && !known.contains(&axis.as_str()) {
+            known.push(axis);
+        }
+    }
     let used: BTreeSet<String> = compiled.undeclared_variables(true).into_iter().collect();
     for name in used {
         let root = name.split('.').next().unwrap_or(&name);
