@@ -310,6 +310,7 @@ mod tests {
             aggregate: Default::default(),
             partial: false,
             finished_unix_ms: None,
+            client: None,
         };
         let points = [point(1), point(8)];
         let group = &by_route(&points)[0];
