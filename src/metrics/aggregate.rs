@@ -2,11 +2,11 @@
 
 use super::external::ExternalFigures;
 use super::open_loop::OpenLoopAggregate;
-use crate::external::Percentiles;
 use super::samples::merge_samples;
 use super::summary::{
     LatencySummary, PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals,
 };
+use crate::external::Percentiles;
 
 /// Median and MAD of `values`; `None` when there are none. Even counts average the middle two.
 pub fn median_mad(values: &[f64]) -> Option<Spread> {
@@ -55,9 +55,12 @@ pub fn basis(runs: &[RunStats]) -> Vec<&RunStats> {
 /// The stream figures external clients reported (TTFT percentiles, bytes per second), when
 /// any run has one.
 fn reported_stream(basis: &[&RunStats]) -> Option<StreamAggregate> {
-    let reported: Vec<&ExternalFigures> = basis.iter().filter_map(|r| r.external.as_ref()).collect();
+    let reported: Vec<&ExternalFigures> =
+        basis.iter().filter_map(|r| r.external.as_ref()).collect();
     let ttft = |pick: fn(&Percentiles) -> Option<f64>| {
-        spread(&reported, move |e: &ExternalFigures| e.ttft_ms.as_ref().and_then(pick))
+        spread(&reported, move |e: &ExternalFigures| {
+            e.ttft_ms.as_ref().and_then(pick)
+        })
     };
     let stream = StreamAggregate {
         ttft_p50_ms: ttft(|p| p.p50),
@@ -117,7 +120,11 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
     };
     let none = |_: &Percentiles| None;
     // Runtime figures exist for the built-in engine only.
-    let engine: Vec<&RunStats> = basis.iter().copied().filter(|r| r.external.is_none()).collect();
+    let engine: Vec<&RunStats> = basis
+        .iter()
+        .copied()
+        .filter(|r| r.external.is_none())
+        .collect();
     PointAggregate {
         runs: basis.len() as u32,
         throughput_rps: spread(&basis, |r| Some(r.throughput_rps)),

@@ -113,8 +113,9 @@ impl RunStats {
     pub fn cpu_per_1k_requests(&self) -> Option<f64> {
         match &self.external {
             Some(e) => e.cpu_per_1k_requests,
-            None => (self.requests > 0)
-                .then(|| self.client.cpu_secs * 1000.0 / self.requests as f64),
+            None => {
+                (self.requests > 0).then(|| self.client.cpu_secs * 1000.0 / self.requests as f64)
+            }
         }
     }
 }
@@ -178,9 +179,7 @@ pub fn run_stats(run: u32, record: &ExternalRun, phases: ClientPhases) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::external::{
-        ClientFigures, ErrorCounts, ExitInfo, FiguresSource, ResourceUse,
-    };
+    use crate::external::{ClientFigures, ErrorCounts, ExitInfo, FiguresSource, ResourceUse};
 
     fn figures() -> ClientFigures {
         ClientFigures {
@@ -281,8 +280,15 @@ mod tests {
         rec.push(completed());
         assert_eq!(rec.failed_runs(), 2);
         assert_eq!(rec.skipped(), None);
-        assert!(rec.runs.iter().all(|r| r.stderr_tail.len() <= KEPT_STDERR_BYTES));
-        assert!(rec.runs[0].stderr_tail.starts_with('é'), "cut on a character");
+        assert!(
+            rec.runs
+                .iter()
+                .all(|r| r.stderr_tail.len() <= KEPT_STDERR_BYTES)
+        );
+        assert!(
+            rec.runs[0].stderr_tail.starts_with('é'),
+            "cut on a character"
+        );
         rec.push(record(Outcome::Skipped {
             reason: "`node` not found".into(),
         }));

@@ -14,8 +14,8 @@ pub mod selfwatch;
 pub mod summary;
 
 pub use aggregate::{aggregate, basis, median_mad};
-pub use external::{ClientRecord, ExternalFigures};
 pub use attempt::{FailureKind, NOT_STREAMED_GAP_US, Observation, Phase, StreamObservation, Usage};
+pub use external::{ClientRecord, ExternalFigures};
 pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopAggregate, OpenLoopStats, Sending};
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};

@@ -317,7 +317,10 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
         cpu_per_1k: per_run_spread(p, RunStats::cpu_per_1k_requests),
         parent_cpu_secs: per_run_spread(p, |r| r.external.as_ref().map(|e| e.parent_cpu_secs)),
         failed_runs: p.client.as_ref().map_or(0, ClientRecord::failed_runs),
-        skipped: p.client.as_ref().and_then(|c| c.skipped().map(str::to_string)),
+        skipped: p
+            .client
+            .as_ref()
+            .and_then(|c| c.skipped().map(str::to_string)),
     }
 }
 
@@ -326,7 +329,10 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
 fn client_lang(p: &PointResult) -> Option<String> {
     match &p.client {
         Some(record) => Some(record.lang.clone()),
-        None => p.vars.contains_key("client").then(|| ENGINE_LANG.to_string()),
+        None => p
+            .vars
+            .contains_key("client")
+            .then(|| ENGINE_LANG.to_string()),
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 use super::events::Event;
 use super::point::{RunCtx, RunEnd};
 use crate::external::{ClientPoint, ClientSpec, Outcome, run_client};
-use crate::metrics::external::{ClientPhases, run_stats};
 use crate::metrics::ClientRecord;
+use crate::metrics::external::{ClientPhases, run_stats};
 use crate::scenario::Point;
 
 /// Runs a point's runs with an external client.
@@ -36,7 +36,10 @@ impl<'a, 'c> ClientDriver<'a, 'c> {
         // Validation lets an external client run only closed loops whose phases are bounded
         // by time.
         let phases = ClientPhases {
-            warmup: run.warmup.and_then(|w| w.duration).unwrap_or(Duration::ZERO),
+            warmup: run
+                .warmup
+                .and_then(|w| w.duration)
+                .unwrap_or(Duration::ZERO),
             measure: run.measure.duration.unwrap_or(Duration::ZERO),
         };
         let model = point

@@ -122,12 +122,7 @@ struct Pool<'a, 'c, C: Connector> {
 }
 
 impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
-    fn new(
-        connector: &'a C,
-        point: &'a Point,
-        req: Prepared,
-        ctx: &'a RunCtx<'c>,
-    ) -> Self {
+    fn new(connector: &'a C, point: &'a Point, req: Prepared, ctx: &'a RunCtx<'c>) -> Self {
         let open = point.load.open_loop().map(|open| OpenPhase {
             connector,
             open,
@@ -142,9 +137,7 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
                 (Live::new(n), workers)
             }
             // The pool starts empty and grows with the load, and so do its live counters.
-            LoadModel::Open { .. } => {
-                (Live::lazy(point.load.max_in_flight() as usize), Vec::new())
-            }
+            LoadModel::Open { .. } => (Live::lazy(point.load.max_in_flight() as usize), Vec::new()),
         };
         Self {
             drive: Drive {

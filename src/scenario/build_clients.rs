@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeValue;
 
-use super::diagnostics::{Diagnostics, suggestion};
+use super::diagnostics::{Diagnostics, closest, suggestion};
 use super::read::{self, Table, Value};
 use super::{BUILTIN_CLIENT, ClientRef, Matrix, RunSettings, names};
 use crate::external::{ClientSpec, DEFAULT_CLIENT_TIMEOUT, PROTOCOL_VARS, SpecError};
@@ -64,37 +64,48 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn client(d: &mut Diagnostics<'_>, c: &Table<'_, '_>, name: &str, base_dir: &Path) -> Option<ClientSpec> {
+/// One client; `None` when a problem was recorded. Every key is read (and every argument
+/// and `env` entry checked) before giving up, so one bad value never hides another.
+fn client(
+    d: &mut Diagnostics<'_>,
+    c: &Table<'_, '_>,
+    name: &str,
+    base_dir: &Path,
+) -> Option<ClientSpec> {
     let command = command(d, c);
-    let env = env(d, c);
+    let (env, env_ok) = env(d, c);
     let cwd = c.string(d, "cwd").map(PathBuf::from);
     let lang = c.string(d, "lang");
-    if let (Some(""), Some(v)) = (lang.as_deref(), c.get("lang")) {
+    let lang_ok = lang.as_deref() != Some("");
+    if let (false, Some(v)) = (lang_ok, c.get("lang")) {
         d.error(v.span(), &c.key_path("lang"), "must not be empty");
     }
     let timeout = c.duration(d, "timeout", false);
+    let timeout_ok = timeout.is_some() || c.get("timeout").is_none();
     let spec = ClientSpec {
-        command: command?,
-        env: env?,
+        command: command.clone().unwrap_or_default(),
+        env,
         cwd,
-        lang: lang.filter(|l| !l.is_empty()),
+        lang,
         timeout: timeout.unwrap_or(DEFAULT_CLIENT_TIMEOUT),
         ..ClientSpec::new(name, Vec::new(), base_dir)
     };
     let checked = check_spec(d, c, &spec);
-    if let (Some(v), false) = (c.get("cwd"), spec.working_dir().is_dir()) {
-        d.error(
-            v.span(),
-            &c.key_path("cwd"),
-            format!(
-                "`{}` is not a folder (relative to the scenario file's folder)",
-                read::shown(v)
-            ),
-        );
-        return None;
+    let cwd_ok = match (c.get("cwd"), spec.working_dir().is_dir()) {
+        (Some(v), false) => {
+            let shown = read::shown(v);
+            let message =
+                format!("`{shown}` is not a folder (relative to the scenario file's folder)");
+            d.error(v.span(), &c.key_path("cwd"), message);
+            false
+        }
+        _ => true,
+    };
+    if command.is_some() {
+        warn_if_missing(d, c, &spec);
     }
-    warn_if_missing(d, c, &spec);
-    checked.then_some(spec)
+    let ok = command.is_some() && env_ok && lang_ok && timeout_ok && checked && cwd_ok;
+    ok.then_some(spec)
 }
 
 /// `command`: the program, then its arguments; at least the program.
@@ -135,22 +146,23 @@ fn command(d: &mut Diagnostics<'_>, c: &Table<'_, '_>) -> Option<Vec<String>> {
     words.into_iter().collect()
 }
 
-/// `env`: a table of strings.
-fn env(d: &mut Diagnostics<'_>, c: &Table<'_, '_>) -> Option<BTreeMap<String, String>> {
+/// `env`: a table of strings; the good entries, and whether every entry was good.
+fn env(d: &mut Diagnostics<'_>, c: &Table<'_, '_>) -> (BTreeMap<String, String>, bool) {
+    let mut out = BTreeMap::new();
     let Some(t) = c.table(d, "env") else {
-        return c.get("env").is_none().then(BTreeMap::new);
+        return (out, c.get("env").is_none());
     };
-    let mut out = Some(BTreeMap::new());
+    let mut ok = true;
     for (key, value) in t.in_file_order() {
         let path = t.key_path(key.get_ref());
-        match (read::string(d, value, &path), out.as_mut()) {
-            (Some(text), Some(map)) => {
-                map.insert(key.get_ref().to_string(), text);
+        match read::string(d, value, &path) {
+            Some(text) => {
+                out.insert(key.get_ref().to_string(), text);
             }
-            _ => out = None,
+            None => ok = false,
         }
     }
-    out
+    (out, ok)
 }
 
 /// Check each argument and `env` entry of `spec` on its own (`ClientSpec::check` stops at the
@@ -203,9 +215,9 @@ fn spec_problem(e: &SpecError) -> String {
         SpecError::UnknownPlaceholder { name, .. } => {
             let mut known: Vec<&str> = PROTOCOL_VARS.to_vec();
             known.push(SCENARIO_DIR);
-            let hint = match suggestion(name, &known) {
-                s if s.starts_with("; did you mean") => s,
-                _ => format!(
+            let hint = match closest(name, &known) {
+                Some(k) => format!("; did you mean `{{{k}}}`?"),
+                None => format!(
                     "; placeholders are {}",
                     known
                         .iter()
@@ -243,7 +255,10 @@ fn warn_if_missing(d: &mut Diagnostics<'_>, c: &Table<'_, '_>, spec: &ClientSpec
         d.warn(
             v.span(),
             &c.key_path("command"),
-            format!("{missing}: the runs of client `{}` will be skipped", spec.name),
+            format!(
+                "{missing}: the runs of client `{}` will be skipped",
+                spec.name
+            ),
         );
     }
 }
@@ -350,12 +365,21 @@ pub(crate) fn check_fit(
             );
         }
     }
-    if !matrix.client.iter().any(|c| matches!(c, ClientRef::External(_))) {
+    if !matrix
+        .client
+        .iter()
+        .any(|c| matches!(c, ClientRef::External(_)))
+    {
         return;
     }
     let Some(run_table) = run_table else { return };
     let phases = [
-        ("requests", "duration", Some(run.measure), "the measure phase"),
+        (
+            "requests",
+            "duration",
+            Some(run.measure),
+            "the measure phase",
+        ),
         ("warmup_requests", "warmup", run.warmup, "the warmup"),
     ];
     for (count_key, time_key, limit, phase) in phases {

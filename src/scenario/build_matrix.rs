@@ -8,10 +8,10 @@ use std::num::NonZeroU32;
 use toml::de::DeValue;
 
 use super::build_axes::{self, Values, items};
-use super::{build_clients, build_load};
 use super::diagnostics::{Diagnostics, closest, is_override, suggestion};
 use super::read::{self, Table};
 use super::{MAX_CONCURRENCY, MAX_POINTS, Matrix, Payload, RateValue, Route};
+use super::{build_clients, build_load};
 use crate::external::ClientSpec;
 
 /// The keys of `[matrix]`: the built-in axes, in the order they expand, then `axes`, the
@@ -98,11 +98,16 @@ pub(crate) fn matrix(
     let (route, payload, concurrency, rate, extra, client) =
         (route?, payload?, concurrency?, rate?, extra?, client?);
     let loads = concurrency.len() + rate.len();
-    let points = [route.len(), payload.len().max(1), loads, client.len().max(1)]
-        .into_iter()
-        .chain(extra.iter().map(|a| a.values.len()))
-        .try_fold(1u64, |total, n| total.checked_mul(n as u64))
-        .filter(|total| *total <= MAX_POINTS);
+    let points = [
+        route.len(),
+        payload.len().max(1),
+        loads,
+        client.len().max(1),
+    ]
+    .into_iter()
+    .chain(extra.iter().map(|a| a.values.len()))
+    .try_fold(1u64, |total, n| total.checked_mul(n as u64))
+    .filter(|total| *total <= MAX_POINTS);
     if points.is_none() {
         d.error(
             m.span.clone(),

@@ -14,9 +14,8 @@ use super::diagnostics::Spot;
 use super::templates::RenderError;
 use super::{
     Arrival, AxisValue, BUILTIN_CLIENT, BodySpec, ClientRef, LoadModel, MAX_PAYLOAD_BYTES,
-    MAX_RATE, OpenLoop, PayloadSource,
-    PhaseLimit, Point, Problem, RateProfile, RateValue, RequestSpec, Scenario, ScenarioError,
-    SecretText, Template, names, templates, units,
+    MAX_RATE, OpenLoop, PayloadSource, PhaseLimit, Point, Problem, RateProfile, RateValue,
+    RequestSpec, Scenario, ScenarioError, SecretText, Template, names, templates, units,
 };
 
 /// Time a point needs beyond its phases (connections, merge, mock start), an estimate.

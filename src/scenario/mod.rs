@@ -46,10 +46,9 @@ pub use load::{
 };
 pub use model::{
     Axis, AxisValue, BUILTIN_CLIENT, BaseUrl, BodyCheck, BodySpec, ClientRef, Expect,
-    MAX_CONCURRENCY, MAX_PAYLOAD_BYTES,
-    MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource, PhaseLimit, Point, RequestSpec,
-    RetryPolicy, Route, RunSettings, Scenario, SecretText, Target, Template, TransportKind,
-    Written,
+    MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource,
+    PhaseLimit, Point, RequestSpec, RetryPolicy, Route, RunSettings, Scenario, SecretText, Target,
+    Template, TransportKind, Written,
 };
 pub use overrides::{ENV_VARS, Overrides};
 

@@ -103,7 +103,13 @@ fn seconds(d: Duration) -> String {
 
 /// `running `node` (run 2/3) 12.3s/20.0s`: an external client's run, against its warmup and
 /// measure time.
-pub(super) fn client_line(client: &str, run: u32, runs: u32, elapsed: Duration, expected: Duration) -> String {
+pub(super) fn client_line(
+    client: &str,
+    run: u32,
+    runs: u32,
+    elapsed: Duration,
+    expected: Duration,
+) -> String {
     format!(
         "running `{}` (run {run}/{runs}) {}/{}",
         shown(client),
@@ -115,7 +121,9 @@ pub(super) fn client_line(client: &str, run: u32, runs: u32, elapsed: Duration, 
 /// How an external client's run ended, for the current point's line.
 pub(super) fn client_end_line(record: &ExternalRun, run: u32, runs: u32) -> String {
     let client = shown(&record.client);
-    let took = seconds(std::time::Duration::from_secs_f64(record.wall_secs.max(0.0)));
+    let took = seconds(std::time::Duration::from_secs_f64(
+        record.wall_secs.max(0.0),
+    ));
     match &record.outcome {
         Outcome::Completed { figures, .. } => format!(
             "`{client}` run {run}/{runs} done in {took}: {} req/s, errors {}",
@@ -131,7 +139,12 @@ pub(super) fn client_end_line(record: &ExternalRun, run: u32, runs: u32) -> Stri
 
 /// What a failed, killed or skipped run of an external client prints above the bars; `None`
 /// for a run that completed or was stopped.
-pub(super) fn client_notice(point: &str, record: &ExternalRun, run: u32, runs: u32) -> Option<String> {
+pub(super) fn client_notice(
+    point: &str,
+    record: &ExternalRun,
+    run: u32,
+    runs: u32,
+) -> Option<String> {
     let client = shown(&record.client);
     let point = shown(point);
     match &record.outcome {
@@ -143,7 +156,9 @@ pub(super) fn client_notice(point: &str, record: &ExternalRun, run: u32, runs: u
             "point `{point}`: client `{client}` run {run}/{runs} ran past its time limit of \
              {limit_secs:.1}s (warmup + measure + its `timeout`) and was stopped"
         )),
-        Outcome::Skipped { reason } => Some(format!("client `{client}` skipped: {}", shown(reason))),
+        Outcome::Skipped { reason } => {
+            Some(format!("client `{client}` skipped: {}", shown(reason)))
+        }
         Outcome::Completed { .. } | Outcome::Stopped => None,
     }
 }
@@ -252,7 +267,13 @@ mod tests {
     #[test]
     fn a_client_line_counts_up_to_its_phases() {
         assert_eq!(
-            client_line("node", 2, 3, Duration::from_millis(12_340), Duration::from_secs(20)),
+            client_line(
+                "node",
+                2,
+                3,
+                Duration::from_millis(12_340),
+                Duration::from_secs(20)
+            ),
             "running `node` (run 2/3) 12.3s/20.0s"
         );
     }
@@ -281,8 +302,16 @@ mod tests {
                 payload_size: None,
                 reqs: 2_469,
                 throughput_rps: 1_234.5,
-                latency_ms: Percentiles { p50: None, p95: None, p99: None },
-                errors: ErrorCounts { non2xx: 0, timeouts: 0, total: 3 },
+                latency_ms: Percentiles {
+                    p50: None,
+                    p95: None,
+                    p99: None,
+                },
+                errors: ErrorCounts {
+                    non2xx: 0,
+                    timeouts: 0,
+                    total: 3,
+                },
                 success_rate: None,
                 timestamp: None,
                 test_config: None,
@@ -297,13 +326,19 @@ mod tests {
             "`no\\u{1b}de` run 1/2 done in 6.0s: 1,234 req/s, errors 3"
         );
         assert_eq!(client_notice("p", &done, 1, 2), None);
-        let failed = record(Outcome::Failed { reason: "the client exited with code 3".into() });
+        let failed = record(Outcome::Failed {
+            reason: "the client exited with code 3".into(),
+        });
         assert_eq!(
             client_notice("chat-c1", &failed, 2, 2).unwrap(),
             "point `chat-c1`: client `no\\u{1b}de` run 2/2 failed: the client exited with code 3"
         );
         let killed = record(Outcome::TimedOut { limit_secs: 36.0 });
-        assert!(client_notice("p", &killed, 1, 1).unwrap().contains("time limit of 36.0s"));
+        assert!(
+            client_notice("p", &killed, 1, 1)
+                .unwrap()
+                .contains("time limit of 36.0s")
+        );
         assert_eq!(client_notice("p", &record(Outcome::Stopped), 1, 1), None);
     }
 }

@@ -252,10 +252,7 @@ impl Subscriber for Progress {
 /// What the current point's line shows while a ticker redraws it.
 enum Line {
     /// A phase of the built-in engine, from its live counters.
-    Phase {
-        live: Arc<Live>,
-        shown: PhaseShown,
-    },
+    Phase { live: Arc<Live>, shown: PhaseShown },
     /// An external client's run.
     Client {
         client: String,
@@ -434,7 +431,10 @@ mod tests {
             expected: Duration::from_secs(20),
         });
         let running = progress.current.message();
-        assert!(running.starts_with("running `node` (run 1/2) "), "{running}");
+        assert!(
+            running.starts_with("running `node` (run 1/2) "),
+            "{running}"
+        );
         assert!(running.ends_with("/20.0s"), "{running}");
         let record = crate::external::ExternalRun {
             client: "node".into(),
