@@ -180,7 +180,7 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
                 return RunEnd {
                     stats: None,
                     stopped: true,
-                    last: true,
+                    last: false,
                 };
             }
         }

@@ -105,8 +105,8 @@ pub(crate) fn scenario(
         build_load::check_fit(d, run_table.as_ref(), matrix_table.as_ref(), matrix);
     }
     if let (Some(matrix), Some(run)) = (&matrix, &run) {
-        let clients = (clients_table.as_ref(), clients.as_slice());
-        build_clients::check_fit(d, clients, run_table.as_ref(), run, matrix);
+        let table = clients_table.as_ref();
+        build_clients::check_fit(d, table, &clients, run_table.as_ref(), run, matrix);
     }
     if !d.is_clean() {
         return None;

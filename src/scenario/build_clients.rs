@@ -300,18 +300,18 @@ pub(crate) fn client_axis(
             out.fail();
             continue;
         };
-        let value = match clients.iter().position(|c| c.name == name) {
+        let index = clients.iter().position(|c| c.name == name);
+        let value = match index {
             _ if name == BUILTIN_CLIENT => ClientRef::Builtin,
             Some(i) => ClientRef::External(i),
             None => {
+                // A client declared but invalid is reported already.
                 if !declared.contains(&name) {
+                    let hint = suggestion(&name, &known);
                     d.error(
                         item.span(),
                         &path,
-                        format!(
-                            "no client `{name}` in [clients]{}",
-                            suggestion(&name, &known)
-                        ),
+                        format!("no client `{name}` in [clients]{hint}"),
                     );
                 }
                 out.fail();
@@ -345,7 +345,8 @@ pub(crate) fn client_axis(
 /// axis runs gets a warning too.
 pub(crate) fn check_fit(
     d: &mut Diagnostics<'_>,
-    (clients_table, clients): (Option<&Table<'_, '_>>, &[ClientSpec]),
+    clients_table: Option<&Table<'_, '_>>,
+    clients: &[ClientSpec],
     run_table: Option<&Table<'_, '_>>,
     run: &RunSettings,
     matrix: &Matrix,
