@@ -293,6 +293,45 @@ mod tests {
     }
 
     #[test]
+    fn an_external_clients_reported_figures_stand_in_for_its_histograms() {
+        use crate::external::Percentiles;
+        use crate::metrics::ExternalFigures;
+        let reported = |p50: f64| Percentiles {
+            p50: Some(p50),
+            p95: Some(p50 * 2.0),
+            p99: None,
+        };
+        let run = |p50: f64| RunStats {
+            throughput_rps: 100.0,
+            requests: 10,
+            external: Some(ExternalFigures {
+                latency_ms: reported(p50),
+                ttft_ms: Some(reported(p50 / 4.0)),
+                sse_bytes_per_sec: Some(5_000.0),
+                total_bytes: Some(50_000),
+                cpu_per_1k_requests: Some(0.5),
+                parent_cpu_secs: 0.01,
+                wall_secs: 4.0,
+            }),
+            ..Default::default()
+        };
+        let a = aggregate(&[run(2.0), run(4.0)]);
+        assert_eq!(a.latency_p50_ms, spread(3.0, 1.0));
+        assert_eq!(a.latency_p95_ms, spread(6.0, 2.0));
+        assert_eq!(a.latency_p99_ms, None, "not reported");
+        assert_eq!(a.latency_p90_ms, None, "never reported");
+        let s = a.stream.expect("reported stream figures");
+        assert_eq!(s.ttft_p50_ms, spread(0.75, 0.25));
+        assert_eq!(s.bytes_per_sec, spread(5_000.0, 0.0));
+        assert_eq!(s.itl_p50_ms, None);
+        assert_eq!(
+            (a.busiest_thread_share, a.lag_p99_us),
+            (None, None),
+            "a program has no runtime figures, not zeros"
+        );
+    }
+
+    #[test]
     fn not_streamed_requests_are_summed_over_every_run() {
         let run = |not_streamed: u64, partial: bool| RunStats {
             partial,
