@@ -1,4 +1,5 @@
-//! `nitro-scenario plan FILE`: the expanded points, their phases and the estimated wall time.
+//! `nitro-scenario plan FILE`: the expanded points (with their client, on a client axis),
+//! their phases and the estimated wall time.
 
 use std::fmt::Write;
 use std::process::ExitCode;
@@ -9,7 +10,8 @@ use crate::cli::PlanArgs;
 use crate::report;
 use crate::scenario::load::format_rate;
 use crate::scenario::{
-    self, BaseUrl, BodyCheck, Overrides, PhaseLimit, Point, Scenario, ScenarioError, units,
+    self, BUILTIN_CLIENT, BaseUrl, BodyCheck, ClientRef, Overrides, PhaseLimit, Point, Scenario,
+    ScenarioError, units,
 };
 
 /// Carry out `plan`: print the plan on stdout; problems and warnings go to stderr like
@@ -83,19 +85,36 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
             .collect();
         let _ = writeln!(out, "stages     from 0 req/s: {}", stages.join(", "));
     }
+    client_lines(&mut out, scenario);
     let _ = writeln!(out);
-    let rows: Vec<[String; 6]> = points.iter().map(|p| row(scenario, p)).collect();
-    let header = ["point", "request", "payload", "load", "time", "answer"];
-    let mut widths = header.map(str::len);
+    // The client column only when the matrix has a client axis: plans without one stay as
+    // they were.
+    let with_client = !scenario.matrix.client.is_empty();
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|p| {
+            let mut row = row(scenario, p).to_vec();
+            if with_client {
+                row.insert(CLIENT_COLUMN, client_cell(scenario, p));
+            }
+            row
+        })
+        .collect();
+    let mut header = vec!["point", "request", "payload", "load", "time", "answer"];
+    if with_client {
+        header.insert(CLIENT_COLUMN, "client");
+    }
+    let time_column = header.iter().position(|h| *h == "time");
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 6]| {
+    let line = |cells: &[&str]| {
         let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i == 4 {
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if Some(i) == time_column {
                 let _ = write!(s, "{cell:>w$}  ");
             } else {
                 let _ = write!(s, "{cell:<w$}  ");
@@ -103,9 +122,10 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
         }
         s.trim_end().to_string()
     };
-    let _ = writeln!(out, "{}", line(header));
+    let _ = writeln!(out, "{}", line(&header));
     for row in &rows {
-        let _ = writeln!(out, "{}", line(row.each_ref().map(String::as_str)));
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "{}", line(&cells));
     }
     let estimate = scenario::estimate(scenario, points);
     let _ = writeln!(out);
@@ -116,15 +136,54 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
         scenario.run.runs
     );
     if estimate.lower_bound {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "at least {} (closed-loop phases that end after a number of requests are not counted)",
             format_estimate(estimate.wall)
         );
     } else {
-        let _ = writeln!(out, "{}", format_estimate(estimate.wall));
+        let _ = write!(out, "{}", format_estimate(estimate.wall));
     }
+    if estimate.longest > estimate.wall {
+        let _ = write!(
+            out,
+            "; at most {} if every external client runs until its timeout",
+            format_estimate(estimate.longest)
+        );
+    }
+    let _ = writeln!(out);
     out
+}
+
+/// Where the client column goes: after the load.
+const CLIENT_COLUMN: usize = 4;
+
+/// The client of a point.
+fn client_cell(scenario: &Scenario, p: &Point) -> String {
+    match p.client {
+        ClientRef::Builtin => BUILTIN_CLIENT.to_string(),
+        ClientRef::External(i) => scenario.clients[i].name.clone(),
+    }
+}
+
+/// The header lines of the external clients the matrix runs: name, command, time allowance.
+fn client_lines(out: &mut String, scenario: &Scenario) {
+    for (i, spec) in scenario.clients.iter().enumerate() {
+        if !scenario.matrix.client.contains(&ClientRef::External(i)) {
+            continue;
+        }
+        let label = spec
+            .lang
+            .as_ref()
+            .map_or(String::new(), |lang| format!(", lang {lang}"));
+        let _ = writeln!(
+            out,
+            "client     {}: {} (timeout {} past its phases{label})",
+            spec.name,
+            spec.command.join(" "),
+            units::format_duration(spec.timeout)
+        );
+    }
 }
 
 /// One row: id, request, payload and body size, load model, estimated time of its runs, and

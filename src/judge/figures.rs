@@ -241,6 +241,7 @@ mod tests {
             runs,
             partial: false,
             finished_unix_ms: None,
+            client: None,
         };
         let p99 = figure("latency_p99").unwrap();
         let p = point(vec![run(2_000, false), run(9_000, true), run(4_000, false)]);

@@ -1,10 +1,12 @@
 //! Median and median absolute deviation of a point's headline figures across its runs.
 
+use super::external::ExternalFigures;
 use super::open_loop::OpenLoopAggregate;
 use super::samples::merge_samples;
 use super::summary::{
     LatencySummary, PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals,
 };
+use crate::external::Percentiles;
 
 /// Median and MAD of `values`; `None` when there are none. Even counts average the middle two.
 pub fn median_mad(values: &[f64]) -> Option<Spread> {
@@ -39,6 +41,40 @@ fn ms(summary: Option<&LatencySummary>, pick: fn(&LatencySummary) -> u64) -> Opt
     summary.map(|s| pick(s) as f64 / 1000.0)
 }
 
+/// The runs a point's medians are taken over: the complete ones, or every run when a stop cut
+/// each of them short.
+pub fn basis(runs: &[RunStats]) -> Vec<&RunStats> {
+    let complete: Vec<&RunStats> = runs.iter().filter(|r| !r.partial).collect();
+    if complete.is_empty() {
+        runs.iter().collect()
+    } else {
+        complete
+    }
+}
+
+/// The stream figures external clients reported (TTFT percentiles, bytes per second), when
+/// any run has one.
+fn reported_stream(basis: &[&RunStats]) -> Option<StreamAggregate> {
+    let reported: Vec<&ExternalFigures> =
+        basis.iter().filter_map(|r| r.external.as_ref()).collect();
+    let ttft = |pick: fn(&Percentiles) -> Option<f64>| {
+        spread(&reported, move |e: &ExternalFigures| {
+            e.ttft_ms.as_ref().and_then(pick)
+        })
+    };
+    let stream = StreamAggregate {
+        ttft_p50_ms: ttft(|p| p.p50),
+        ttft_p95_ms: ttft(|p| p.p95),
+        ttft_p99_ms: ttft(|p| p.p99),
+        bytes_per_sec: spread(&reported, |e| e.sse_bytes_per_sec),
+        ..StreamAggregate::default()
+    };
+    let any = reported
+        .iter()
+        .any(|e| e.ttft_ms.is_some() || e.sse_bytes_per_sec.is_some());
+    any.then_some(stream)
+}
+
 /// The headline figures of `runs`, each as median and MAD, plus totals over every run.
 ///
 /// Which runs a figure's median is taken over: runs a stop cut short count only when no run
@@ -60,35 +96,45 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
         totals.not_streamed += r.stream.as_ref().map_or(0, |s| s.not_streamed);
         totals.journal_dropped += r.journal_dropped;
     }
-    let complete: Vec<&RunStats> = runs.iter().filter(|r| !r.partial).collect();
-    let basis = if complete.is_empty() {
-        runs.iter().collect()
-    } else {
-        complete
-    };
+    let basis = basis(runs);
     let streams: Vec<&StreamSummary> = basis.iter().filter_map(|r| r.stream.as_ref()).collect();
-    let stream = (!streams.is_empty()).then(|| StreamAggregate {
-        ttft_p50_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p50_us)),
-        ttft_p95_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p95_us)),
-        ttft_p99_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p99_us)),
-        itl_p50_ms: spread(&streams, |x| ms(x.itl.as_ref(), |l| l.p50_us)),
-        itl_p99_ms: spread(&streams, |x| ms(x.itl.as_ref(), |l| l.p99_us)),
-        tpot_p50_ms: spread(&streams, |x| ms(x.tpot.as_ref(), |l| l.p50_us)),
-        bytes_per_sec: spread(&streams, |x| x.bytes_per_sec),
-    });
-    let latency = |pick: fn(&LatencySummary) -> u64| {
-        spread(&basis, move |r: &RunStats| ms(r.latency.as_ref(), pick))
+    let stream = if streams.is_empty() {
+        reported_stream(&basis)
+    } else {
+        Some(StreamAggregate {
+            ttft_p50_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p50_us)),
+            ttft_p95_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p95_us)),
+            ttft_p99_ms: spread(&streams, |x| ms(x.ttft.as_ref(), |l| l.p99_us)),
+            itl_p50_ms: spread(&streams, |x| ms(x.itl.as_ref(), |l| l.p50_us)),
+            itl_p99_ms: spread(&streams, |x| ms(x.itl.as_ref(), |l| l.p99_us)),
+            tpot_p50_ms: spread(&streams, |x| ms(x.tpot.as_ref(), |l| l.p50_us)),
+            bytes_per_sec: spread(&streams, |x| x.bytes_per_sec),
+        })
     };
+    // An external client's run has no histogram: its own p50, p95 and p99 stand in.
+    let latency = |pick: fn(&LatencySummary) -> u64, reported: fn(&Percentiles) -> Option<f64>| {
+        spread(&basis, move |r: &RunStats| match &r.external {
+            Some(e) => reported(&e.latency_ms),
+            None => ms(r.latency.as_ref(), pick),
+        })
+    };
+    let none = |_: &Percentiles| None;
+    // Runtime figures exist for the built-in engine only.
+    let engine: Vec<&RunStats> = basis
+        .iter()
+        .copied()
+        .filter(|r| r.external.is_none())
+        .collect();
     PointAggregate {
         runs: basis.len() as u32,
         throughput_rps: spread(&basis, |r| Some(r.throughput_rps)),
         success_rps: spread(&basis, |r| Some(r.success_rps)),
         success_rate: spread(&basis, |r| r.success_rate),
-        latency_p50_ms: latency(|l| l.p50_us),
-        latency_p90_ms: latency(|l| l.p90_us),
-        latency_p95_ms: latency(|l| l.p95_us),
-        latency_p99_ms: latency(|l| l.p99_us),
-        latency_p999_ms: latency(|l| l.p999_us),
+        latency_p50_ms: latency(|l| l.p50_us, |p| p.p50),
+        latency_p90_ms: latency(|l| l.p90_us, none),
+        latency_p95_ms: latency(|l| l.p95_us, |p| p.p95),
+        latency_p99_ms: latency(|l| l.p99_us, |p| p.p99),
+        latency_p999_ms: latency(|l| l.p999_us, none),
         latency_mean_ms: spread(&basis, |r| r.latency.map(|l| l.mean_us / 1000.0)),
         ttfb_p50_ms: spread(&basis, |r| ms(r.ttfb.as_ref(), |l| l.p50_us)),
         tokens_per_sec: spread(&basis, |r| r.usage.completion_tokens_per_sec),
@@ -96,8 +142,8 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
         totals,
         peak_rss_bytes: runs.iter().map(|r| r.client.peak_rss_bytes).max(),
         client_cpu_utilization: spread(&basis, |r| Some(r.client.cpu_utilization)),
-        busiest_thread_share: spread(&basis, |r| Some(r.client.busiest_thread_share)),
-        lag_p99_us: spread(&basis, |r| Some(r.client.lag_p99_us as f64)),
+        busiest_thread_share: spread(&engine, |r| Some(r.client.busiest_thread_share)),
+        lag_p99_us: spread(&engine, |r| Some(r.client.lag_p99_us as f64)),
         client_bound: runs.iter().any(|r| r.client.client_bound),
         error_samples: merge_samples(runs.iter().map(|r| r.error_samples.as_slice())),
         open_loop: OpenLoopAggregate::of(
@@ -244,6 +290,45 @@ mod tests {
         let a = aggregate(&[with_usage(2_599.5), with_usage(2_600.5)]);
         assert_eq!(a.tokens_per_sec, spread(2_600.0, 0.5));
         assert!(a.stream.is_none(), "a JSON route has tokens/s too");
+    }
+
+    #[test]
+    fn an_external_clients_reported_figures_stand_in_for_its_histograms() {
+        use crate::external::Percentiles;
+        use crate::metrics::ExternalFigures;
+        let reported = |p50: f64| Percentiles {
+            p50: Some(p50),
+            p95: Some(p50 * 2.0),
+            p99: None,
+        };
+        let run = |p50: f64| RunStats {
+            throughput_rps: 100.0,
+            requests: 10,
+            external: Some(ExternalFigures {
+                latency_ms: reported(p50),
+                ttft_ms: Some(reported(p50 / 4.0)),
+                sse_bytes_per_sec: Some(5_000.0),
+                total_bytes: Some(50_000),
+                cpu_per_1k_requests: Some(0.5),
+                parent_cpu_secs: 0.01,
+                wall_secs: 4.0,
+            }),
+            ..Default::default()
+        };
+        let a = aggregate(&[run(2.0), run(4.0)]);
+        assert_eq!(a.latency_p50_ms, spread(3.0, 1.0));
+        assert_eq!(a.latency_p95_ms, spread(6.0, 2.0));
+        assert_eq!(a.latency_p99_ms, None, "not reported");
+        assert_eq!(a.latency_p90_ms, None, "never reported");
+        let s = a.stream.expect("reported stream figures");
+        assert_eq!(s.ttft_p50_ms, spread(0.75, 0.25));
+        assert_eq!(s.bytes_per_sec, spread(5_000.0, 0.0));
+        assert_eq!(s.itl_p50_ms, None);
+        assert_eq!(
+            (a.busiest_thread_share, a.lag_p99_us),
+            (None, None),
+            "a program has no runtime figures, not zeros"
+        );
     }
 
     #[test]

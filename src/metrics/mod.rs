@@ -1,18 +1,21 @@
 //! Measurement: per-worker recorders (HDR histograms in integer µs plus counters), their merge,
-//! run summaries, the median/MAD aggregate across runs, and the client's watch on itself.
+//! run summaries, the median/MAD aggregate across runs, the client's watch on itself, and the
+//! records of external clients' runs (`external`).
 //!
 //! Owns numbers only; it never sends a request (that is `runner`) nor formats one (`report`).
 
 pub mod aggregate;
 pub mod attempt;
+pub mod external;
 pub mod open_loop;
 pub mod recorder;
 pub mod samples;
 pub mod selfwatch;
 pub mod summary;
 
-pub use aggregate::{aggregate, median_mad};
+pub use aggregate::{aggregate, basis, median_mad};
 pub use attempt::{FailureKind, NOT_STREAMED_GAP_US, Observation, Phase, StreamObservation, Usage};
+pub use external::{ClientRecord, ExternalFigures};
 pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopAggregate, OpenLoopStats, Sending};
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};

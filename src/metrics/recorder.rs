@@ -366,6 +366,7 @@ impl Recorder {
             partial: false,
             error_samples: self.samples.to_sorted_vec(),
             open_loop: None,
+            external: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::external::{ClientRecord, ExternalFigures};
 use super::open_loop::{OpenLoopAggregate, OpenLoopStats};
 use super::samples::ErrorSample;
 use crate::scenario::LoadModel;
@@ -95,6 +96,17 @@ pub struct OutcomeCounts {
     pub decode: u64,
     /// Broken streams.
     pub stream: u64,
+    /// Non-2xx answers whose status is not known: an external client reports their count only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub status_unknown: u64,
+    /// Failures of no known kind: what an external client counts beyond its non-2xx answers
+    /// and timeouts (connection, body and stream errors, which it does not tell apart).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl OutcomeCounts {
@@ -111,6 +123,8 @@ impl OutcomeCounts {
             + self.reset
             + self.decode
             + self.stream
+            + self.status_unknown
+            + self.other
     }
 
     /// Add `other`'s counts to these.
@@ -124,6 +138,8 @@ impl OutcomeCounts {
         self.reset += other.reset;
         self.decode += other.decode;
         self.stream += other.stream;
+        self.status_unknown += other.status_unknown;
+        self.other += other.other;
     }
 
     /// Answers with a non-2xx status.
@@ -132,7 +148,8 @@ impl OutcomeCounts {
             .iter()
             .filter(|(code, _)| !(200..300).contains(*code))
             .map(|(_, n)| n)
-            .sum()
+            .sum::<u64>()
+            + self.status_unknown
     }
 }
 
@@ -254,6 +271,11 @@ pub struct RunStats {
     /// for a closed loop.
     #[serde(default)]
     pub open_loop: Option<OpenLoopStats>,
+    /// What an external client reported that no histogram backs, and what its process cost;
+    /// `None` for the built-in engine. Its run's `client` holds the process tree's peak RSS
+    /// and CPU (no runtime lag or thread figures: those are `0` and left out of medians).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalFigures>,
 }
 
 /// Median and median absolute deviation of one figure across runs.
@@ -396,6 +418,10 @@ pub struct PointResult {
     /// in results written before it was recorded).
     #[serde(default)]
     pub finished_unix_ms: Option<u64>,
+    /// The external client that ran the point, with every run as it went (failed, timed out
+    /// and skipped ones too); `None` for the built-in engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientRecord>,
 }
 
 impl PointResult {
@@ -420,6 +446,7 @@ impl PointResult {
             runs,
             partial,
             finished_unix_ms,
+            client: None,
         }
     }
 }

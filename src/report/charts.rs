@@ -1,7 +1,7 @@
 //! Charts beside the report: per route and load axis, latency (p50 and p99) and throughput
 //! against the axis — concurrency for closed-loop points — one line per combination of
-//! payload and user axis values (`S model=a`), drawn by `svg`. Points that differ only in
-//! their load share a line; nothing else does.
+//! payload, user axis values and client (`S model=a node`), drawn by `svg`. Points that differ
+//! only in their load share a line; nothing else does.
 //!
 //! Latency lines leave out points where no request succeeded (their latency does not exist; a
 //! line at 0 would read as "instant"); a chart with nothing to draw says so. File names are
@@ -212,9 +212,9 @@ pub(crate) fn render(report: &RunReport) -> Vec<(String, String)> {
             levels.sort_by(|a, b| a.0.total_cmp(&b.0));
             levels.dedup();
             let labels: Vec<String> = levels.into_iter().map(|l| l.1).collect();
-            let mut lines: Vec<(&str, &[AxisCell])> = Vec::new();
+            let mut lines: Vec<LineKey<'_>> = Vec::new();
             for r in &rows {
-                let key = (r.payload.as_str(), r.axes.as_slice());
+                let key = (r.payload.as_str(), r.axes.as_slice(), r.client.as_deref());
                 if !lines.contains(&key) {
                     lines.push(key);
                 }
@@ -222,13 +222,17 @@ pub(crate) fn render(report: &RunReport) -> Vec<(String, String)> {
             let x_label = x_label(axis);
             for (plot, file) in plots_for(axis, group.stream).zip(files.by_ref()) {
                 let mut series = Vec::new();
-                for (i, &(payload, axes)) in lines.iter().enumerate() {
+                for (i, &(payload, axes, client)) in lines.iter().enumerate() {
                     let color = COLORS[i % COLORS.len()];
-                    let name = line_name(payload, axes);
+                    let name = line_name(payload, axes, client);
                     for &(suffix, dashed, figure) in plot.lines {
                         let points = rows
                             .iter()
-                            .filter(|r| r.payload == payload && r.axes == axes)
+                            .filter(|r| {
+                                r.payload == payload
+                                    && r.axes == axes
+                                    && r.client.as_deref() == client
+                            })
                             .filter_map(|r| {
                                 let x = labels.iter().position(|l| *l == r.x.label)?;
                                 figure(r).map(|v| (x, v))
@@ -258,12 +262,17 @@ pub(crate) fn render(report: &RunReport) -> Vec<(String, String)> {
     out
 }
 
-/// A line's legend: the payload, then each user axis as `name=value` (`S model=a`); `all`
-/// for the one line of a matrix with neither (a row's payload is `-` when it has none).
-fn line_name(payload: &str, axes: &[AxisCell]) -> String {
+/// What sets one line apart from another: payload, user axis values and client.
+type LineKey<'a> = (&'a str, &'a [AxisCell], Option<&'a str>);
+
+/// A line's legend: the payload, each user axis as `name=value`, then the client (`S
+/// model=a node`); `all` for the one line of a matrix with none of them (a row's payload is
+/// `-` when it has none).
+fn line_name(payload: &str, axes: &[AxisCell], client: Option<&str>) -> String {
     let parts: Vec<String> = std::iter::once(payload.to_string())
         .filter(|p| p != "-")
         .chain(axes.iter().map(|a| format!("{}={}", a.name, a.value)))
+        .chain(client.map(str::to_string))
         .collect();
     if parts.is_empty() {
         "all".into()
@@ -288,9 +297,11 @@ mod tests {
                 value: "2".into(),
             },
         ];
-        assert_eq!(line_name("S", &axes), "S lang=rust n=2");
-        assert_eq!(line_name("-", &axes[..1]), "lang=rust");
-        assert_eq!(line_name("-", &[]), "all");
+        assert_eq!(line_name("S", &axes, None), "S lang=rust n=2");
+        assert_eq!(line_name("-", &axes[..1], None), "lang=rust");
+        assert_eq!(line_name("-", &[], None), "all");
+        assert_eq!(line_name("S", &[], Some("node")), "S node");
+        assert_eq!(line_name("-", &[], Some("builtin")), "builtin");
     }
 
     #[test]
@@ -310,6 +321,7 @@ mod tests {
             aggregate: Default::default(),
             partial: false,
             finished_unix_ms: None,
+            client: None,
         };
         let points = [point(1), point(8)];
         let group = &by_route(&points)[0];

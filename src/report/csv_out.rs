@@ -2,7 +2,8 @@
 //! then one column per user axis of the matrix, named after the axis (`axis_<name>` when the
 //! name is already a column), so a spreadsheet can pivot on it.
 //! Rates, percentages and times are medians of the per-run figures, times in milliseconds;
-//! counts are summed over runs. A figure that does not exist (latency of a point where no
+//! counts are summed over runs. `client` and `lang` name who sent a point's requests (empty
+//! without a client axis). A figure that does not exist (latency of a point where no
 //! request succeeded, stream timings of a non-stream route) is an empty cell.
 
 use super::filters::rate_decimals;
@@ -11,7 +12,7 @@ use super::{ReportError, RunReport};
 use crate::metrics::Spread;
 
 /// The fixed columns, in order.
-pub(crate) const COLUMNS: [&str; 55] = [
+pub(crate) const COLUMNS: [&str; 61] = [
     "id",
     "route",
     "path",
@@ -67,6 +68,12 @@ pub(crate) const COLUMNS: [&str; 55] = [
     "queued",
     "peak_in_flight",
     "behind_schedule",
+    "client",
+    "lang",
+    "cpu_per_1k_requests",
+    "parent_cpu_secs",
+    "failed_runs",
+    "skipped",
 ];
 
 fn f(v: f64, decimals: usize) -> String {
@@ -93,6 +100,11 @@ fn open_count(open_loop: bool, n: u64) -> String {
     } else {
         String::new()
     }
+}
+
+/// An external client's figure; empty for the built-in engine.
+fn external_cell(external: bool, value: String) -> String {
+    if external { value } else { String::new() }
 }
 
 /// The header cell of user axis `name`.
@@ -176,6 +188,12 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             } else {
                 String::new()
             },
+            r.client.clone().unwrap_or_default(),
+            r.lang.clone().unwrap_or_default(),
+            median(r.cpu_per_1k, 4),
+            median(r.parent_cpu_secs, 4),
+            external_cell(r.external, r.failed_runs.to_string()),
+            external_cell(r.external, r.skipped.is_some().to_string()),
         ];
         let record = fixed.into_iter().chain(r.axes.into_iter().map(|a| a.value));
         w.write_record(record).map_err(ReportError::Csv)?;

@@ -10,6 +10,7 @@ use std::num::NonZeroU32;
 use serde::Serialize;
 
 use super::RunReport;
+use super::clients::ENGINE_LANG;
 use super::view::row;
 use crate::metrics::{PointResult, RunStats, median_mad};
 
@@ -17,8 +18,8 @@ use crate::metrics::{PointResult, RunStats, median_mad};
 /// measure phase is bounded by a request count).
 #[derive(Debug, Serialize)]
 pub(crate) struct FrameworkResult {
-    /// The client that measured: always `nitro-scenario`.
-    lang: &'static str,
+    /// The client that measured: `nitro-scenario`, or an external client's label.
+    lang: String,
     /// Route path, e.g. `/v1/chat/completions`.
     route: String,
     /// Closed-loop workers; `null` for a point of another load model.
@@ -154,7 +155,7 @@ pub(crate) fn framework(report: &RunReport, p: &PointResult) -> FrameworkResult 
         }
     });
     FrameworkResult {
-        lang: "nitro-scenario",
+        lang: r.lang.clone().unwrap_or_else(|| ENGINE_LANG.to_string()),
         route: p.path.clone(),
         concurrency: p.load.concurrency().map(NonZeroU32::get),
         payload_size: p.payload.clone().unwrap_or_default(),

@@ -4,11 +4,12 @@
 //!
 //! Pipeline inside: `run_report` assembles the report (secrets scrubbed by `secrets`, facts
 //! read back from the echo by `echo`); `view` picks each point's figures once (`routes` groups
-//! them); `markdown`, `csv_out`, `json_out` + `framework` and `charts` + `svg` render text;
+//! them, `clients` sets clients side by side); `markdown`, `csv_out`, `json_out` + `framework` and `charts` + `svg` render text;
 //! `filters` formats numbers for all of them; `templates` loads templates; `preflight` checks
 //! them before a run; `write` writes. `report` never reaches back into `runner`.
 
 mod charts;
+mod clients;
 mod csv_out;
 mod echo;
 mod error;

@@ -77,7 +77,8 @@ impl RunReport {
     /// to the working directory when it lies under it, else its file name; `[output]` paths
     /// become relative when under it. Every secret value of the scenario (`${env:...}` values,
     /// credential and override headers) is replaced by `***` in `target`, `base_url`,
-    /// `interruption`, the error samples and the echo, whatever text carried it.
+    /// `interruption`, the error samples, external clients' records (their reasons and
+    /// stderr) and the echo, whatever text carried it.
     #[expect(
         clippy::too_many_arguments,
         reason = "one plain constructor beats a builder for a struct of facts"
@@ -98,6 +99,12 @@ impl RunReport {
             let runs = p.runs.iter_mut().flat_map(|r| r.error_samples.iter_mut());
             for sample in runs.chain(p.aggregate.error_samples.iter_mut()) {
                 sample.message = secrets.scrub(&sample.message);
+            }
+            // A client may print what it was given (its headers file, say) on stderr.
+            if let Some(record) = &mut p.client {
+                let mut json = serde_json::to_value(&*record).map_err(ReportError::Json)?;
+                secrets.scrub_json(&mut json);
+                *record = serde_json::from_value(json).map_err(ReportError::Json)?;
             }
         }
         let mut echo = super::echo::echo(scenario).map_err(ReportError::Json)?;

@@ -10,9 +10,13 @@ use serde::Serialize;
 
 use super::RunReport;
 use super::charts::{ChartRef, charts_of};
+use super::clients::{ClientGroup, ClientNote, ENGINE_LANG, client_groups, client_notes};
 use super::filters::thousands;
 use super::routes::by_route;
-use crate::metrics::{NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, Spread};
+use crate::metrics::{
+    ClientRecord, NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, RunStats, Spread, basis,
+    median_mad,
+};
 use crate::scenario::{LoadAxis, RateProfile};
 
 /// One point's figures. Spreads are the median (and MAD) of the per-run figures; counts are
@@ -140,6 +144,22 @@ pub(crate) struct PointRow {
     pub(crate) peak_in_flight: u64,
     /// Whether a run fell behind its schedule.
     pub(crate) behind_schedule: bool,
+    /// The point's client (`builtin` or a `[clients]` name); `None` when the matrix has no
+    /// client axis.
+    pub(crate) client: Option<String>,
+    /// The client's label: an external client's `lang`, `nitro-scenario` for the built-in
+    /// engine; `None` without a client axis.
+    pub(crate) lang: Option<String>,
+    /// Whether an external client ran the point.
+    pub(crate) external: bool,
+    /// Client CPU seconds per 1,000 requests, median per run (see `RunStats::cpu_per_1k_requests`).
+    pub(crate) cpu_per_1k: Option<Spread>,
+    /// This process's CPU seconds while an external client ran, median per run.
+    pub(crate) parent_cpu_secs: Option<Spread>,
+    /// An external client's runs that failed or were killed at their time limit.
+    pub(crate) failed_runs: u64,
+    /// Why an external client was skipped (not installed), if it was.
+    pub(crate) skipped: Option<String>,
 }
 
 /// One user axis value of a point.
@@ -176,11 +196,13 @@ pub(crate) fn failures(counts: &OutcomeCounts) -> String {
         .map(|(code, n)| format!("{code} x {}", thousands(*n)))
         .collect();
     for (name, n) in [
+        ("non-2xx", counts.status_unknown),
         ("timeout", counts.timeout),
         ("connect", counts.connect),
         ("reset", counts.reset),
         ("decode", counts.decode),
         ("stream", counts.stream),
+        ("other", counts.other),
     ] {
         if n > 0 {
             parts.push(format!("{name} x {}", thousands(n)));
@@ -255,9 +277,11 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
         lag_p99_ms: a.lag_p99_us.map(|s| s.median / 1000.0),
         client_bound: a.client_bound,
         in_flight_at_end: p.runs.iter().map(|r| r.in_flight_at_end).sum(),
+        // An external client reports no token usage: its ledger rows would be zeros.
         usage: p
             .runs
             .iter()
+            .filter(|r| r.external.is_none())
             .map(|r| UsageRow {
                 run: r.run,
                 prompt_tokens: r.usage.prompt_tokens,
@@ -287,7 +311,35 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
         queued: o.map_or(0, |o| o.queued),
         peak_in_flight: o.map_or(0, |o| o.peak_in_flight),
         behind_schedule: o.is_some_and(|o| o.behind_schedule),
+        client: p.vars.get("client").cloned(),
+        lang: client_lang(p),
+        external: p.client.is_some(),
+        cpu_per_1k: per_run_spread(p, RunStats::cpu_per_1k_requests),
+        parent_cpu_secs: per_run_spread(p, |r| r.external.as_ref().map(|e| e.parent_cpu_secs)),
+        failed_runs: p.client.as_ref().map_or(0, ClientRecord::failed_runs),
+        skipped: p
+            .client
+            .as_ref()
+            .and_then(|c| c.skipped().map(str::to_string)),
     }
+}
+
+/// The label of `p`'s client: an external client's, `nitro-scenario` for the built-in engine
+/// on a client axis; `None` without one.
+fn client_lang(p: &PointResult) -> Option<String> {
+    match &p.client {
+        Some(record) => Some(record.lang.clone()),
+        None => p
+            .vars
+            .contains_key("client")
+            .then(|| ENGINE_LANG.to_string()),
+    }
+}
+
+/// Median and MAD of `figure` over the runs the point's medians are taken over.
+fn per_run_spread(p: &PointResult, figure: impl Fn(&RunStats) -> Option<f64>) -> Option<Spread> {
+    let values: Vec<f64> = basis(&p.runs).into_iter().filter_map(figure).collect();
+    median_mad(&values)
 }
 
 /// One error sample of one point: a message and how many final failures carried it, over
@@ -375,6 +427,13 @@ pub(crate) struct View<'a> {
     pub(crate) not_streamed_rule: String,
     /// The comparison with a baseline as Markdown (`run --baseline`), else `none`.
     pub(crate) comparison: Option<&'a str>,
+    /// Whether the matrix has a client axis.
+    pub(crate) any_client: bool,
+    /// The points side by side per route, payload, load and user axis values: one row per
+    /// client.
+    pub(crate) client_groups: Vec<ClientGroup>,
+    /// External clients' runs that did not complete, and skipped clients.
+    pub(crate) client_notes: Vec<ClientNote>,
 }
 
 /// The view of `report`, with the Markdown of its comparison with a baseline when there is one.
@@ -415,6 +474,9 @@ pub(crate) fn view<'a>(report: &'a RunReport, comparison: Option<&'a str>) -> Vi
              than {NOT_STREAMED_GAP_US} µs after the one before"
         ),
         comparison,
+        any_client: points.iter().any(|p| p.client.is_some()),
+        client_groups: client_groups(&points),
+        client_notes: client_notes(&report.points),
         points,
         routes,
     }

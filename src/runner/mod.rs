@@ -1,10 +1,13 @@
 //! Drives load: for each point, its workers run the warmup and measure phases `runs` times
 //! through a `Transport` — a closed loop's `concurrency` workers, or an open loop's pool fed
 //! by a dispatcher at each request's intended start (`open`, `schedule`) — retrying 429s per
-//! the policy; per-worker recorders are merged into `RunStats`. Progress goes to the bars
-//! through live counters.
+//! the policy; per-worker recorders are merged into `RunStats`. A point of an external
+//! client is run by its program instead (`client`); `point` is the seam between the two
+//! drivers. Progress goes to the bars as events (`events`), with the workers' live counters.
 
 mod cause;
+mod client;
+mod events;
 mod exchange;
 mod json_scan;
 mod limits;
@@ -28,7 +31,8 @@ pub(crate) use limits::raise_open_files;
 
 use crate::journal::JournalSender;
 use crate::metrics::PointResult;
-use crate::scenario::{self, BaseUrl, Point, Scenario, TransportKind};
+use crate::scenario::{self, BaseUrl, ClientRef, Point, Scenario, TransportKind};
+use events::{Event, Subscriber};
 use open::Pacing;
 use point::{RunCtx, run_point};
 use progress::Progress;
@@ -100,10 +104,17 @@ pub async fn run(
         // waits between them.
         let retry = &scenario.run.retry;
         let longest = scenario.target.timeout * (retry.max + 1) + retry.max_wait * retry.max;
-        limits::check(points, longest, files, limits::open_now())?;
+        // An external client's connections are its own process's.
+        let engine: Vec<Point> = points
+            .iter()
+            .filter(|p| p.client == ClientRef::Builtin)
+            .cloned()
+            .collect();
+        limits::check(&engine, longest, files, limits::open_now())?;
     }
     let max_concurrency = points
         .iter()
+        .filter(|p| p.client == ClientRef::Builtin)
         .map(|p| p.load.max_in_flight() as usize)
         .max()
         .unwrap_or(1);
@@ -156,7 +167,6 @@ async fn run_with<C: Connector>(
         .collect::<Result<Vec<_>, _>>()?;
     let stop = options.stop.unwrap_or_else(Stop::on_ctrl_c);
     let estimate = scenario::estimate(scenario, points);
-    let per_point = estimate.wall / points.len().max(1) as u32;
     let progress = Progress::new(points.len(), estimate.wall, options.quiet);
     let notice = tokio::spawn({
         let (stop, progress) = (stop.clone(), progress.clone());
@@ -167,10 +177,11 @@ async fn run_with<C: Connector>(
     });
     let ctx = RunCtx {
         scenario,
+        base,
         stop: stop.clone(),
         journal: options.journal,
         run_start: tokio::time::Instant::now(),
-        progress: &progress,
+        events: &progress,
         pacing,
     };
     let started = SystemTime::now();
@@ -179,9 +190,13 @@ async fn run_with<C: Connector>(
         if stop.is_requested() {
             break;
         }
-        progress.point_started(&point.id);
-        results.push(run_point(connector, point, req, &ctx, done).await);
-        progress.point_finished(done + 1, per_point);
+        progress.on(Event::PointStarted {
+            id: &point.id,
+            done,
+            planned: scenario::point_estimate(scenario, point).wall,
+        });
+        results.push(run_point(connector, point, req, &ctx).await);
+        progress.on(Event::PointFinished { done: done + 1 });
     }
     progress.finish();
     notice.abort();

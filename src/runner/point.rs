@@ -1,119 +1,102 @@
-//! One point: its workers run warmup (discarded) then measure, `runs` times; after each
-//! measure phase the worker recorders are merged and summarized, and the runs aggregated. A
-//! closed loop has `concurrency` workers, each sending its next request when the last ended;
-//! an open loop's pool grows as its dispatcher needs (`open`).
+//! One point, `runs` times, by its driver — the seam between what a point is and who sends
+//! its requests. The built-in engine's driver (`Pool`) runs its workers through warmup
+//! (discarded) then measure, merging and summarizing the worker recorders after each measure
+//! phase; a closed loop has `concurrency` workers, each sending its next request when the
+//! last ended, an open loop's pool grows as its dispatcher needs (`open`). An external
+//! client's driver (`client`) starts its program once per run. Either returns a run's figures
+//! (`RunEnd`) and tells the subscriber what happens (`events`); the runs are aggregated here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use url::Url;
 
+use super::client::ClientDriver;
+use super::events::{Event, PhaseShown, Subscriber};
 use super::live::Live;
 use super::open::{OpenPhase, Pacing, run_open_phase};
-use super::progress::{PhaseShown, Progress};
 use super::transport::{Connector, Prepared};
 use super::worker::{PhaseCommon, PhaseCtx, Worker};
 use crate::journal::JournalSender;
 use crate::metrics::{self, Dispatched, Phase, PointResult, Recorder, RunStats, SelfWatch};
-use crate::scenario::{LoadModel, Point, Scenario};
+use crate::scenario::{ClientRef, LoadModel, Point, Scenario};
 use crate::stop::Stop;
 
 /// What every point of a run shares.
 pub(crate) struct RunCtx<'a> {
     /// The scenario.
     pub(crate) scenario: &'a Scenario,
+    /// The resolved base URL requests go to (the mock's address for `"mock"`).
+    pub(crate) base: &'a Url,
     /// The stop signal.
     pub(crate) stop: Stop,
     /// The request log.
     pub(crate) journal: Option<JournalSender>,
     /// Start of the whole run.
     pub(crate) run_start: Instant,
-    /// The bars.
-    pub(crate) progress: &'a Progress,
+    /// Who watches the run: the progress bars.
+    pub(crate) events: &'a dyn Subscriber,
     /// How open loops wait for intended starts.
     pub(crate) pacing: Pacing,
 }
 
-/// Run `point` (`done` points came before it) and return what was measured (partial when
-/// stopped).
+/// What one run of a point left.
+pub(crate) struct RunEnd {
+    /// Its figures, when it measured any.
+    pub(crate) stats: Option<RunStats>,
+    /// Whether a stop cut it short.
+    pub(crate) stopped: bool,
+    /// Whether the point's other runs are pointless (its client is not installed).
+    pub(crate) last: bool,
+}
+
+/// Runs one run of a point at a time: the built-in engine's worker pool, or an external
+/// client program.
+enum Driver<'a, 'c, C: Connector> {
+    /// The in-process workers.
+    Pool(Pool<'a, 'c, C>),
+    /// A program speaking the benchmark framework's protocol.
+    Client(ClientDriver<'a, 'c>),
+}
+
+impl<C: Connector> Driver<'_, '_, C> {
+    async fn run(&mut self, run: u32) -> RunEnd {
+        match self {
+            Self::Pool(pool) => pool.run(run).await,
+            Self::Client(client) => client.run(run).await,
+        }
+    }
+}
+
+/// Run `point` and return what was measured (partial when stopped): its runs, one after
+/// another, by its driver.
 pub(crate) async fn run_point<C: Connector>(
     connector: &C,
     point: &Point,
     req: Prepared,
     ctx: &RunCtx<'_>,
-    done: usize,
 ) -> PointResult {
-    let settings = &ctx.scenario.run;
-    let req = Arc::new(req);
-    let open = point.load.open_loop().map(|open| OpenPhase {
-        connector,
-        open,
-        pacing: ctx.pacing,
-    });
-    let (live, mut workers) = match point.load {
-        LoadModel::Closed { concurrency } => {
-            let n = concurrency.get() as usize;
-            let workers: Vec<Worker<C::Transport>> = (0..n)
-                .map(|i| Worker::new(i, connector.transport()))
-                .collect();
-            (Live::new(n), workers)
+    let runs_planned = ctx.scenario.run.runs.get();
+    let mut driver = match point.client {
+        ClientRef::Builtin => Driver::Pool(Pool::new(connector, point, req, ctx)),
+        ClientRef::External(i) => {
+            let spec = &ctx.scenario.clients[i];
+            Driver::Client(ClientDriver::new(spec, point, ctx))
         }
-        // The pool starts empty and grows with the load, and so do its live counters.
-        LoadModel::Open { .. } => (Live::lazy(point.load.max_in_flight() as usize), Vec::new()),
-    };
-    let live = Arc::new(live);
-    let drive = Drive {
-        req: &req,
-        ctx,
-        done,
-        open: open.as_ref(),
-        offered: point.load.open_loop().map(|o| o.rate.label()),
     };
     let mut runs: Vec<RunStats> = Vec::new();
     let mut partial = false;
-    for run in 1..=settings.runs.get() {
+    for run in 1..=runs_planned {
         if ctx.stop.is_requested() {
             partial = true;
             break;
         }
-        let common = PhaseCommon {
-            stop: ctx.stop.clone(),
-            retry: settings.retry,
-            live: Arc::clone(&live),
-            journal: ctx.journal.clone(),
-            point: point.index as u32,
-            run,
-            run_start: ctx.run_start,
-        };
-        if let Some(limit) = settings.warmup {
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
-            (workers, _) = drive.phase(workers, phase, run, limit.duration).await;
-            for w in &mut workers {
-                w.clear();
-            }
-            if ctx.stop.is_requested() {
-                partial = true;
-                break;
-            }
-        }
-        let watch = SelfWatch::start();
-        let phase = PhaseCtx::starting_now(Phase::Measure, settings.measure, common);
-        let dispatched;
-        (workers, dispatched) = drive
-            .phase(workers, phase, run, settings.measure.duration)
-            .await;
-        let client = watch.finish().await;
-        let mut stats = summarize(&workers, run, client, dispatched.as_ref());
-        for w in &mut workers {
-            w.clear();
-        }
-        let stopped = ctx.stop.is_requested();
-        partial |= stopped;
-        stats.partial = stopped;
-        if stats.requests > 0 || !stopped {
-            runs.push(stats);
-        }
-        if stopped {
+        let end = driver.run(run).await;
+        ctx.events.on(Event::RunFinished { runs: runs_planned });
+        runs.extend(end.stats);
+        partial |= end.stopped;
+        if end.stopped || end.last {
             break;
         }
     }
@@ -121,52 +104,149 @@ pub(crate) async fn run_point<C: Connector>(
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
         .map(|d| d.as_millis() as u64);
-    PointResult::of(point, runs, partial, finished)
+    let mut result = PointResult::of(point, runs, partial, finished);
+    if let Driver::Client(client) = driver {
+        result.client = Some(client.finish());
+    }
+    result
+}
+
+/// The built-in engine's driver: a pool of workers kept from run to run. A closed loop has
+/// `concurrency` workers; an open loop's pool starts empty and grows with the load.
+struct Pool<'a, 'c, C: Connector> {
+    drive: Drive<'a, 'c, C>,
+    point: &'a Point,
+    workers: Vec<Worker<C::Transport>>,
+    live: Arc<Live>,
+    req: Arc<Prepared>,
+}
+
+impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
+    fn new(connector: &'a C, point: &'a Point, req: Prepared, ctx: &'a RunCtx<'c>) -> Self {
+        let open = point.load.open_loop().map(|open| OpenPhase {
+            connector,
+            open,
+            pacing: ctx.pacing,
+        });
+        let (live, workers) = match point.load {
+            LoadModel::Closed { concurrency } => {
+                let n = concurrency.get() as usize;
+                let workers: Vec<Worker<C::Transport>> = (0..n)
+                    .map(|i| Worker::new(i, connector.transport()))
+                    .collect();
+                (Live::new(n), workers)
+            }
+            // The pool starts empty and grows with the load, and so do its live counters.
+            LoadModel::Open { .. } => (Live::lazy(point.load.max_in_flight() as usize), Vec::new()),
+        };
+        Self {
+            drive: Drive {
+                ctx,
+                open,
+                offered: point.load.open_loop().map(|o| o.rate.label()),
+            },
+            point,
+            workers,
+            live: Arc::new(live),
+            req: Arc::new(req),
+        }
+    }
+
+    /// Run number `run`: warmup (discarded), then measure, summarized.
+    async fn run(&mut self, run: u32) -> RunEnd {
+        let ctx = self.drive.ctx;
+        let settings = &ctx.scenario.run;
+        let common = PhaseCommon {
+            stop: ctx.stop.clone(),
+            retry: settings.retry,
+            live: Arc::clone(&self.live),
+            journal: ctx.journal.clone(),
+            point: self.point.index as u32,
+            run,
+            run_start: ctx.run_start,
+        };
+        let mut workers = std::mem::take(&mut self.workers);
+        if let Some(limit) = settings.warmup {
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
+            (workers, _) = self
+                .drive
+                .phase(workers, &self.req, phase, run, limit.duration)
+                .await;
+            for w in &mut workers {
+                w.clear();
+            }
+            if ctx.stop.is_requested() {
+                self.workers = workers;
+                return RunEnd {
+                    stats: None,
+                    stopped: true,
+                    last: false,
+                };
+            }
+        }
+        let watch = SelfWatch::start();
+        let phase = PhaseCtx::starting_now(Phase::Measure, settings.measure, common);
+        let dispatched;
+        (workers, dispatched) = self
+            .drive
+            .phase(workers, &self.req, phase, run, settings.measure.duration)
+            .await;
+        let client = watch.finish().await;
+        let mut stats = summarize(&workers, run, client, dispatched.as_ref());
+        for w in &mut workers {
+            w.clear();
+        }
+        self.workers = workers;
+        let stopped = ctx.stop.is_requested();
+        stats.partial = stopped;
+        RunEnd {
+            stats: (stats.requests > 0 || !stopped).then_some(stats),
+            stopped,
+            last: false,
+        }
+    }
 }
 
 /// How one point's phases are run.
 struct Drive<'a, 'c, C> {
-    req: &'a Arc<Prepared>,
     ctx: &'a RunCtx<'c>,
-    /// Points finished before this one.
-    done: usize,
     /// The open loop, for an open-loop point.
-    open: Option<&'a OpenPhase<'a, C>>,
+    open: Option<OpenPhase<'a, C>>,
     /// The open loop's rate as the progress bar shows it.
     offered: Option<String>,
 }
 
 impl<C: Connector> Drive<'_, '_, C> {
-    /// Run one phase, limited to `limit`, of run number `run`: the workers come back, with
-    /// an open loop's dispatcher counts.
+    /// Run one phase of `req`, limited to `limit`, of run number `run`: the workers come
+    /// back, with an open loop's dispatcher counts.
     async fn phase(
         &self,
         workers: Vec<Worker<C::Transport>>,
+        req: &Arc<Prepared>,
         phase: PhaseCtx,
         run: u32,
         limit: Option<Duration>,
     ) -> (Vec<Worker<C::Transport>>, Option<Dispatched>) {
         phase.common.live.reset();
-        let ticker = self.ctx.progress.watch_phase(
-            Arc::clone(&phase.common.live),
-            PhaseShown {
+        self.ctx.events.on(Event::PhaseStarted {
+            phase: PhaseShown {
                 run,
                 runs: self.ctx.scenario.run.runs.get(),
                 phase: phase.phase,
                 limit,
                 offered: self.offered.clone(),
             },
-            self.done,
-        );
+            live: Arc::clone(&phase.common.live),
+        });
         let phase = Arc::new(phase);
-        let back = match self.open {
+        let back = match &self.open {
             Some(open) => {
-                let (workers, counts) = run_open_phase(open, workers, self.req, phase).await;
+                let (workers, counts) = run_open_phase(open, workers, req, phase).await;
                 (workers, Some(counts))
             }
-            None => (run_closed_phase(workers, self.req, phase).await, None),
+            None => (run_closed_phase(workers, req, phase).await, None),
         };
-        ticker.abort();
+        self.ctx.events.on(Event::PhaseFinished);
         back
     }
 }

@@ -1,7 +1,7 @@
 //! Turning a parsed document into the typed `Scenario`: the top level, `[run]` and
 //! `[output]`. `[target]` is in `build_target`, `[payloads]` in `build_payloads`, `[routes]` in
-//! `build_routes`, `[matrix]` in `build_matrix`, `[mock]` in `build_mock`. Every problem is
-//! recorded and reading goes on.
+//! `build_routes`, `[matrix]` in `build_matrix`, `[mock]` in `build_mock`, `[clients]` in
+//! `build_clients`. Every problem is recorded and reading goes on.
 
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::Path;
@@ -14,7 +14,7 @@ use super::diagnostics::{Diagnostics, unsafe_char};
 use super::read::Table;
 use super::{
     ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
-    build_load, build_mock, build_payloads, build_routes, files, names,
+    build_clients, build_load, build_mock, build_payloads, build_routes, files, names,
 };
 
 /// The keys of a scenario file's top level.
@@ -28,6 +28,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "matrix",
     "mock",
     "output",
+    "clients",
 ];
 
 /// Build the scenario, which was `written` so; `None` when any problem was recorded.
@@ -88,10 +89,13 @@ pub(crate) fn scenario(
     let payloads = build_payloads::payloads(d, payload_table.as_ref(), base_dir, &axes);
     let route_table = root.table(d, "routes");
     let routes = build_routes::routes(d, route_table.as_ref(), env, &axes);
+    let clients_table = root.table(d, "clients");
+    let clients = build_clients::clients(d, clients_table.as_ref(), base_dir);
     let matrix = match &matrix_table {
         Some(m) => {
-            let declared = Declared::from(route_table.as_ref(), payload_table.as_ref());
-            build_matrix::matrix(d, m, &routes, &payloads, &declared)
+            let declared = Declared::from(route_table.as_ref(), payload_table.as_ref())
+                .with_clients(clients_table.as_ref());
+            build_matrix::matrix(d, m, &routes, &payloads, &clients, &declared)
         }
         None => {
             if root.get("matrix").is_none() {
@@ -113,6 +117,10 @@ pub(crate) fn scenario(
     if let Some(matrix) = &matrix {
         build_load::check_fit(d, run_table.as_ref(), matrix_table.as_ref(), matrix);
     }
+    if let (Some(matrix), Some(run)) = (&matrix, &run) {
+        let table = clients_table.as_ref();
+        build_clients::check_fit(d, table, &clients, run_table.as_ref(), run, matrix);
+    }
     if !d.is_clean() {
         return None;
     }
@@ -126,6 +134,7 @@ pub(crate) fn scenario(
         payloads,
         routes,
         matrix: matrix?,
+        clients,
         mock: mock?,
         output: output?,
         written,

@@ -8,14 +8,15 @@ use std::num::NonZeroU32;
 use toml::de::DeValue;
 
 use super::build_axes::{self, Values, items};
-use super::build_load;
 use super::diagnostics::{Diagnostics, closest, is_override, suggestion};
 use super::read::{self, Table};
 use super::{MAX_CONCURRENCY, MAX_POINTS, Matrix, Payload, RateValue, Route};
+use super::{build_clients, build_load};
+use crate::external::ClientSpec;
 
 /// The keys of `[matrix]`: the built-in axes, in the order they expand, then `axes`, the
 /// table of user axes.
-const MATRIX_KEYS: &[&str] = &["route", "payload", "concurrency", "rate", "axes"];
+const MATRIX_KEYS: &[&str] = &["route", "payload", "concurrency", "rate", "client", "axes"];
 
 /// Every name written under `[routes]` and `[payloads]`, valid or not, and every route path:
 /// a matrix naming an invalid one is not reported again.
@@ -26,6 +27,8 @@ pub(crate) struct Declared {
     pub(crate) paths: Vec<String>,
     /// Payload names.
     pub(crate) payloads: Vec<String>,
+    /// Client names (`[clients]`).
+    pub(crate) clients: Vec<String>,
 }
 
 impl Declared {
@@ -53,16 +56,27 @@ impl Declared {
             routes: names(routes),
             paths,
             payloads: names(payloads),
+            clients: Vec::new(),
+        }
+    }
+
+    /// These names and those in the `[clients]` table, if present.
+    pub(crate) fn with_clients(self, clients: Option<&Table<'_, '_>>) -> Self {
+        Self {
+            clients: build_clients::declared(clients),
+            ..self
         }
     }
 }
 
-/// `[matrix]`: `route`, `payload`, `concurrency`, then the user axes of `[matrix.axes]`.
+/// `[matrix]`: `route`, `payload`, `concurrency`, `rate`, the user axes of `[matrix.axes]`,
+/// then `client` (of `clients`).
 pub(crate) fn matrix(
     d: &mut Diagnostics<'_>,
     m: &Table<'_, '_>,
     routes: &[Route],
     payloads: &[Payload],
+    clients: &[ClientSpec],
     declared: &Declared,
 ) -> Option<Matrix> {
     // Keys first, so that a misspelt `concurency` silences "`concurrency` is missing".
@@ -80,14 +94,20 @@ pub(crate) fn matrix(
         );
     }
     let extra = build_axes::user_axes(d, m);
-    let (route, payload, concurrency, rate, extra) =
-        (route?, payload?, concurrency?, rate?, extra?);
+    let client = build_clients::client_axis(d, m, clients, &declared.clients);
+    let (route, payload, concurrency, rate, extra, client) =
+        (route?, payload?, concurrency?, rate?, extra?, client?);
     let loads = concurrency.len() + rate.len();
-    let points = [route.len(), payload.len().max(1), loads]
-        .into_iter()
-        .chain(extra.iter().map(|a| a.values.len()))
-        .try_fold(1u64, |total, n| total.checked_mul(n as u64))
-        .filter(|total| *total <= MAX_POINTS);
+    let points = [
+        route.len(),
+        payload.len().max(1),
+        loads,
+        client.len().max(1),
+    ]
+    .into_iter()
+    .chain(extra.iter().map(|a| a.values.len()))
+    .try_fold(1u64, |total, n| total.checked_mul(n as u64))
+    .filter(|total| *total <= MAX_POINTS);
     if points.is_none() {
         d.error(
             m.span.clone(),
@@ -102,6 +122,7 @@ pub(crate) fn matrix(
         concurrency,
         rate,
         extra,
+        client,
         spot: d.spot(&m.span),
     })
 }

@@ -13,9 +13,9 @@ use minijinja::{Environment, Value};
 use super::diagnostics::Spot;
 use super::templates::RenderError;
 use super::{
-    Arrival, AxisValue, BodySpec, LoadModel, MAX_PAYLOAD_BYTES, MAX_RATE, OpenLoop, PayloadSource,
-    PhaseLimit, Point, Problem, RateProfile, RateValue, RequestSpec, Scenario, ScenarioError,
-    SecretText, Template, names, templates, units,
+    Arrival, AxisValue, BUILTIN_CLIENT, BodySpec, ClientRef, LoadModel, MAX_PAYLOAD_BYTES,
+    MAX_RATE, OpenLoop, PayloadSource, PhaseLimit, Point, Problem, RateProfile, RateValue,
+    RequestSpec, Scenario, ScenarioError, SecretText, Template, names, templates, units,
 };
 
 /// Time a point needs beyond its phases (connections, merge, mock start), an estimate.
@@ -32,19 +32,28 @@ pub fn expand(scenario: &Scenario) -> Result<Vec<Point>, ScenarioError> {
     };
     let combos = combinations(&m.extra.iter().map(|a| a.values.len()).collect::<Vec<_>>());
     let loads = load_models(scenario);
+    // Without a client axis every point is the built-in engine's, and ids stay as they were.
+    let clients: Vec<Option<ClientRef>> = if m.client.is_empty() {
+        vec![None]
+    } else {
+        m.client.iter().copied().map(Some).collect()
+    };
     let mut x = Expander::new(scenario);
     for &route in &m.route {
         for &payload in &payloads {
             for load in &loads {
                 for (combo, values) in combos.iter().enumerate() {
-                    let cell = Cell {
-                        route,
-                        payload,
-                        load,
-                        combo,
-                        values,
-                    };
-                    x.point(&cell);
+                    for &client in &clients {
+                        let cell = Cell {
+                            route,
+                            payload,
+                            load,
+                            combo,
+                            values,
+                            client,
+                        };
+                        x.point(&cell);
+                    }
                 }
             }
         }
@@ -104,6 +113,8 @@ struct Cell<'a> {
     combo: usize,
     /// One value index per user axis.
     values: &'a [usize],
+    /// The client, when the matrix has a client axis.
+    client: Option<ClientRef>,
 }
 
 /// Builds points one by one, collecting problems instead of stopping at the first.
@@ -161,6 +172,12 @@ impl<'s> Expander<'s> {
             id.push_str(&names::id_part(&value.to_string()));
             vars.insert(name.to_string(), value.to_string());
         }
+        if let Some(client) = cell.client {
+            let name = self.client_name(client);
+            id.push('-');
+            id.push_str(name);
+            vars.insert("client".to_string(), name.to_string());
+        }
         let body = self.body(cell, &id, &axes);
         if let Some(&first) = self.ids.get(&id) {
             let first = &self.points[first];
@@ -193,6 +210,7 @@ impl<'s> Expander<'s> {
             route: route.name.clone(),
             payload: payload.map(|p| p.name.clone()),
             load: cell.load.clone(),
+            client: cell.client.unwrap_or(ClientRef::Builtin),
             vars,
             request: RequestSpec {
                 method: route.method.clone(),
@@ -203,6 +221,14 @@ impl<'s> Expander<'s> {
                 expect: route.expect.clone(),
             },
         });
+    }
+
+    /// The name of `client` in ids, `vars` and templates.
+    fn client_name(&self, client: ClientRef) -> &'s str {
+        match client {
+            ClientRef::Builtin => BUILTIN_CLIENT,
+            ClientRef::External(i) => &self.scenario.clients[i].name,
+        }
     }
 
     /// The body of a point and whether it is JSON; `None` when a template failed.
@@ -254,6 +280,8 @@ impl<'s> Expander<'s> {
         context.insert("model", Value::from(model.as_str()));
         context.insert("stream", Value::from(route.stream));
         context.insert("point_id", Value::from(id));
+        let client = self.client_name(cell.client.unwrap_or(ClientRef::Builtin));
+        context.insert("client", Value::from(client));
         for (name, value) in axes {
             context.insert(name, axis_value(value));
         }
@@ -362,14 +390,12 @@ fn rate_value(rate: &RateProfile) -> Value {
 
 /// A point's axis values for a message: `route `a`, payload `b-c`, concurrency `1``.
 fn describe(vars: &BTreeMap<String, String>) -> String {
-    let mut order: Vec<&String> = ["route", "payload", "concurrency", "rate"]
+    const FIRST: [&str; 5] = ["route", "payload", "concurrency", "rate", "client"];
+    let mut order: Vec<&String> = FIRST
         .iter()
         .filter_map(|k| vars.keys().find(|v| v == k))
         .collect();
-    order.extend(
-        vars.keys()
-            .filter(|k| !matches!(k.as_str(), "route" | "payload" | "concurrency" | "rate")),
-    );
+    order.extend(vars.keys().filter(|k| !FIRST.contains(&k.as_str())));
     let parts: Vec<String> = order
         .into_iter()
         .map(|k| format!("{k} `{}`", vars[k]))
@@ -400,6 +426,9 @@ pub struct Estimate {
     pub wall: Duration,
     /// True when some phase ends by request count only, so its time is unknown (counted as 0).
     pub lower_bound: bool,
+    /// The longest the run may take when every external client runs until it is killed (its
+    /// phases plus its `timeout`); `wall` when no point has an external client.
+    pub longest: Duration,
 }
 
 /// Estimated wall time of running `points`: per point, runs x (warmup + measure) plus
@@ -411,6 +440,7 @@ pub fn estimate(scenario: &Scenario, points: &[Point]) -> Estimate {
         .fold(Estimate::default(), |total, e| Estimate {
             wall: total.wall.saturating_add(e.wall),
             lower_bound: total.lower_bound || e.lower_bound,
+            longest: total.longest.saturating_add(e.longest),
         })
 }
 
@@ -420,12 +450,20 @@ pub fn point_estimate(scenario: &Scenario, point: &Point) -> Estimate {
     let phase = |limit: &PhaseLimit| phase_time(limit, &point.load);
     let (warmup, warmup_known) = run.warmup.as_ref().map_or((Duration::ZERO, true), phase);
     let (measure, measure_known) = phase(&run.measure);
-    Estimate {
-        wall: warmup
-            .saturating_add(measure)
+    let all_runs = |per_run: Duration| {
+        per_run
             .saturating_mul(run.runs.get())
-            .saturating_add(POINT_OVERHEAD),
+            .saturating_add(POINT_OVERHEAD)
+    };
+    let phases = warmup.saturating_add(measure);
+    let allowance = match point.client {
+        ClientRef::Builtin => Duration::ZERO,
+        ClientRef::External(i) => scenario.clients[i].timeout,
+    };
+    Estimate {
+        wall: all_runs(phases),
         lower_bound: !(warmup_known && measure_known),
+        longest: all_runs(phases.saturating_add(allowance)),
     }
 }
 

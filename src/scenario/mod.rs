@@ -8,7 +8,8 @@
 //!
 //! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
-//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`: one per section.
+//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_clients`: one
+//!   per section.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
 //! - `files`: bounded reading of the files a scenario names (also used by `report` for
 //!   `results.json` and templates); `credentials`: what is a secret and how it is hidden.
@@ -16,6 +17,7 @@
 
 mod build;
 mod build_axes;
+mod build_clients;
 mod build_load;
 mod build_matrix;
 mod build_mock;
@@ -45,10 +47,10 @@ pub use load::{
     RateValue, Stage,
 };
 pub use model::{
-    Axis, AxisValue, BaseUrl, BodyCheck, BodySpec, Expect, MAX_CONCURRENCY, MAX_PAYLOAD_BYTES,
-    MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource, PhaseLimit, Point, RequestSpec,
-    RetryPolicy, Route, RunSettings, Scenario, SecretText, Target, Template, TransportKind,
-    Written,
+    Axis, AxisValue, BUILTIN_CLIENT, BaseUrl, BodyCheck, BodySpec, ClientRef, Expect,
+    MAX_CONCURRENCY, MAX_PAYLOAD_BYTES, MAX_POINTS, Matrix, OutputSettings, Payload, PayloadSource,
+    PhaseLimit, Point, RequestSpec, RetryPolicy, Route, RunSettings, Scenario, SecretText, Target,
+    Template, TransportKind, Written,
 };
 pub use overrides::{ENV_VARS, Overrides};
 

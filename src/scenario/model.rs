@@ -16,6 +16,7 @@ use url::Url;
 use super::Problem;
 use super::diagnostics::Spot;
 use super::load::{ArrivalSettings, LoadModel, RateValue, Stage};
+use crate::external::ClientSpec;
 use crate::mock::MockConfig;
 
 /// A checked scenario file with overrides applied.
@@ -37,6 +38,9 @@ pub struct Scenario {
     pub routes: Vec<Route>,
     /// The axes whose cartesian product gives the points.
     pub matrix: Matrix,
+    /// `[clients.NAME]`: external client programs, in file order; `matrix.client` picks them.
+    #[serde(skip)]
+    pub clients: Vec<ClientSpec>,
     /// Settings of the built-in mock server, used when `target.base_url = "mock"`.
     pub mock: MockConfig,
     /// Where and what to write.
@@ -369,10 +373,26 @@ pub struct Matrix {
     /// User axes, from `[matrix.axes]` (e.g. `model = ["a", "b"]`), in file order, usable in
     /// templates.
     pub extra: Vec<Axis>,
+    /// Who sends each point's requests (`matrix.client`), the innermost axis; empty when the
+    /// matrix has no client axis: every point is then the built-in engine's.
+    pub client: Vec<ClientRef>,
     /// Where `[matrix]` is written, for problems found at expansion.
     #[serde(skip)]
     pub(crate) spot: Spot,
 }
+
+/// A value of the `client` axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientRef {
+    /// `"builtin"`: this tool's own engine.
+    Builtin,
+    /// An external client program: an index into `Scenario::clients`.
+    External(usize),
+}
+
+/// The name of the built-in engine in `matrix.client`, point ids and reports.
+pub const BUILTIN_CLIENT: &str = "builtin";
 
 /// The most closed-loop workers a point may have.
 pub const MAX_CONCURRENCY: u32 = 100_000;
@@ -436,7 +456,8 @@ pub struct Point {
     pub index: usize,
     /// Readable stable id, unique in the plan, e.g. `chat-S-c32`: route, payload, the load
     /// model's part (`c` and the concurrency), then each user axis value (characters other than letters, digits, `_`,
-    /// `-` and `.` become `_`).
+    /// `-` and `.` become `_`), then the client when the matrix has a client axis
+    /// (`chat-S-c32-node`, `chat-S-c32-builtin`).
     pub id: String,
     /// Route name.
     pub route: String,
@@ -444,7 +465,10 @@ pub struct Point {
     pub payload: Option<String>,
     /// How the point drives load.
     pub load: LoadModel,
-    /// Every axis value of this point by axis name (`route`, `payload`, `concurrency`, user axes).
+    /// Who sends its requests.
+    pub client: ClientRef,
+    /// Every axis value of this point by axis name (`route`, `payload`, `concurrency`, user
+    /// axes, and `client` when the matrix has that axis).
     pub vars: BTreeMap<String, String>,
     /// The request each worker sends.
     pub request: RequestSpec,

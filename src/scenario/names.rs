@@ -16,6 +16,7 @@ pub(crate) const BUILTIN_VARIABLES: &[&str] = &[
     "model",
     "stream",
     "point_id",
+    "client",
 ];
 
 /// Words a template reads as literals or syntax, not as variables.

@@ -164,6 +164,7 @@ pub fn point(
         runs,
         partial: false,
         finished_unix_ms: Some(POINT_FINISHED_MS),
+        client: None,
     }
 }
 
