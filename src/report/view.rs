@@ -12,6 +12,7 @@ use super::RunReport;
 use super::charts::{ChartRef, charts_of};
 use super::filters::thousands;
 use super::routes::by_route;
+use crate::judge::{self, ThresholdsView};
 use crate::metrics::{NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, Spread};
 use crate::scenario::{LoadAxis, RateProfile};
 
@@ -375,6 +376,8 @@ pub(crate) struct View<'a> {
     pub(crate) not_streamed_rule: String,
     /// The comparison with a baseline as Markdown (`run --baseline`), else `none`.
     pub(crate) comparison: Option<&'a str>,
+    /// The thresholds' results, rows formatted; `none` for a scenario without thresholds.
+    pub(crate) thresholds: Option<ThresholdsView>,
 }
 
 /// The view of `report`, with the Markdown of its comparison with a baseline when there is one.
@@ -415,6 +418,10 @@ pub(crate) fn view<'a>(report: &'a RunReport, comparison: Option<&'a str>) -> Vi
              than {NOT_STREAMED_GAP_US} µs after the one before"
         ),
         comparison,
+        thresholds: report.thresholds.as_ref().map(|t| {
+            let order: Vec<String> = report.points.iter().map(|p| p.id.clone()).collect();
+            judge::threshold_view(t, &order)
+        }),
         points,
         routes,
     }

@@ -1,7 +1,7 @@
 //! Turning a parsed document into the typed `Scenario`: the top level, `[run]` and
 //! `[output]`. `[target]` is in `build_target`, `[payloads]` in `build_payloads`, `[routes]` in
-//! `build_routes`, `[matrix]` in `build_matrix`, `[mock]` in `build_mock`. Every problem is
-//! recorded and reading goes on.
+//! `build_routes`, `[matrix]` in `build_matrix`, `[mock]` in `build_mock`, `[thresholds]` in
+//! `build_thresholds`. Every problem is recorded and reading goes on.
 
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::Path;
@@ -14,7 +14,7 @@ use super::diagnostics::Diagnostics;
 use super::read::Table;
 use super::{
     ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
-    build_load, build_mock, build_payloads, build_routes, files, names,
+    build_load, build_mock, build_payloads, build_routes, build_thresholds, files, names,
 };
 
 /// The keys of a scenario file's top level.
@@ -28,6 +28,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "matrix",
     "mock",
     "output",
+    "thresholds",
 ];
 
 /// Build the scenario, which was `written` so; `None` when any problem was recorded.
@@ -100,6 +101,18 @@ pub(crate) fn scenario(
     if let Some(matrix) = &matrix {
         build_load::check_fit(d, run_table.as_ref(), matrix_table.as_ref(), matrix);
     }
+    let thresholds_table = root.table(d, "thresholds");
+    let thresholds = build_thresholds::thresholds(
+        d,
+        thresholds_table.as_ref(),
+        &build_thresholds::Reach {
+            declared: &Declared::from(route_table.as_ref(), payload_table.as_ref()),
+            routes: &routes,
+            payloads: &payloads,
+            matrix: matrix.as_ref(),
+            matrix_table: matrix_table.as_ref(),
+        },
+    );
     if !d.is_clean() {
         return None;
     }
@@ -115,6 +128,7 @@ pub(crate) fn scenario(
         matrix: matrix?,
         mock: mock?,
         output: output?,
+        thresholds,
         written,
         warnings,
     })

@@ -8,7 +8,8 @@
 //!
 //! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
-//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`: one per section.
+//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_thresholds`
+//!   (with `build_bounds`): one per section; `thresholds` is the model of `[thresholds]`.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
 //! - `files`: bounded reading of the files a scenario names; `credentials`: what is a secret
 //!   and how it is hidden.
@@ -16,12 +17,14 @@
 
 mod build;
 mod build_axes;
+mod build_bounds;
 mod build_load;
 mod build_matrix;
 mod build_mock;
 mod build_payloads;
 mod build_routes;
 mod build_target;
+mod build_thresholds;
 mod credentials;
 mod diagnostics;
 mod expand;
@@ -33,6 +36,7 @@ mod names;
 mod overrides;
 mod read;
 mod templates;
+pub mod thresholds;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +53,7 @@ pub use model::{
     Written,
 };
 pub use overrides::{ENV_VARS, Overrides};
+pub use thresholds::{Bound, Op, Scope, Threshold, Thresholds};
 
 use crate::mock::MockConfig;
 use diagnostics::{Diagnostics, file_problem};
