@@ -97,7 +97,7 @@ errors_500 = "== 20"
         "{report}"
     );
     assert!(
-        report.contains("| `error-c2` | `errors_500 == 20` | concurrency = 1 or 2, route = error | 20 | 0 (0.0%) | pass |"),
+        report.contains("| `error-c2` | `errors_500 == 20` | route = error, concurrency = 1 or 2 | 20 | 0 (0.0%) | pass |"),
         "{report}"
     );
 }

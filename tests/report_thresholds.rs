@@ -4,8 +4,6 @@
 
 mod report_support;
 
-use std::collections::BTreeMap;
-
 use nitro_scenario::judge::{self, Measure};
 use nitro_scenario::report::{self, RunReport};
 use nitro_scenario::scenario::{Bound, Op, Scope, Threshold, Thresholds};
@@ -29,7 +27,7 @@ fn compare(key: &str, op: Op, limit: f64, written: &str, scope: Scope) -> Thresh
 /// bound of its own, which its failing payload cannot meet without a latency; the error route
 /// has no latency at all.
 fn judged() -> RunReport {
-    let chat = Scope::When(BTreeMap::from([("route".into(), vec!["chat".into()])]));
+    let chat = Scope::When(vec![("route".into(), vec!["chat".into()])]);
     let mut timeouts = compare("errors_timeout", Op::Below, 1.0, "< 1%", chat);
     timeouts.every_run = true;
     let thresholds = Thresholds {

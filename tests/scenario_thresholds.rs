@@ -92,13 +92,13 @@ errors_5xx = "< 1%"
             row(
                 "throughput",
                 "> 5_000 req/s",
-                "concurrency = 1 or 32, model = a, route = chat",
+                "route = chat, concurrency = 1 or 32, model = a",
                 true
             ),
             row(
                 "errors_503",
                 "== 0",
-                "concurrency = 1 or 32, model = a, route = chat",
+                "route = chat, concurrency = 1 or 32, model = a",
                 true
             ),
             row("errors_5xx", "< 1%", "payload = S", true),

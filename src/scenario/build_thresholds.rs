@@ -9,8 +9,6 @@
 //! narrowed the axis, or the matrix leaves the route out — is a warning: the thresholds judge
 //! nothing then, but the run may go on.
 
-use std::collections::BTreeMap;
-
 use std::ops::Range;
 
 use toml::de::DeValue;
@@ -322,7 +320,7 @@ fn selection(
     d: &mut Diagnostics<'_>,
     block: &Table<'_, '_>,
     reach: &Reach<'_, '_, '_>,
-) -> Option<BTreeMap<String, Vec<String>>> {
+) -> Option<Vec<(String, Vec<String>)>> {
     let Some(m) = block.table(d, "match") else {
         if block.get("match").is_none() {
             block.missing(
@@ -353,7 +351,7 @@ fn selection(
     }
     let axes = reach.axes();
     let known: Vec<&str> = axes.iter().map(String::as_str).collect();
-    let mut out = Some(BTreeMap::new());
+    let mut out = Some(Vec::new());
     for (key, value) in m.in_file_order() {
         let axis: &str = key.get_ref();
         if !known.contains(&axis) {
@@ -364,9 +362,7 @@ fn selection(
         let path = m.key_path(axis);
         let values = accepted(d, value, &path, axis, reach);
         match (out.as_mut(), values) {
-            (Some(map), Some(values)) => {
-                map.insert(axis.to_string(), values);
-            }
+            (Some(list), Some(values)) => list.push((axis.to_string(), values)),
             _ => out = None,
         }
     }

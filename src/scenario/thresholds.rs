@@ -139,9 +139,9 @@ pub enum Scope {
     All,
     /// The points of one route: `[thresholds.route.NAME]`.
     Route(String),
-    /// The points whose axis values match: `[[thresholds.when]]`'s `match`, each axis with
-    /// the values it accepts (as text, as in a point's `vars`).
-    When(BTreeMap<String, Vec<String>>),
+    /// The points whose axis values match: `[[thresholds.when]]`'s `match`, each axis (in
+    /// file order) with the values it accepts (as text, as in a point's `vars`).
+    When(Vec<(String, Vec<String>)>),
 }
 
 impl Scope {
@@ -205,10 +205,10 @@ mod tests {
         assert!(Scope::Route("chat".into()).selects("chat", &vars));
         assert!(!Scope::Route("stream".into()).selects("chat", &vars));
         let when = |axis: &str, values: &[&str]| {
-            Scope::When(BTreeMap::from([(
+            Scope::When(vec![(
                 axis.to_string(),
                 values.iter().map(|v| v.to_string()).collect(),
-            )]))
+            )])
         };
         assert!(when("concurrency", &["8", "32"]).selects("chat", &vars));
         assert!(!when("concurrency", &["8"]).selects("chat", &vars));
