@@ -3,6 +3,8 @@
 //! there are many), and the lines `run` prints on stderr for each failure. Every number is
 //! formatted here, in its unit.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::figures::Unit;
@@ -78,18 +80,24 @@ pub struct CheckRow {
 
 /// The view of `report`; `order` is the report's point ids in plan order.
 pub fn view(report: &ThresholdReport, order: &[String]) -> ThresholdsView {
-    let total = report.passed + report.failed + report.not_applicable;
-    let list_all = total <= MAX_LISTED;
-    let mut listed = Vec::new();
-    for id in order {
-        for t in &report.thresholds {
-            for c in t.checks.iter().filter(|c| &c.point == id) {
-                if list_all || c.outcome == Outcome::Fail {
-                    listed.push(check_row(t, c));
-                }
-            }
-        }
+    // Each check once, by its point's first place in `order` (a point `order` lacks last),
+    // then by threshold.
+    let mut place: HashMap<&str, usize> = HashMap::new();
+    for (i, id) in order.iter().enumerate() {
+        place.entry(id.as_str()).or_insert(i);
     }
+    let mut checks: Vec<(&ThresholdResult, &Check)> = report
+        .thresholds
+        .iter()
+        .flat_map(|t| t.checks.iter().map(move |c| (t, c)))
+        .collect();
+    checks.sort_by_key(|(_, c)| place.get(c.point.as_str()).copied().unwrap_or(usize::MAX));
+    let total = checks.len();
+    let listed: Vec<CheckRow> = checks
+        .into_iter()
+        .filter(|(_, c)| total <= MAX_LISTED || c.outcome == Outcome::Fail)
+        .map(|(t, c)| check_row(t, c))
+        .collect();
     ThresholdsView {
         checks: total,
         passed: report.passed,
@@ -333,6 +341,19 @@ mod tests {
             v.thresholds[0].worst_point, "p7",
             "an absent figure is the worst"
         );
+    }
+
+    #[test]
+    fn each_check_is_listed_once_whatever_the_order_holds() {
+        let report = p99(vec![
+            check("a", Outcome::Pass, Some(12.3), Some(237.7)),
+            check("gone", Outcome::Pass, Some(12.3), Some(237.7)),
+        ]);
+        let order: Vec<String> = ["a", "a"].map(String::from).to_vec();
+        let v = view(&report, &order);
+        let points: Vec<&str> = v.listed.iter().map(|c| c.point.as_str()).collect();
+        assert_eq!(points, ["a", "gone"]);
+        assert_eq!((v.checks, v.omitted), (2, 0));
     }
 
     #[test]
