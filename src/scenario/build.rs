@@ -14,7 +14,8 @@ use super::diagnostics::Diagnostics;
 use super::read::Table;
 use super::{
     ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
-    build_load, build_mock, build_payloads, build_routes, build_thresholds, files, names,
+    build_load, build_mock, build_payloads, build_routes, build_scopes, build_thresholds, files,
+    names,
 };
 
 /// The keys of a scenario file's top level.
@@ -105,7 +106,7 @@ pub(crate) fn scenario(
     let thresholds = build_thresholds::thresholds(
         d,
         thresholds_table.as_ref(),
-        &build_thresholds::Reach {
+        &build_scopes::Reach {
             declared: &Declared::from(route_table.as_ref(), payload_table.as_ref()),
             routes: &routes,
             payloads: &payloads,

@@ -9,7 +9,8 @@
 //! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
 //!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_thresholds`
-//!   (with `build_bounds`): one per section; `thresholds` is the model of `[thresholds]`.
+//!   (with `build_bounds` and `build_scopes`): one per section; `thresholds` is the model of
+//!   `[thresholds]`.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
 //! - `files`: bounded reading of the files a scenario names; `credentials`: what is a secret
 //!   and how it is hidden.
@@ -23,6 +24,7 @@ mod build_matrix;
 mod build_mock;
 mod build_payloads;
 mod build_routes;
+mod build_scopes;
 mod build_target;
 mod build_thresholds;
 mod credentials;
