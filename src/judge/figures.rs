@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::{LatencySummary, PointResult, RunStats};
 
 /// Which way a figure improves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Better {
     /// More is better (throughput, success rate, tokens/s).

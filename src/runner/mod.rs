@@ -42,7 +42,8 @@ pub struct RunOptions {
     pub journal: Option<JournalSender>,
     /// The stop signal; `None` installs Ctrl-C handling (first stops, second exits).
     pub stop: Option<Stop>,
-    /// Called with each point's result as it finishes; a reason it returns ends the run there.
+    /// Called with each point's result as it finishes (not the last point's, nor one a stop
+    /// cut short); a reason it returns ends the run there.
     pub after_point: Option<AfterPoint>,
 }
 
