@@ -151,6 +151,7 @@ async fn run_against(answer: Vec<u8>, keep_open: bool, client: Client) -> RunSta
         quiet: true,
         journal: None,
         stop: Some(Stop::new()),
+        after_point: None,
     };
     let base = url::Url::parse(&format!("http://{addr}/")).unwrap();
     let outcome = runner::run(&s, &points, &base, options).await.unwrap();

@@ -149,6 +149,7 @@ async fn run(addr: SocketAddr, transport: &str, stream: bool) -> RunStats {
         quiet: true,
         journal: None,
         stop: Some(Stop::new()),
+        after_point: None,
     };
     let base = url::Url::parse(&format!("http://{addr}")).unwrap();
     let out = runner::run(&s, &points, &base, options).await.unwrap();

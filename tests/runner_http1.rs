@@ -122,6 +122,7 @@ async fn run(addr: SocketAddr, transport: &str, route: &str) -> RunStats {
         quiet: true,
         journal: None,
         stop: Some(Stop::new()),
+        after_point: None,
     };
     let base = url::Url::parse(&format!("http://{addr}")).unwrap();
     let out = runner::run(&s, &points, &base, options).await.unwrap();
@@ -310,6 +311,7 @@ async fn an_attempt_times_out_at_its_own_deadline() {
             quiet: true,
             journal: Some(journal.sender()),
             stop: Some(Stop::new()),
+            after_point: None,
         };
         let base = url::Url::parse(&format!("http://{addr}")).unwrap();
         runner::run(&s, &points, &base, options).await.unwrap();
@@ -395,6 +397,7 @@ async fn an_answer_before_the_whole_body_is_counted_by_its_status() {
             quiet: true,
             journal: None,
             stop: Some(Stop::new()),
+            after_point: None,
         };
         let base = url::Url::parse(&format!("http://{addr}")).unwrap();
         let out = runner::run(&s, &points, &base, options).await.unwrap();

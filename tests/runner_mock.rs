@@ -65,6 +65,7 @@ async fn run_with_timeout(
         quiet: true,
         journal: journal.as_ref().map(Journal::sender),
         stop: Some(Stop::new()),
+        after_point: None,
     };
     let out = runner::run(&s, &points, &server.base_url(), options)
         .await

@@ -26,6 +26,7 @@ async fn run(server: &MockServer, transport: &str, extra: &str) -> PointResult {
         quiet: true,
         journal: None,
         stop: Some(Stop::new()),
+        after_point: None,
     };
     let out = runner::run(&s, &points, &server.base_url(), options)
         .await

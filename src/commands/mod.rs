@@ -1,7 +1,7 @@
 //! One function per CLI command, gluing `scenario`, `runner`, `report`, `judge` and `mock`.
 //! Exit codes: 0 success, 2 usage, config or runtime error (also reports that could not all be
-//! written, or a request log that could not be kept), 3 a tolerance failed, 128 + the signal
-//! for a run a signal stopped.
+//! written, or a request log that could not be kept), 3 a tolerance or a threshold failed, 128 +
+//! the signal for a run a signal stopped.
 
 mod compare;
 mod completions;
@@ -20,7 +20,8 @@ use crate::scenario::escape_controls;
 /// Exit code for usage, config and runtime errors.
 pub const EXIT_ERROR: u8 = 2;
 
-/// Exit code when a figure is worse than a `--fail-on` tolerance allows.
+/// Exit code when a figure is worse than a `--fail-on` tolerance allows, or past a threshold
+/// of the scenario's `[thresholds]`.
 pub const EXIT_TOLERANCE: u8 = 3;
 
 /// Run the command `cli` names and map its result to an exit code; errors go to stderr.

@@ -1,6 +1,7 @@
 //! `nitro-scenario run`: load and expand the scenario, check that its reports can be written,
-//! start the mock when the target is `"mock"`, drive the points, and write the reports — also
-//! when the run was cut short by an error or a signal.
+//! start the mock when the target is `"mock"`, drive the points, judge them against the
+//! scenario's thresholds, and write the reports — also when the run was cut short by an
+//! error, a signal or a failed threshold with `abort_on_fail`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,10 +12,10 @@ use anyhow::Context;
 use super::outputs;
 use crate::cli::RunArgs;
 use crate::journal::{self, Journal, JournalEnd, JournalStats};
-use crate::judge::Baseline;
+use crate::judge::{self, Baseline};
 use crate::mock::MockChild;
 use crate::report::{self, HostFacts, OutputPlan, RunReport, Templates};
-use crate::runner::{self, RunError, RunOptions, RunOutcome};
+use crate::runner::{self, AfterPoint, RunError, RunOptions, RunOutcome};
 use crate::scenario::{self, BaseUrl, Overrides, Point, Scenario, escape_controls};
 use crate::stop::{SignalWatch, Stop};
 
@@ -65,13 +66,14 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             (outcome, Some(err))
         }
     };
-    let interrupted = outcome.partial && run_error.is_none();
+    // A run `abort_on_fail` ended is partial too, but no signal stopped it.
+    let interrupted = outcome.partial && run_error.is_none() && stop.is_requested();
     let (journal_stats, log_file) = match driven.journal {
         Some(JournalEnd { stats, file }) => (Some(stats), file),
         None => (None, None),
     };
     let log_failure = journal_stats.as_ref().and_then(log_failure);
-    let report = RunReport::new(
+    let mut report = RunReport::new(
         &scenario,
         driven.target,
         driven.shown_base,
@@ -82,6 +84,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         outcome.points,
         journal_stats,
     )?;
+    report.thresholds = judge::thresholds::judge(&scenario.thresholds, &report.points);
     let judged = baseline.map(|b| b.judge(&report, &plan.results_path()));
     let comparison = judged
         .as_ref()
@@ -102,6 +105,18 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(err) = run_error {
         return Err(err.into());
     }
+    let thresholds_failed = report.thresholds.as_ref().is_some_and(|t| {
+        for line in judge::failure_lines(t) {
+            eprintln!("{line}");
+        }
+        if !args.quiet {
+            eprintln!(
+                "thresholds: {} passed, {} failed, {} not applicable",
+                t.passed, t.failed, t.not_applicable
+            );
+        }
+        t.any_failed()
+    });
     // A comparison that could not be made costs report.md its section, not the run its files.
     let verdict = match judged {
         Some(judged) => super::compare::tell(&judged?.comparison),
@@ -111,6 +126,8 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(super::EXIT_ERROR)
     } else if interrupted {
         ExitCode::from(stop.signal().map_or(EXIT_INTERRUPTED, |s| s.exit_code()))
+    } else if thresholds_failed {
+        ExitCode::from(super::EXIT_TOLERANCE)
     } else {
         verdict
     })
@@ -173,10 +190,16 @@ async fn drive(
             None
         }
     };
+    let thresholds = &scenario.thresholds;
+    let after_point = (thresholds.abort_on_fail && !thresholds.is_empty()).then(|| {
+        let thresholds = thresholds.clone();
+        AfterPoint::new(move |point| judge::thresholds::abort_reason(&thresholds, point))
+    });
     let options = RunOptions {
         quiet: args.quiet,
         journal: journal.as_ref().map(Journal::sender),
         stop: Some(stop.clone()),
+        after_point,
     };
     let started = SystemTime::now();
     let outcome = runner::run(scenario, points, &base, options).await;

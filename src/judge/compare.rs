@@ -11,6 +11,7 @@ use super::JudgeError;
 use super::figures::{Better, FIGURES, Figure, Unit, values};
 use super::noise::{self, Rule, Shift};
 use super::provenance::warnings;
+use super::thresholds::ThresholdReport;
 use super::tolerance::Tolerance;
 use crate::metrics::{PointResult, median_mad};
 use crate::report::{self, RunReport};
@@ -221,13 +222,27 @@ pub fn compare(base: &Loaded, new: &Loaded, tolerances: &[Tolerance]) -> Compari
     Comparison {
         base: side(base),
         new: side(new),
-        warnings: warnings(&base.report, &new.report),
+        warnings: warnings(&base.report, &new.report)
+            .into_iter()
+            .chain(thresholds_failed(new.report.thresholds.as_ref()))
+            .collect(),
         points,
         base_only,
         new_only,
         tolerances: tolerances.to_vec(),
         failures,
     }
+}
+
+/// A warning when the new run failed thresholds of its scenario: `compare` does not judge
+/// them again, but whoever reads the comparison should know.
+fn thresholds_failed(new: Option<&ThresholdReport>) -> Option<String> {
+    let t = new.filter(|t| t.any_failed())?;
+    Some(format!(
+        "the new run failed {} of its {} threshold checks (its report.md lists them)",
+        t.failed,
+        t.passed + t.failed + t.not_applicable
+    ))
 }
 
 fn compare_point(
@@ -314,6 +329,23 @@ mod tests {
     fn judged(key: &str, base: &[f64], new: &[f64], fail_on: Option<&str>) -> FigureComparison {
         let tolerances = parse(&fail_on.map(String::from).into_iter().collect::<Vec<_>>()).unwrap();
         compare_figure(figure(key).unwrap(), base, new, tolerances.first()).unwrap()
+    }
+
+    #[test]
+    fn a_new_run_that_failed_thresholds_is_flagged() {
+        assert_eq!(thresholds_failed(None), None);
+        let mut t = ThresholdReport {
+            thresholds: Vec::new(),
+            passed: 5,
+            failed: 0,
+            not_applicable: 1,
+        };
+        assert_eq!(thresholds_failed(Some(&t)), None, "all held");
+        t.failed = 2;
+        assert_eq!(
+            thresholds_failed(Some(&t)).as_deref(),
+            Some("the new run failed 2 of its 8 threshold checks (its report.md lists them)")
+        );
     }
 
     #[test]

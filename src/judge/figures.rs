@@ -1,6 +1,8 @@
 //! The headline figures `compare` judges, as one table: each figure's key (what `--fail-on`
 //! names), its label, how to read it off one run, which way is better, and its unit. A new
-//! figure — an open-loop point's response time or goodput, say — is one more row.
+//! figure — an open-loop point's response time or goodput, say — is one more row, and a
+//! threshold key at once: `[thresholds]` may bound every figure of this table and of
+//! `more_figures` (more percentiles, error counts by kind, the open loop's own figures).
 //!
 //! Figures are read per run, because the noise rule needs every run's value, not only the
 //! median: `values` gives them, over the same runs the report's medians are taken over.
@@ -9,7 +11,7 @@
 //! requests — never as counts per run: in a phase bounded by time a count grows with
 //! throughput, so "fewer errors" would often mean only "fewer requests".
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metrics::{LatencySummary, PointResult, RunStats};
 
@@ -24,7 +26,7 @@ pub enum Better {
 }
 
 /// A figure's unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// Requests per second.
@@ -37,6 +39,10 @@ pub enum Unit {
     Ms,
     /// Completion tokens per second.
     TokensPerSec,
+    /// A count of requests in one run (failures of a kind).
+    Count,
+    /// Yes or no, as 1 or 0 (client-bound).
+    Bool,
 }
 
 impl Unit {
@@ -49,6 +55,8 @@ impl Unit {
             Self::Ms => "ms",
             Self::TokensPerSec => "tokens/s",
             Self::PercentOfRequests => "% of requests",
+            Self::Count => "requests",
+            Self::Bool => "yes/no",
         }
     }
 
@@ -187,15 +195,19 @@ pub fn figure(key: &str) -> Option<&'static Figure> {
 }
 
 /// `figure`'s value in each run of `point` that has it, in run order. The runs are those the
-/// report's medians are taken over: the complete ones, or all of them when none is complete.
+/// report's medians are taken over (`runs`).
 pub fn values(point: &PointResult, figure: &Figure) -> Vec<f64> {
+    runs(point).filter_map(|r| (figure.of_run)(r)).collect()
+}
+
+/// The runs of `point` the report's medians are taken over, in run order: the complete ones,
+/// or all of them when none is complete.
+pub fn runs(point: &PointResult) -> impl Iterator<Item = &RunStats> {
     let any_complete = point.runs.iter().any(|r| !r.partial);
     point
         .runs
         .iter()
-        .filter(|r| !(any_complete && r.partial))
-        .filter_map(figure.of_run)
-        .collect()
+        .filter(move |r| !(any_complete && r.partial))
 }
 
 #[cfg(test)]

@@ -219,12 +219,14 @@ fn p_text(p: f64) -> String {
     }
 }
 
-/// Decimals a figure's values are shown with: as in `report.md`.
-fn decimals(unit: Unit, median: f64) -> usize {
+/// Decimals a figure's values are shown with: as in `report.md`; a count is whole unless a
+/// median of two runs split it.
+pub(super) fn decimals(unit: Unit, median: f64) -> usize {
     match unit {
         Unit::Ms => 2,
         Unit::Percent | Unit::PercentOfRequests => 1,
         Unit::RequestsPerSec | Unit::TokensPerSec => rate_decimals(median),
+        Unit::Count | Unit::Bool => usize::from(median.fract() != 0.0),
     }
 }
 

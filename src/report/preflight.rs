@@ -18,7 +18,7 @@ pub fn check_templates(
     points: &[Point],
 ) -> Result<(), ReportError> {
     let (target, base_url) = shown_target(&scenario.target.base_url);
-    let report = RunReport::new(
+    let mut report = RunReport::new(
         scenario,
         target,
         base_url,
@@ -29,6 +29,8 @@ pub fn check_templates(
         points.iter().map(placeholder).collect(),
         Some(JournalStats::default()),
     )?;
+    // The scenario's thresholds judged on the placeholders: their section renders too.
+    report.thresholds = crate::judge::thresholds::judge(&scenario.thresholds, &report.points);
     markdown::render(&report, templates, None).map(drop)
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::ReportError;
 use super::secrets::Secrets;
 use crate::journal::JournalStats;
+use crate::judge::ThresholdReport;
 use crate::metrics::PointResult;
 use crate::scenario::{BaseUrl, Scenario, read_text};
 
@@ -46,6 +47,10 @@ pub struct RunReport {
     pub points: Vec<PointResult>,
     /// The per-request log's counters, when it was on.
     pub journal: Option<JournalStats>,
+    /// What the scenario's `[thresholds]` found (`judge::thresholds`); `None`, and absent
+    /// from `results.json`, for a scenario without thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<ThresholdReport>,
 }
 
 /// Facts about the client machine.
@@ -129,6 +134,7 @@ impl RunReport {
                 .collect(),
             points,
             journal,
+            thresholds: None,
         })
     }
 }

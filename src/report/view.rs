@@ -13,6 +13,7 @@ use super::charts::{ChartRef, charts_of};
 use super::clients::{ClientGroup, ClientNote, ENGINE_LANG, client_groups, client_notes};
 use super::filters::thousands;
 use super::routes::by_route;
+use crate::judge::{self, ThresholdsView};
 use crate::metrics::{
     ClientRecord, NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, RunStats, Spread, basis,
     median_mad,
@@ -434,6 +435,8 @@ pub(crate) struct View<'a> {
     pub(crate) client_groups: Vec<ClientGroup>,
     /// External clients' runs that did not complete, and skipped clients.
     pub(crate) client_notes: Vec<ClientNote>,
+    /// The thresholds' results, rows formatted; `none` for a scenario without thresholds.
+    pub(crate) thresholds: Option<ThresholdsView>,
 }
 
 /// The view of `report`, with the Markdown of its comparison with a baseline when there is one.
@@ -477,6 +480,10 @@ pub(crate) fn view<'a>(report: &'a RunReport, comparison: Option<&'a str>) -> Vi
         any_client: points.iter().any(|p| p.client.is_some()),
         client_groups: client_groups(&points),
         client_notes: client_notes(&report.points),
+        thresholds: report.thresholds.as_ref().map(|t| {
+            let order: Vec<String> = report.points.iter().map(|p| p.id.clone()).collect();
+            judge::threshold_view(t, &order)
+        }),
         points,
         routes,
     }

@@ -21,6 +21,7 @@ pub mod sse;
 mod transport;
 mod worker;
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use url::Url;
@@ -47,6 +48,30 @@ pub struct RunOptions {
     pub journal: Option<JournalSender>,
     /// The stop signal; `None` installs Ctrl-C handling (first stops, second exits).
     pub stop: Option<Stop>,
+    /// Called with each point's result as it finishes (not the last point's, nor one a stop
+    /// cut short); a reason it returns ends the run there.
+    pub after_point: Option<AfterPoint>,
+}
+
+/// A look at each finished point that may end the run (thresholds with `abort_on_fail`): the
+/// runner knows only that a reason came back, not what was judged.
+#[derive(Clone)]
+pub struct AfterPoint(Arc<PointCheck>);
+
+/// What an `AfterPoint` runs: the reason to end the run after this point, if any.
+type PointCheck = dyn Fn(&PointResult) -> Option<String> + Send + Sync;
+
+impl AfterPoint {
+    /// `check` returns why the run must end after a point, or `None` to go on.
+    pub fn new(check: impl Fn(&PointResult) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(check))
+    }
+}
+
+impl std::fmt::Debug for AfterPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterPoint")
+    }
 }
 
 /// What a run produced.
@@ -186,6 +211,7 @@ async fn run_with<C: Connector>(
     };
     let started = SystemTime::now();
     let mut results = Vec::with_capacity(points.len());
+    let mut ended = None;
     for (done, (point, req)) in points.iter().zip(requests).enumerate() {
         if stop.is_requested() {
             break;
@@ -195,8 +221,18 @@ async fn run_with<C: Connector>(
             done,
             planned: scenario::point_estimate(scenario, point).wall,
         });
-        results.push(run_point(connector, point, req, &ctx).await);
+        let result = run_point(connector, point, req, &ctx).await;
+        // A point a stop cut short is not judged: the stop says why the run ended.
+        ended = match &options.after_point {
+            Some(check) if !stop.is_requested() && done + 1 < points.len() => (check.0)(&result),
+            _ => None,
+        };
+        results.push(result);
         progress.on(Event::PointFinished { done: done + 1 });
+        if let Some(reason) = &ended {
+            progress.println(&format!("stopping after this point: {reason}"));
+            break;
+        }
     }
     progress.finish();
     notice.abort();
@@ -205,9 +241,11 @@ async fn run_with<C: Connector>(
     Ok(RunOutcome {
         points: results,
         partial,
-        interruption: partial.then(|| match stop.signal() {
-            Some(signal) => format!("interrupted ({})", signal.name()),
-            None => "interrupted".to_string(),
+        interruption: partial.then(|| {
+            ended.unwrap_or_else(|| match stop.signal() {
+                Some(signal) => format!("interrupted ({})", signal.name()),
+                None => "interrupted".to_string(),
+            })
         }),
         started,
         finished: SystemTime::now(),

@@ -52,6 +52,7 @@ async fn run_logged(
         quiet: true,
         journal,
         stop: Some(stop),
+        after_point: None,
     };
     let base = Url::parse("http://127.0.0.1:9/").unwrap();
     run_with(connector, &s, &points, &base, options, Pacing::Tokio)
@@ -80,6 +81,38 @@ async fn scripted_latencies_give_exact_percentiles_and_counts() {
     assert_eq!(run.latency.unwrap().mean_us, 50.5);
     assert_eq!(run.ttfb.unwrap().p50_us, 25);
     assert!(!out.partial);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_after_point_reason_ends_the_run_after_that_point() {
+    let (s, points) = scenario(false, "[run]\nrequests = 5\n[matrix.axes]\nx = [1, 2, 3]\n");
+    let run = |ending: &'static str| {
+        let connector = ScriptedConnector::new(vec![Step::ok(10)]);
+        let (s, points) = (s.clone(), points.clone());
+        async move {
+            let options = RunOptions {
+                quiet: true,
+                stop: Some(Stop::new()),
+                after_point: Some(AfterPoint::new(move |p| {
+                    p.id.ends_with(ending).then(|| format!("`{}` failed", p.id))
+                })),
+                ..RunOptions::default()
+            };
+            let base = Url::parse("http://127.0.0.1:9/").unwrap();
+            run_with(&connector, &s, &points, &base, options, Pacing::Tokio)
+                .await
+                .unwrap()
+        }
+    };
+    let out = run("-2").await;
+    let ids: Vec<&str> = out.points.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["chat-c4-1", "chat-c4-2"]);
+    assert!(out.partial);
+    assert_eq!(out.interruption.as_deref(), Some("`chat-c4-2` failed"));
+    // After the last point there is nothing left to end: the run is whole.
+    let out = run("-3").await;
+    assert_eq!(out.points.len(), 3);
+    assert!(!out.partial && out.interruption.is_none());
 }
 
 #[tokio::test(start_paused = true)]

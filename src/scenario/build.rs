@@ -1,7 +1,8 @@
 //! Turning a parsed document into the typed `Scenario`: the top level, `[run]` and
 //! `[output]`. `[target]` is in `build_target`, `[payloads]` in `build_payloads`, `[routes]` in
 //! `build_routes`, `[matrix]` in `build_matrix`, `[mock]` in `build_mock`, `[clients]` in
-//! `build_clients`. Every problem is recorded and reading goes on.
+//! `build_clients`, `[thresholds]` in `build_thresholds`. Every problem is recorded and reading
+//! goes on.
 
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::Path;
@@ -14,7 +15,8 @@ use super::diagnostics::{Diagnostics, unsafe_char};
 use super::read::Table;
 use super::{
     ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
-    build_clients, build_load, build_mock, build_payloads, build_routes, files, names,
+    build_clients, build_load, build_mock, build_payloads, build_routes, build_scopes,
+    build_thresholds, files, names,
 };
 
 /// The keys of a scenario file's top level.
@@ -29,6 +31,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "mock",
     "output",
     "clients",
+    "thresholds",
 ];
 
 /// Build the scenario, which was `written` so; `None` when any problem was recorded.
@@ -121,6 +124,18 @@ pub(crate) fn scenario(
         let table = clients_table.as_ref();
         build_clients::check_fit(d, table, &clients, run_table.as_ref(), run, matrix);
     }
+    let thresholds_table = root.table(d, "thresholds");
+    let thresholds = build_thresholds::thresholds(
+        d,
+        thresholds_table.as_ref(),
+        &build_scopes::Reach {
+            declared: &Declared::from(route_table.as_ref(), payload_table.as_ref()),
+            routes: &routes,
+            payloads: &payloads,
+            matrix: matrix.as_ref(),
+            matrix_table: matrix_table.as_ref(),
+        },
+    );
     if !d.is_clean() {
         return None;
     }
@@ -137,6 +152,7 @@ pub(crate) fn scenario(
         clients,
         mock: mock?,
         output: output?,
+        thresholds,
         written,
         warnings,
     })

@@ -8,8 +8,9 @@
 //!
 //! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
-//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_clients`: one
-//!   per section.
+//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_clients`,
+//!   `build_thresholds` (with `build_bounds` and `build_scopes`): one per section; `thresholds`
+//!   is the model of `[thresholds]`.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
 //! - `files`: bounded reading of the files a scenario names (also used by `report` for
 //!   `results.json` and templates); `credentials`: what is a secret and how it is hidden.
@@ -17,13 +18,16 @@
 
 mod build;
 mod build_axes;
+mod build_bounds;
 mod build_clients;
 mod build_load;
 mod build_matrix;
 mod build_mock;
 mod build_payloads;
 mod build_routes;
+mod build_scopes;
 mod build_target;
+mod build_thresholds;
 mod credentials;
 mod diagnostics;
 mod expand;
@@ -35,6 +39,7 @@ mod names;
 mod overrides;
 mod read;
 mod templates;
+pub mod thresholds;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +58,7 @@ pub use model::{
     Template, TransportKind, Written,
 };
 pub use overrides::{ENV_VARS, Overrides};
+pub use thresholds::{Bound, Op, Scope, Threshold, Thresholds};
 
 use crate::mock::MockConfig;
 use diagnostics::{Diagnostics, file_problem};

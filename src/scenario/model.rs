@@ -45,6 +45,8 @@ pub struct Scenario {
     pub mock: MockConfig,
     /// Where and what to write.
     pub output: OutputSettings,
+    /// `[thresholds]`: bounds on reported figures, judged per point (none when absent).
+    pub thresholds: super::Thresholds,
     /// The scenario as written — the file's text and the overrides applied, secrets redacted —
     /// which the report echoes so that the run can be repeated.
     #[serde(skip)]

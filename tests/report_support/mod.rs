@@ -275,6 +275,7 @@ pub fn sample(partial: bool) -> RunReport {
             disk_writes: 3,
             ..JournalStats::default()
         }),
+        thresholds: None,
     }
 }
 

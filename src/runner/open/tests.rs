@@ -39,6 +39,7 @@ async fn drive(
         quiet: true,
         journal: journal.as_ref().map(Journal::sender),
         stop: Some(Stop::new()),
+        after_point: None,
     };
     let base = Url::parse("http://127.0.0.1:9/").unwrap();
     let connector = ScriptedConnector::new(steps);
