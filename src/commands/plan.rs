@@ -83,6 +83,17 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
             .collect();
         let _ = writeln!(out, "stages     from 0 req/s: {}", stages.join(", "));
     }
+    if let Some(slo) = &scenario.slo {
+        let _ = writeln!(out, "slo        {}", slo.describe());
+    }
+    if let Some(search) = &scenario.search {
+        let _ = writeln!(
+            out,
+            "search     {}: at most {} probes per run",
+            search.describe(),
+            search.worst_case_probes()
+        );
+    }
     let _ = writeln!(out);
     let rows: Vec<[String; 6]> = points.iter().map(|p| row(scenario, p)).collect();
     let header = ["point", "request", "payload", "load", "time", "answer"];
@@ -116,14 +127,18 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
         scenario.run.runs
     );
     if estimate.lower_bound {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "at least {} (closed-loop phases that end after a number of requests are not counted)",
             format_estimate(estimate.wall)
         );
     } else {
-        let _ = writeln!(out, "{}", format_estimate(estimate.wall));
+        let _ = write!(out, "{}", format_estimate(estimate.wall));
     }
+    if estimate.worst_case {
+        let _ = write!(out, "; searches counted at their most probes");
+    }
+    let _ = writeln!(out);
     out
 }
 
@@ -138,7 +153,11 @@ fn row(scenario: &Scenario, p: &Point) -> [String; 6] {
         BodyCheck::Any => "any",
     };
     let estimate = scenario::point_estimate(scenario, p);
-    let bound = if estimate.lower_bound { "≥ " } else { "" };
+    let bound = match (estimate.lower_bound, estimate.worst_case) {
+        (true, _) => "≥ ",
+        (false, true) => "≤ ",
+        (false, false) => "",
+    };
     let time = format!("{bound}{}", format_estimate(estimate.wall));
     let answer = if p.request.expect.status.is_empty() {
         check.to_string()

@@ -8,7 +8,9 @@ pub mod attempt;
 pub mod open_loop;
 pub mod recorder;
 pub mod samples;
+pub mod search;
 pub mod selfwatch;
+pub mod slo;
 pub mod summary;
 
 pub use aggregate::{aggregate, median_mad};
@@ -16,6 +18,8 @@ pub use attempt::{FailureKind, NOT_STREAMED_GAP_US, Observation, Phase, StreamOb
 pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopAggregate, OpenLoopStats, Sending};
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};
+pub use search::{Probe, SearchAggregate, SearchEnd, SearchRun};
+pub use slo::{CheckAggregate, RequestGoals, SloAggregate, SloCheck, SloVerdict};
 pub use selfwatch::SelfWatch;
 pub use summary::{
     ClientStats, LatencySummary, OutcomeCounts, PointAggregate, PointResult, RunStats, Spread,

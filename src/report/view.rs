@@ -108,7 +108,7 @@ pub(crate) struct PointRow {
     pub(crate) usage: Vec<UsageRow>,
     /// Whether the point is an open loop (the fields below exist).
     pub(crate) open_loop: bool,
-    /// The open loop's configured rate, requests per second; `None` for stages.
+    /// The open loop's configured rate, requests per second; `None` for stages and searches.
     pub(crate) rate_rps: Option<f64>,
     /// Offered rate, requests per second (scheduled requests over their span).
     pub(crate) offered_rps: Option<Spread>,
@@ -270,7 +270,7 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
         open_loop: o.is_some(),
         rate_rps: p.load.open_loop().and_then(|o| match o.rate {
             RateProfile::Fixed(rps) => Some(rps),
-            RateProfile::Stages(_) => None,
+            RateProfile::Stages(_) | RateProfile::Search(_) => None,
         }),
         offered_rps: o.and_then(|o| o.offered_rps),
         achieved_rps: o.and_then(|o| o.achieved_rps),

@@ -1,8 +1,8 @@
 //! Drives load: for each point, its workers run the warmup and measure phases `runs` times
 //! through a `Transport` — a closed loop's `concurrency` workers, or an open loop's pool fed
 //! by a dispatcher at each request's intended start (`open`, `schedule`) — retrying 429s per
-//! the policy; per-worker recorders are merged into `RunStats`. Progress goes to the bars
-//! through live counters.
+//! the policy; per-worker recorders are merged into `RunStats`. A search point's run is a
+//! series of open-loop probes (`search`). Progress goes to the bars through live counters.
 
 mod cause;
 mod exchange;
@@ -13,6 +13,7 @@ pub mod openai;
 mod point;
 mod progress;
 mod schedule;
+mod search;
 pub mod sse;
 mod transport;
 mod worker;

@@ -11,11 +11,14 @@ use tokio::time::Instant;
 use super::live::Live;
 use super::open::{OpenPhase, Pacing, run_open_phase};
 use super::progress::{PhaseShown, Progress};
+use super::search::run_search;
 use super::transport::{Connector, Prepared};
 use super::worker::{PhaseCommon, PhaseCtx, Worker};
 use crate::journal::JournalSender;
-use crate::metrics::{self, Dispatched, Phase, PointResult, Recorder, RunStats, SelfWatch};
-use crate::scenario::{LoadModel, Point, Scenario};
+use crate::metrics::{
+    self, Dispatched, Phase, PointResult, Recorder, RequestGoals, RunStats, SelfWatch,
+};
+use crate::scenario::{LoadModel, PhaseLimit, Point, RateProfile, Scenario, Slo};
 use crate::stop::Stop;
 
 /// What every point of a run shares.
@@ -63,11 +66,16 @@ pub(crate) async fn run_point<C: Connector>(
     };
     let live = Arc::new(live);
     let drive = Drive {
+        point,
         req: &req,
         ctx,
         done,
         open: open.as_ref(),
         offered: point.load.open_loop().map(|o| o.rate.label()),
+    };
+    let search = match point.load.open_loop().map(|o| &o.rate) {
+        Some(RateProfile::Search(search)) => Some(search),
+        _ => None,
     };
     let mut runs: Vec<RunStats> = Vec::new();
     let mut partial = false;
@@ -84,33 +92,16 @@ pub(crate) async fn run_point<C: Connector>(
             point: point.index as u32,
             run,
             run_start: ctx.run_start,
+            goals: ctx.scenario.slo.as_ref().map(RequestGoals::of),
         };
-        if let Some(limit) = settings.warmup {
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
-            (workers, _) = drive.phase(workers, phase, run, limit.duration).await;
-            for w in &mut workers {
-                w.clear();
-            }
-            if ctx.stop.is_requested() {
-                partial = true;
-                break;
-            }
-        }
-        let watch = SelfWatch::start();
-        let phase = PhaseCtx::starting_now(Phase::Measure, settings.measure, common);
-        let dispatched;
-        (workers, dispatched) = drive
-            .phase(workers, phase, run, settings.measure.duration)
-            .await;
-        let client = watch.finish().await;
-        let mut stats = summarize(&workers, run, client, dispatched.as_ref());
-        for w in &mut workers {
-            w.clear();
-        }
+        let measured;
+        (workers, measured) = match search {
+            Some(search) => run_search(&drive, search, workers, common).await,
+            None => drive.run(workers, common, settings.measure).await,
+        };
         let stopped = ctx.stop.is_requested();
         partial |= stopped;
-        stats.partial = stopped;
-        if stats.requests > 0 || !stopped {
+        if let Some(stats) = measured.filter(|s| s.requests > 0 || !stopped) {
             runs.push(stats);
         }
         if stopped {
@@ -124,33 +115,88 @@ pub(crate) async fn run_point<C: Connector>(
     PointResult::of(point, runs, partial, finished)
 }
 
-/// How one point's phases are run.
-struct Drive<'a, 'c, C> {
-    req: &'a Arc<Prepared>,
-    ctx: &'a RunCtx<'c>,
+/// How one point's runs and phases are run.
+pub(super) struct Drive<'a, 'c, C> {
+    /// The point.
+    pub(super) point: &'a Point,
+    pub(super) req: &'a Arc<Prepared>,
+    pub(super) ctx: &'a RunCtx<'c>,
     /// Points finished before this one.
-    done: usize,
+    pub(super) done: usize,
     /// The open loop, for an open-loop point.
-    open: Option<&'a OpenPhase<'a, C>>,
+    pub(super) open: Option<&'a OpenPhase<'a, C>>,
     /// The open loop's rate as the progress bar shows it.
-    offered: Option<String>,
+    pub(super) offered: Option<String>,
 }
 
-impl<C: Connector> Drive<'_, '_, C> {
-    /// Run one phase, limited to `limit`, of run number `run`: the workers come back, with
-    /// an open loop's dispatcher counts.
+impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
+    /// The same point driven by the open loop `open`, whose rate the bar shows as `offered`
+    /// (a search's probe).
+    pub(super) fn with_open<'b>(
+        &'b self,
+        open: &'b OpenPhase<'b, C>,
+        offered: String,
+    ) -> Drive<'b, 'c, C> {
+        Drive {
+            point: self.point,
+            req: self.req,
+            ctx: self.ctx,
+            done: self.done,
+            open: Some(open),
+            offered: Some(offered),
+        }
+    }
+
+    /// One run (its number in `common`): the warmup, discarded, then a measure phase limited
+    /// to `measure`, summarized (and judged against `[slo]`). `None` when a stop came during
+    /// the warmup; a run the stop cut short is marked partial.
+    pub(super) async fn run(
+        &self,
+        mut workers: Vec<Worker<C::Transport>>,
+        common: PhaseCommon,
+        measure: PhaseLimit,
+    ) -> (Vec<Worker<C::Transport>>, Option<RunStats>) {
+        let run = common.run;
+        if let Some(limit) = self.ctx.scenario.run.warmup {
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
+            (workers, _) = self.phase(workers, phase, limit.duration).await;
+            for w in &mut workers {
+                w.clear();
+            }
+            if self.ctx.stop.is_requested() {
+                return (workers, None);
+            }
+        }
+        let watch = SelfWatch::start();
+        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common);
+        let dispatched;
+        (workers, dispatched) = self.phase(workers, phase, measure.duration).await;
+        let client = watch.finish().await;
+        let judge = self.ctx.scenario.slo.as_ref().map(|slo| Judge {
+            slo,
+            stream: self.point.request.stream,
+        });
+        let mut stats = summarize(&workers, run, client, dispatched.as_ref(), judge);
+        for w in &mut workers {
+            w.clear();
+        }
+        stats.partial = self.ctx.stop.is_requested();
+        (workers, Some(stats))
+    }
+
+    /// Run one phase, limited to `limit`: the workers come back, with an open loop's
+    /// dispatcher counts.
     async fn phase(
         &self,
         workers: Vec<Worker<C::Transport>>,
         phase: PhaseCtx,
-        run: u32,
         limit: Option<Duration>,
     ) -> (Vec<Worker<C::Transport>>, Option<Dispatched>) {
         phase.common.live.reset();
         let ticker = self.ctx.progress.watch_phase(
             Arc::clone(&phase.common.live),
             PhaseShown {
-                run,
+                run: phase.common.run,
                 runs: self.ctx.scenario.run.runs.get(),
                 phase: phase.phase,
                 limit,
@@ -194,13 +240,21 @@ async fn run_closed_phase<T: super::transport::Transport>(
     back
 }
 
+/// What a run is judged by: `[slo]`, and whether the route streams (stream objectives judge
+/// streams only).
+struct Judge<'a> {
+    slo: &'a Slo,
+    stream: bool,
+}
+
 /// Merge the workers' recorders into one run's summary (an open loop's with its dispatcher's
-/// counts).
+/// counts), judged against `[slo]` when there is one.
 fn summarize<T>(
     workers: &[Worker<T>],
     run: u32,
     client: metrics::ClientStats,
     dispatched: Option<&Dispatched>,
+    judge: Option<Judge<'_>>,
 ) -> RunStats {
     let mut merged = Recorder::new();
     let mut first: Option<Instant> = None;
@@ -225,5 +279,6 @@ fn summarize<T>(
     };
     stats.in_flight_at_end = in_flight;
     stats.journal_dropped = dropped;
+    stats.slo = judge.map(|j| merged.judge(j.slo, j.stream, &stats));
     stats
 }

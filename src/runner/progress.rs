@@ -134,6 +134,14 @@ impl Progress {
         self.overall.inc(planned.as_millis() as u64);
     }
 
+    /// Print `line` above the bars while they are shown; nothing when they are hidden (a
+    /// step of the run worth keeping on screen, such as a search's probe).
+    pub(crate) fn log(&self, line: &str) {
+        if !self.hidden {
+            let _ = self.multi.println(line);
+        }
+    }
+
     /// Print `line` above the bars (or on stderr when they are hidden).
     pub(crate) fn println(&self, line: &str) {
         if self.hidden {

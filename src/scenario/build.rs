@@ -14,7 +14,7 @@ use super::diagnostics::Diagnostics;
 use super::read::Table;
 use super::{
     ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
-    build_load, build_mock, build_payloads, build_routes, files, names,
+    build_load, build_mock, build_payloads, build_routes, build_slo, files, names,
 };
 
 /// The keys of a scenario file's top level.
@@ -28,6 +28,8 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "matrix",
     "mock",
     "output",
+    "slo",
+    "search",
 ];
 
 /// Build the scenario, which was `written` so; `None` when any problem was recorded.
@@ -97,8 +99,12 @@ pub(crate) fn scenario(
     };
     let output_table = root.table(d, "output");
     let output = output(d, output_table.as_ref(), base_dir);
+    let slo = build_slo::slo(d, root);
+    let measure = run.as_ref().map(|r| r.measure.duration);
+    let search = build_slo::search(d, root, measure);
     if let Some(matrix) = &matrix {
         build_load::check_fit(d, run_table.as_ref(), matrix_table.as_ref(), matrix);
+        build_slo::check_fit(d, root, matrix_table.as_ref(), matrix);
     }
     if !d.is_clean() {
         return None;
@@ -115,6 +121,8 @@ pub(crate) fn scenario(
         matrix: matrix?,
         mock: mock?,
         output: output?,
+        slo: slo?,
+        search: search?,
         written,
         warnings,
     })

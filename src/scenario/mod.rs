@@ -8,7 +8,8 @@
 //!
 //! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
-//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`: one per section.
+//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_load`
+//!   (`[run.arrival]`, `[[run.stages]]`), `build_slo` (`[slo]`, `[search]`): one per section.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
 //! - `files`: bounded reading of the files a scenario names; `credentials`: what is a secret
 //!   and how it is hidden.
@@ -21,6 +22,7 @@ mod build_matrix;
 mod build_mock;
 mod build_payloads;
 mod build_routes;
+mod build_slo;
 mod build_target;
 mod credentials;
 mod diagnostics;
@@ -32,6 +34,7 @@ pub mod model;
 mod names;
 mod overrides;
 mod read;
+pub mod slo;
 mod templates;
 pub mod units;
 
@@ -48,6 +51,7 @@ pub use model::{
     RetryPolicy, Route, RunSettings, Scenario, SecretText, Target, Template, TransportKind,
     Written,
 };
+pub use slo::{Objective, RateSearch, Resolution, Slo};
 pub use overrides::{ENV_VARS, Overrides};
 
 use crate::mock::MockConfig;

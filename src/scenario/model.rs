@@ -16,6 +16,7 @@ use url::Url;
 use super::Problem;
 use super::diagnostics::Spot;
 use super::load::{ArrivalSettings, LoadModel, RateValue, Stage};
+use super::slo::{RateSearch, Slo};
 use crate::mock::MockConfig;
 
 /// A checked scenario file with overrides applied.
@@ -39,6 +40,10 @@ pub struct Scenario {
     pub matrix: Matrix,
     /// Settings of the built-in mock server, used when `target.base_url = "mock"`.
     pub mock: MockConfig,
+    /// `[slo]`: the objectives every point is judged by (goodput, and whether it meets them).
+    pub slo: Option<Slo>,
+    /// `[search]`: the bracket of the `"search"` rate.
+    pub search: Option<RateSearch>,
     /// Where and what to write.
     pub output: OutputSettings,
     /// The scenario as written — the file's text and the overrides applied, secrets redacted —
