@@ -11,7 +11,7 @@ use super::{ReportError, RunReport};
 use crate::metrics::Spread;
 
 /// The fixed columns, in order.
-pub(crate) const COLUMNS: [&str; 55] = [
+pub(crate) const COLUMNS: [&str; 58] = [
     "id",
     "route",
     "path",
@@ -67,6 +67,9 @@ pub(crate) const COLUMNS: [&str; 55] = [
     "queued",
     "peak_in_flight",
     "behind_schedule",
+    "goodput_rps",
+    "slo_met",
+    "search_answer_rps",
 ];
 
 fn f(v: f64, decimals: usize) -> String {
@@ -176,6 +179,15 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             } else {
                 String::new()
             },
+            r.slo
+                .as_ref()
+                .and_then(|s| s.goodput)
+                .map_or(String::new(), |s| rate(s.median)),
+            r.slo.as_ref().map_or(String::new(), |s| s.meets.to_string()),
+            r.search
+                .as_ref()
+                .and_then(|s| s.answer_rps)
+                .map_or(String::new(), |s| rate(s.median)),
         ];
         let record = fixed.into_iter().chain(r.axes.into_iter().map(|a| a.value));
         w.write_record(record).map_err(ReportError::Csv)?;

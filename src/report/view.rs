@@ -12,6 +12,7 @@ use super::RunReport;
 use super::charts::{ChartRef, charts_of};
 use super::filters::thousands;
 use super::routes::by_route;
+use super::slo_view::{SearchRow, SloColumn, SloRow, columns, search_row, slo_row};
 use crate::metrics::{NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, Spread};
 use crate::scenario::{LoadAxis, RateProfile};
 
@@ -140,6 +141,10 @@ pub(crate) struct PointRow {
     pub(crate) peak_in_flight: u64,
     /// Whether a run fell behind its schedule.
     pub(crate) behind_schedule: bool,
+    /// Goodput and the verdict against `[slo]`; `None` without `[slo]`.
+    pub(crate) slo: Option<SloRow>,
+    /// A search point's answer and probes.
+    pub(crate) search: Option<SearchRow>,
 }
 
 /// One user axis value of a point.
@@ -287,6 +292,8 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
         queued: o.map_or(0, |o| o.queued),
         peak_in_flight: o.map_or(0, |o| o.peak_in_flight),
         behind_schedule: o.is_some_and(|o| o.behind_schedule),
+        slo: slo_row(p),
+        search: search_row(p, a.runs > 1),
     }
 }
 
@@ -369,6 +376,10 @@ pub(crate) struct View<'a> {
     pub(crate) any_tokens: bool,
     /// Whether any point is an open loop.
     pub(crate) any_open_loop: bool,
+    /// The objectives of `[slo]` points were judged by, as columns; empty without `[slo]`.
+    pub(crate) slo_columns: Vec<SloColumn>,
+    /// Whether any point is a search.
+    pub(crate) any_search: bool,
     /// The matrix's user axis names, in file order.
     pub(crate) axes: &'a [String],
     /// What "not streamed" means, in words, for the report's footnotes.
@@ -409,6 +420,8 @@ pub(crate) fn view<'a>(report: &'a RunReport, comparison: Option<&'a str>) -> Vi
         error_samples: error_samples(report),
         any_tokens: points.iter().any(|p| p.tokens_per_sec.is_some()),
         any_open_loop: points.iter().any(|p| p.open_loop),
+        slo_columns: columns(&report.points),
+        any_search: points.iter().any(|p| p.search.is_some()),
         axes: &report.axes,
         not_streamed_rule: format!(
             "all its content events arrived at once: in one read of the body, or each less \
