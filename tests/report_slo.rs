@@ -199,3 +199,16 @@ fn searches_and_verdicts_read_back_from_results_json() {
     assert_eq!(point["aggregate"]["slo"]["meets"], true);
     assert_eq!(point["runs"][0]["search"]["end"], "converged");
 }
+
+#[test]
+fn the_terminal_summary_names_the_verdicts_and_the_answer() {
+    let text = report::summary_table(&report_with_slos());
+    assert!(
+        text.contains("SLOs met by 2 of 6 points: chat-S-c1, chat-S-search\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("highest rate that meets the SLOs, chat-S-search: 100 ± 0 req/s\n"),
+        "{text}"
+    );
+}
