@@ -50,7 +50,20 @@ pub(crate) async fn run_open_phase<C: Connector>(
     for worker in workers {
         pool.start(worker, None);
     }
-    let counts = dispatch(phase, &mut pool, cap).await;
+    // The dispatcher is a task of the runtime, not part of the caller's future (which may be
+    // `block_on`'s thread): the timerfd's wake-up, the hand-off and the worker's run then
+    // happen on one runtime thread, the woken worker next in line, with no thread to wake.
+    let (connector, open, pacing) = (phase.connector.clone(), phase.open.clone(), phase.pacing);
+    let dispatcher = tokio::spawn(async move {
+        let counts = dispatch(&connector, &open, pacing, &mut pool, cap).await;
+        (pool, counts)
+    });
+    let (pool, counts) = match dispatcher.await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only the runtime shutting down cancels it, which ends the run anyway.
+        Err(_) => return (Vec::new(), Dispatched::default()),
+    };
     pool.board.close(pool.seats.iter().map(|s| &**s));
     let mut back = Vec::with_capacity(pool.tasks.len());
     for task in pool.tasks {
@@ -105,16 +118,19 @@ impl<T: Transport> Pool<T> {
     }
 }
 
-/// Walk the schedule, handing each request to a worker at its intended start.
+/// Walk the schedule of `open`, handing each request to a worker at its intended start
+/// (waiting as `pacing` says); new workers' transports come from `connector`.
 async fn dispatch<C: Connector>(
-    phase: &OpenPhase<'_, C>,
+    connector: &C,
+    open: &OpenLoop,
+    pacing: Pacing,
     pool: &mut Pool<C::Transport>,
     cap: usize,
 ) -> Dispatched {
     let ctx = Arc::clone(&pool.ctx);
     let stop = ctx.common.stop.listener();
-    let mut timer = Timer::new(phase.pacing);
-    let mut schedule = Schedule::new(phase.open).take_while(|t| {
+    let mut timer = Timer::new(pacing);
+    let mut schedule = Schedule::new(open).take_while(|t| {
         // Nothing is due at or after the phase's end.
         ctx.deadline.is_none_or(|d| ctx.start + *t < d)
     });
@@ -167,7 +183,7 @@ async fn dispatch<C: Connector>(
             Some(w) => pool.board.assign(&pool.seats[w as usize], job),
             None => {
                 let index = pool.seats.len();
-                pool.start(Worker::new(index, phase.connector.transport()), Some(job));
+                pool.start(Worker::new(index, connector.transport()), Some(job));
             }
         }
         ctx.common.live.sent();
