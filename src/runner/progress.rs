@@ -169,15 +169,19 @@ impl Progress {
             shown,
             open: Mutex::new(true),
         });
-        let task = tokio::spawn({
-            let frame = Arc::clone(&frame);
-            async move {
-                let mut ticker = tokio::time::interval(REFRESH);
-                loop {
-                    ticker.tick().await;
-                    frame.draw(false);
+        // Hidden bars need no frames but the last: a frame reads every worker's live
+        // counters, on a runtime thread that may be pacing an open loop.
+        let task = (!self.hidden).then(|| {
+            tokio::spawn({
+                let frame = Arc::clone(&frame);
+                async move {
+                    let mut ticker = tokio::time::interval(REFRESH);
+                    loop {
+                        ticker.tick().await;
+                        frame.draw(false);
+                    }
                 }
-            }
+            })
         });
         PhaseTicker { task, frame }
     }
@@ -251,7 +255,8 @@ impl Frame {
 
 /// The redrawing of one phase, from `Progress::watch_phase`.
 pub(crate) struct PhaseTicker {
-    task: JoinHandle<()>,
+    /// The redrawing task; none while the bars are hidden.
+    task: Option<JoinHandle<()>>,
     frame: Arc<Frame>,
 }
 
@@ -259,7 +264,9 @@ impl PhaseTicker {
     /// Stop redrawing, after one last frame with the phase's final figures (a phase shorter
     /// than a refresh still ends showing its whole elapsed time and every request).
     pub(crate) fn abort(self) {
-        self.task.abort();
+        if let Some(task) = self.task {
+            task.abort();
+        }
         self.frame.draw(true);
     }
 }

@@ -107,6 +107,11 @@ impl<T: Transport> Pool<T> {
         worker.index = self.seats.len();
         self.ctx.common.live.make(worker.index);
         let seat = Arc::new(Seat::new());
+        if first.is_none() {
+            // Idle from now on, before its task first runs: the dispatcher may hand it a
+            // request at once (the seat keeps it), rather than start another worker.
+            self.board.idle(worker.index as u32);
+        }
         self.seats.push(Arc::clone(&seat));
         let (board, req, ctx) = (
             Arc::clone(&self.board),
@@ -130,7 +135,10 @@ async fn dispatch<C: Connector>(
     let ctx = Arc::clone(&pool.ctx);
     let stop = ctx.common.stop.listener();
     let mut timer = Timer::new(pacing);
-    let mut schedule = Schedule::new(open).take_while(|t| {
+    // The schedule starts when the dispatcher does, the pool seated: the time taken to set
+    // the phase up is no request's send lag.
+    let origin = Instant::now().saturating_duration_since(ctx.start);
+    let mut schedule = Schedule::new(open).map(|t| origin + t).take_while(|t| {
         // Nothing is due at or after the phase's end.
         ctx.deadline.is_none_or(|d| ctx.start + *t < d)
     });
@@ -215,9 +223,6 @@ async fn serve<T: Transport>(
     // Worker numbers are below the cap, itself at most `MAX_CONCURRENCY`.
     let number = worker.index as u32;
     let mut next = first;
-    if next.is_none() {
-        board.idle(number);
-    }
     loop {
         let job = match next.take() {
             Some(job) => job,
