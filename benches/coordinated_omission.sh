@@ -15,6 +15,10 @@
 #
 #   bash benches/coordinated_omission.sh
 #   RATE=100 SECONDS_=10 STALL_EVERY=500 bash benches/coordinated_omission.sh
+#   RT=1 bash benches/coordinated_omission.sh     # mock and clients at SCHED_FIFO priority 10
+#
+# RT=1 (chrt, needs CAP_SYS_NICE) keeps other load on a shared machine from preempting them,
+# so that the tails are the stalls', not the machine's.
 #
 # Traffic goes to 127.0.0.1 only; every run is bounded by its duration.
 set -euo pipefail
@@ -24,6 +28,9 @@ cd "$(dirname "$0")/.."
 RATE=${RATE:-200}
 SECONDS_=${SECONDS_:-20}
 STALL_EVERY=${STALL_EVERY:-1000}
+RT=${RT:-0}
+prio=()
+[[ $RT == 1 ]] && prio=(chrt -f 10)
 BIN=target/release/nitro-scenario
 OHA=${OHA:-$HOME/.cargo/bin/oha}
 cargo build --release --quiet
@@ -41,6 +48,9 @@ fresh_mock() {
   kill "${MOCK_PID:-}" 2>/dev/null || true
   start_mock "$BIN" --config "$work/mock.toml"
   taskset -pc 0 "$MOCK_PID" >/dev/null
+  if [[ $RT == 1 ]]; then
+    for t in /proc/"$MOCK_PID"/task/*; do chrt -f -p 10 "${t##*/}" >/dev/null; done
+  fi
 }
 
 # nitro NAME MAX_IN_FLIGHT: one run, its results.json in $work/NAME.
@@ -61,7 +71,7 @@ path = "/v1/chat/completions"
 route = ["chat"]
 rate = [$RATE]
 TOML
-  taskset -c 1 "$BIN" run "$work/$1.toml" --out "$work/$1" --quiet >/dev/null 2>&1
+  taskset -c 1 "${prio[@]}" "$BIN" run "$work/$1.toml" --out "$work/$1" --quiet >/dev/null 2>&1
 }
 
 # oha NAME [FLAGS...]: one run, its JSON in $work/NAME.json.
@@ -69,7 +79,7 @@ oha_run() {
   local name=$1
   shift
   fresh_mock
-  taskset -c 1 "$OHA" --no-tui --output-format json -z "${SECONDS_}s" -q "$RATE" -c 1 "$@" \
+  taskset -c 1 "${prio[@]}" "$OHA" --no-tui --output-format json -z "${SECONDS_}s" -q "$RATE" -c 1 "$@" \
     -m POST -T application/json -d "$BODY" "${MOCK_URL}v1/chat/completions" >"$work/$name.json"
 }
 
