@@ -111,7 +111,11 @@ fn report_with_slos() -> report::RunReport {
         let runs = std::mem::take(&mut p.runs);
         p.runs = judged(runs, |r| {
             let p99 = r.latency.map(|l| l.p99_us as f64 / 1000.0);
-            let ttft = r.stream.as_ref().and_then(|s| s.ttft).map(|t| t.p50_us as f64 / 1000.0);
+            let ttft = r
+                .stream
+                .as_ref()
+                .and_then(|s| s.ttft)
+                .map(|t| t.p50_us as f64 / 1000.0);
             let mut v = verdict(
                 r.success_rps * 0.9,
                 p99.unwrap_or(f64::NAN),
@@ -137,7 +141,9 @@ fn report_with_slos() -> report::RunReport {
 fn section<'a>(md: &'a str, start: &str) -> &'a str {
     let from = md.find(start).unwrap_or_else(|| panic!("{start} in {md}"));
     let rest = &md[from..];
-    let end = rest[start.len()..].find("\n## ").map_or(rest.len(), |i| i + start.len() + 1);
+    let end = rest[start.len()..]
+        .find("\n## ")
+        .map_or(rest.len(), |i| i + start.len() + 1);
     &rest[..end]
 }
 
@@ -171,7 +177,10 @@ fn goodput_verdict_and_answer_are_csv_columns() {
             .collect::<Vec<_>>()
     };
     assert_eq!(column("id").last().unwrap(), "chat-S-search");
-    assert_eq!(column("slo_met"), ["true", "false", "false", "false", "false", "true"]);
+    assert_eq!(
+        column("slo_met"),
+        ["true", "false", "false", "false", "false", "true"]
+    );
     assert_eq!(column("goodput_rps")[0], "278.8");
     assert_eq!(column("search_answer_rps"), ["", "", "", "", "", "100.0"]);
 }

@@ -57,7 +57,10 @@ async fn a_search_finds_the_mocks_capacity_knee_within_its_resolution() {
     // The answer passed, so it is at most the edge (108); it is within the resolution below
     // the lowest failing rate, which is past the knee (100).
     assert!(answer <= 108.0, "{rates:?}: {answer}");
-    assert!(failed > 100.0 && failed - answer <= 15.0, "{rates:?}: {answer} to {failed}");
+    assert!(
+        failed > 100.0 && failed - answer <= 15.0,
+        "{rates:?}: {answer} to {failed}"
+    );
     assert!(
         (100.0 - 15.0..=108.0).contains(&answer),
         "the knee at 100 req/s within the resolution: {rates:?}: {answer}"

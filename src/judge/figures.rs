@@ -196,14 +196,22 @@ pub const FIGURES: &[Figure] = &[
     Figure {
         key: "response_p50",
         label: "response time p50",
-        of_run: |r| r.open_loop.as_ref().and(ms(r.latency.as_ref(), |l| l.p50_us)),
+        of_run: |r| {
+            r.open_loop
+                .as_ref()
+                .and(ms(r.latency.as_ref(), |l| l.p50_us))
+        },
         better: Better::Lower,
         unit: Unit::Ms,
     },
     Figure {
         key: "response_p99",
         label: "response time p99",
-        of_run: |r| r.open_loop.as_ref().and(ms(r.latency.as_ref(), |l| l.p99_us)),
+        of_run: |r| {
+            r.open_loop
+                .as_ref()
+                .and(ms(r.latency.as_ref(), |l| l.p99_us))
+        },
         better: Better::Lower,
         unit: Unit::Ms,
     },
@@ -293,7 +301,11 @@ mod tests {
         ];
         let of = |r: &RunStats| keys.map(|k| (figure(k).unwrap().of_run)(r));
         let closed = run(4_000, false);
-        assert_eq!(of(&closed), [None; 7], "a closed run without [slo] has none");
+        assert_eq!(
+            of(&closed),
+            [None; 7],
+            "a closed run without [slo] has none"
+        );
         let mut open = closed.clone();
         open.open_loop = Some(crate::metrics::OpenLoopStats {
             achieved_rps: Some(99.5),

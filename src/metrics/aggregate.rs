@@ -113,15 +113,24 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
                 .collect::<Vec<_>>(),
         ),
         slo: SloAggregate::of(
-            &basis.iter().filter_map(|r| r.slo.as_ref()).collect::<Vec<_>>(),
-            &runs.iter().filter_map(|r| r.slo.as_ref()).collect::<Vec<_>>(),
+            &basis
+                .iter()
+                .filter_map(|r| r.slo.as_ref())
+                .collect::<Vec<_>>(),
+            &runs
+                .iter()
+                .filter_map(|r| r.slo.as_ref())
+                .collect::<Vec<_>>(),
         ),
         search: SearchAggregate::of(
             &basis
                 .iter()
                 .filter_map(|r| r.search.as_ref())
                 .collect::<Vec<_>>(),
-            &runs.iter().filter_map(|r| r.search.as_ref()).collect::<Vec<_>>(),
+            &runs
+                .iter()
+                .filter_map(|r| r.search.as_ref())
+                .collect::<Vec<_>>(),
         ),
     }
 }

@@ -146,7 +146,9 @@ impl Observation {
     /// Output tokens of a stream: the server's `usage`, else its content events.
     pub fn output_tokens(&self) -> u64 {
         self.usage
-            .map_or(u64::from(self.stream.content_events), |u| u.completion_tokens)
+            .map_or(u64::from(self.stream.content_events), |u| {
+                u.completion_tokens
+            })
     }
 
     /// Time per output token of a stream, µs: (latency - ttft) / (tokens - 1); `None` below

@@ -19,8 +19,8 @@ pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopAggregate, OpenLoopStats, 
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};
 pub use search::{Probe, SearchAggregate, SearchEnd, SearchRun};
-pub use slo::{CheckAggregate, RequestGoals, SloAggregate, SloCheck, SloVerdict};
 pub use selfwatch::SelfWatch;
+pub use slo::{CheckAggregate, RequestGoals, SloAggregate, SloCheck, SloVerdict};
 pub use summary::{
     ClientStats, LatencySummary, OutcomeCounts, PointAggregate, PointResult, RunStats, Spread,
     StreamAggregate, StreamSummary, Totals, UsageTotals,

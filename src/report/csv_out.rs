@@ -183,7 +183,9 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
                 .as_ref()
                 .and_then(|s| s.goodput)
                 .map_or(String::new(), |s| rate(s.median)),
-            r.slo.as_ref().map_or(String::new(), |s| s.meets.to_string()),
+            r.slo
+                .as_ref()
+                .map_or(String::new(), |s| s.meets.to_string()),
             r.search
                 .as_ref()
                 .and_then(|s| s.answer_rps)

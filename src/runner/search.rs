@@ -111,7 +111,10 @@ pub(super) async fn run_search<C: Connector>(
             break SearchEnd::Stopped;
         };
         let probe = Probe::of(rate, &stats);
-        drive.ctx.progress.log(&probe_line(&drive.point.id, common.run, n, &probe));
+        drive
+            .ctx
+            .progress
+            .log(&probe_line(&drive.point.id, common.run, n, &probe));
         let meets = probe.meets;
         probes.push(probe);
         if stats.partial {

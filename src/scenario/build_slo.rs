@@ -31,9 +31,10 @@ pub(crate) fn slo(d: &mut Diagnostics<'_>, root: &Table<'_, '_>) -> Option<Optio
             continue;
         }
         // `ttft_p99 = "500ms"`, as other tools write it.
-        let written_as = TIME_OBJECTIVES
-            .iter()
-            .find(|o| name.strip_prefix(**o).is_some_and(|rest| rest.starts_with("_p")));
+        let written_as = TIME_OBJECTIVES.iter().find(|o| {
+            name.strip_prefix(**o)
+                .is_some_and(|rest| rest.starts_with("_p"))
+        });
         match written_as {
             Some(objective) => d.error(
                 key.span(),
@@ -231,14 +232,15 @@ pub(crate) fn check_fit(
              `\"search\"` to `rate` in [matrix] or remove it",
         );
     }
-    let Some(item) = matrix_table
-        .and_then(|m| m.get("rate"))
-        .and_then(|rate| match rate.get_ref() {
-            DeValue::Array(items) => items
-                .iter()
-                .find(|i| i.get_ref().as_str() == Some("search")),
-            _ => None,
-        })
+    let Some(item) =
+        matrix_table
+            .and_then(|m| m.get("rate"))
+            .and_then(|rate| match rate.get_ref() {
+                DeValue::Array(items) => items
+                    .iter()
+                    .find(|i| i.get_ref().as_str() == Some("search")),
+                _ => None,
+            })
     else {
         return;
     };

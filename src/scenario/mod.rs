@@ -51,8 +51,8 @@ pub use model::{
     RetryPolicy, Route, RunSettings, Scenario, SecretText, Target, Template, TransportKind,
     Written,
 };
-pub use slo::{Objective, RateSearch, Resolution, Slo};
 pub use overrides::{ENV_VARS, Overrides};
+pub use slo::{Objective, RateSearch, Resolution, Slo};
 
 use crate::mock::MockConfig;
 use diagnostics::{Diagnostics, file_problem};

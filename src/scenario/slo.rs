@@ -172,7 +172,11 @@ mod tests {
         while let Some(rate) = s.next_rate(pass, fail, steps) {
             n += 1;
             steps += 1;
-            if rate <= knee { pass = rate } else { fail = rate }
+            if rate <= knee {
+                pass = rate
+            } else {
+                fail = rate
+            }
         }
         (n, Some(pass))
     }
@@ -186,7 +190,10 @@ mod tests {
             let (n, answer) = probes(&s, knee);
             assert!(n <= s.worst_case_probes(), "knee {knee}: {n} probes");
             let answer = answer.unwrap();
-            assert!(answer <= knee && knee - answer <= 10.0, "knee {knee}: {answer}");
+            assert!(
+                answer <= knee && knee - answer <= 10.0,
+                "knee {knee}: {answer}"
+            );
         }
         assert_eq!(probes(&s, 10.0), (1, None), "min fails: one probe");
         assert_eq!(probes(&s, 500.0), (2, Some(180.0)), "max passes: two");
@@ -200,7 +207,10 @@ mod tests {
         let (n, answer) = probes(&s, 150.0);
         assert!(n <= 7);
         let answer = answer.unwrap();
-        assert!(answer <= 150.0 && 150.0 - answer <= 0.05 * answer, "{answer}");
+        assert!(
+            answer <= 150.0 && 150.0 - answer <= 0.05 * answer,
+            "{answer}"
+        );
     }
 
     #[test]
@@ -230,9 +240,6 @@ mod tests {
             "ttft p99 ≤ 500ms, itl p99.9 ≤ 50ms, success ≥ 99.5%"
         );
         let s = search(10.0, 1000.0, Resolution::Relative(5.0));
-        assert_eq!(
-            s.describe(),
-            "10–1000 req/s, resolution 5%, probes of 1s"
-        );
+        assert_eq!(s.describe(), "10–1000 req/s, resolution 5%, probes of 1s");
     }
 }

@@ -53,7 +53,10 @@ fn a_request_is_good_within_every_bound() {
     let mut no_token = stream(50, 10, &[]);
     no_token.stream.ttft_us = None;
     no_token.stream.content_events = 0;
-    assert!(!goals.met_by(&no_token, 0), "a stream without a first token");
+    assert!(
+        !goals.met_by(&no_token, 0),
+        "a stream without a first token"
+    );
     let one_token = stream(50, 10, &[]);
     assert!(goals.met_by(&one_token, 0), "no TPOT or gap to judge");
 }
@@ -140,10 +143,17 @@ fn a_point_meets_the_slos_when_every_run_does() {
             meets,
         }],
     };
-    let (a, b, c) = (run(true, 40.0, 50.0), run(false, 20.0, 150.0), run(true, 30.0, 60.0));
+    let (a, b, c) = (
+        run(true, 40.0, 50.0),
+        run(false, 20.0, 150.0),
+        run(true, 30.0, 60.0),
+    );
     let agg = SloAggregate::of(&[&a, &b, &c], &[&a, &b, &c]).unwrap();
     assert_eq!(agg.goodput_rps.unwrap().median, 30.0);
-    assert_eq!((agg.runs, agg.runs_meeting, agg.meets, agg.good), (3, 2, false, 30));
+    assert_eq!(
+        (agg.runs, agg.runs_meeting, agg.meets, agg.good),
+        (3, 2, false, 30)
+    );
     assert_eq!(agg.checks[0].value.unwrap().median, 60.0);
     assert_eq!(agg.checks[0].runs_meeting, 2);
     let met = SloAggregate::of(&[&a, &c], &[&a, &b, &c]).unwrap();

@@ -149,7 +149,10 @@ async fn a_search_finds_where_one_slot_of_100_ms_saturates() {
     assert_eq!(search.end, SearchEnd::Converged);
     let (answer, failed) = (search.answer_rps.unwrap(), search.failed_rps.unwrap());
     assert!((9.9..=10.4).contains(&answer), "{rates:?}: {answer}");
-    assert!(failed - answer <= 0.5, "within the resolution: {answer} to {failed}");
+    assert!(
+        failed - answer <= 0.5,
+        "within the resolution: {answer} to {failed}"
+    );
     assert!(rates.len() as u32 <= 2 + 6, "{rates:?}");
     for p in &search.probes {
         assert_eq!(p.meets, p.rate_rps <= answer, "{p:?}");
@@ -160,7 +163,14 @@ async fn a_search_finds_where_one_slot_of_100_ms_saturates() {
     let slo = run.slo.as_ref().unwrap();
     assert!(slo.meets);
     assert_eq!(
-        point.aggregate.search.as_ref().unwrap().answer_rps.unwrap().median,
+        point
+            .aggregate
+            .search
+            .as_ref()
+            .unwrap()
+            .answer_rps
+            .unwrap()
+            .median,
         answer
     );
 }
@@ -180,6 +190,10 @@ async fn a_search_whose_min_fails_answers_nothing() {
         (search.end, search.answer_rps, search.failed_rps),
         (SearchEnd::BelowMin, None, Some(1.0))
     );
-    assert_eq!(run.slo.as_ref().unwrap().good, 0, "every answer takes 100 ms");
+    assert_eq!(
+        run.slo.as_ref().unwrap().good,
+        0,
+        "every answer takes 100 ms"
+    );
     assert!(!point.aggregate.slo.as_ref().unwrap().meets);
 }
