@@ -7,6 +7,7 @@
 #   bash benches/open_loop.sh               # 5,000 req/s for 30 s
 #   RATE=2000 SECONDS_=10 bash benches/open_loop.sh
 #   RT=1 bash benches/open_loop.sh          # mock and client at SCHED_FIFO priority 10
+#   BIN=/tmp/old/nitro-scenario bash benches/open_loop.sh   # another build, e.g. a commit before
 #
 # RT=1 runs both at real-time priority (chrt, needs CAP_SYS_NICE), so that other load on a
 # shared machine cannot preempt them: the send lag is then the client's own, not the other
@@ -22,8 +23,10 @@ cd "$(dirname "$0")/.."
 RATE=${RATE:-5000}
 SECONDS_=${SECONDS_:-30}
 RT=${RT:-0}
-BIN=target/release/nitro-scenario
-cargo build --release --quiet
+if [[ -z ${BIN:-} ]]; then
+  BIN=target/release/nitro-scenario
+  cargo build --release --quiet
+fi
 work=$(mktemp -d)
 trap 'kill "${MOCK_PID:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 

@@ -4,12 +4,14 @@
 //! that wait is its queue time. When the phase's time is up, requests still waiting are
 //! dropped and counted; when its request count is reached, no more are due.
 //!
-//! The pool outlives the phase: its workers (connections, recorders) come back to the point,
-//! and the next phase starts with them idle.
+//! The dispatcher runs on a thread of its own (`on_pacer_thread`), the workers on the caller's
+//! runtime. The pool outlives the phase: its workers (connections, recorders) come back to the
+//! point, and the next phase starts with them idle.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -46,24 +48,21 @@ pub(crate) async fn run_open_phase<C: Connector>(
         tasks: Vec::new(),
         req: Arc::clone(req),
         ctx: Arc::clone(&ctx),
+        runtime: Handle::current(),
     };
     for worker in workers {
         pool.start(worker, None);
     }
-    // The dispatcher is a task of the runtime, not part of the caller's future (which may be
-    // `block_on`'s thread): the timerfd's wake-up, the hand-off and the worker's run then
-    // happen on one runtime thread, the woken worker next in line, with no thread to wake.
-    let (connector, open, pacing) = (phase.connector.clone(), phase.open.clone(), phase.pacing);
-    let dispatcher = tokio::spawn(async move {
-        let counts = dispatch(&connector, &open, pacing, &mut pool, cap).await;
-        (pool, counts)
-    });
-    let (pool, counts) = match dispatcher.await {
-        Ok(done) => done,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // Only the runtime shutting down cancels it, which ends the run anyway.
-        Err(_) => return (Vec::new(), Dispatched::default()),
-    };
+    let (connector, open) = (phase.connector.clone(), phase.open.clone());
+    let (pool, counts) = match phase.pacing {
+        Pacing::Precise => on_pacer_thread(connector, open, pool, cap).await,
+        // A paused clock (tests) is the caller's runtime's: the dispatcher must run on it.
+        Pacing::Tokio => {
+            let counts = dispatch(&connector, &open, Pacing::Tokio, &mut pool, cap).await;
+            Some((pool, counts))
+        }
+    }
+    .unwrap_or_else(|| panic!("the open loop's dispatcher thread died"));
     pool.board.close(pool.seats.iter().map(|s| &**s));
     let mut back = Vec::with_capacity(pool.tasks.len());
     for task in pool.tasks {
@@ -91,6 +90,44 @@ pub(crate) async fn run_open_phase<C: Connector>(
     )
 }
 
+/// Run the dispatcher on a thread of its own, with a runtime of its own for its timer: the
+/// kernel wakes that thread at each intended start, whatever the runtime threads are doing
+/// (busy with answers, or preempted by other processes on a shared core), and a thread that
+/// mostly sleeps is the one a busy CPU runs first when it wakes. The workers stay on the
+/// caller's runtime. `None` when the dispatcher panicked.
+async fn on_pacer_thread<C: Connector>(
+    connector: C,
+    open: OpenLoop,
+    mut pool: Pool<C::Transport>,
+    cap: usize,
+) -> Option<(Pool<C::Transport>, Dispatched)> {
+    let (done, back) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("open-loop-pacer".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            // Without a runtime of its own, the dispatcher shares the workers' (tokio's
+            // timer, rounded to the millisecond, rather than none).
+            let counts = match runtime {
+                Ok(rt) => rt.block_on(dispatch(&connector, &open, Pacing::Precise, &mut pool, cap)),
+                Err(_) => pool.runtime.clone().block_on(dispatch(
+                    &connector,
+                    &open,
+                    Pacing::Tokio,
+                    &mut pool,
+                    cap,
+                )),
+            };
+            let _ = done.send((pool, counts));
+        });
+    match spawned {
+        Ok(_) => back.await.ok(),
+        Err(_) => None,
+    }
+}
+
 /// The workers of one phase.
 struct Pool<T> {
     board: Arc<Board>,
@@ -99,6 +136,8 @@ struct Pool<T> {
     tasks: Vec<JoinHandle<Worker<T>>>,
     req: Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
+    /// The runtime the workers run on (the dispatcher may be on another).
+    runtime: Handle,
 }
 
 impl<T: Transport> Pool<T> {
@@ -118,8 +157,10 @@ impl<T: Transport> Pool<T> {
             Arc::clone(&self.req),
             Arc::clone(&self.ctx),
         );
-        self.tasks
-            .push(tokio::spawn(serve(worker, req, ctx, board, seat, first)));
+        self.tasks.push(
+            self.runtime
+                .spawn(serve(worker, req, ctx, board, seat, first)),
+        );
     }
 }
 
