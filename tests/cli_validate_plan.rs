@@ -126,7 +126,7 @@ fn plan_of_a_small_scenario_matches_its_snapshot() {
 #[test]
 fn plans_show_each_points_load_model_and_time() {
     // `UPDATE_FIXTURES=1 cargo test --test cli_validate_plan` rewrites the `.plan` files.
-    for name in ["open", "stages", "clients"] {
+    for name in ["open", "stages", "search", "clients"] {
         let file = format!("tests/fixtures/plan/{name}.toml");
         let out = bin().args(["plan", &file]).assert().success();
         let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();

@@ -103,7 +103,7 @@ fn results_csv_has_a_column_per_user_axis() {
         lines
             .next()
             .unwrap()
-            .ends_with(",failed_runs,skipped,axis_lang")
+            .ends_with(",failed_runs,skipped,goodput_rps,slo_met,search_answer_rps,axis_lang")
     );
     let langs: Vec<&str> = lines.map(|l| l.rsplit(',').next().unwrap()).collect();
     assert_eq!(langs, ["rust", "rust", "python", "python"]);
@@ -119,7 +119,7 @@ fn results_csv_has_a_column_per_user_axis() {
         .next()
         .unwrap()
         .to_string();
-    assert!(header.ends_with(",skipped,axis_runs"), "{header}");
+    assert!(header.ends_with(",search_answer_rps,axis_runs"), "{header}");
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn a_partial_report_says_so() {
         csv.lines()
             .nth(3)
             .unwrap()
-            .ends_with(",false,true,,,,,,,,,,,,,,,,,,,1.0000,,,"),
+            .ends_with(",false,true,,,,,,,,,,,,,,,,,,,1.0000,,,,,,"),
         "{csv}"
     );
 }

@@ -85,6 +85,17 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
             .collect();
         let _ = writeln!(out, "stages     from 0 req/s: {}", stages.join(", "));
     }
+    if let Some(slo) = &scenario.slo {
+        let _ = writeln!(out, "slo        {}", slo.describe());
+    }
+    if let Some(search) = &scenario.search {
+        let _ = writeln!(
+            out,
+            "search     {}: at most {} probes per run",
+            search.describe(),
+            search.worst_case_probes()
+        );
+    }
     client_lines(&mut out, scenario);
     let _ = writeln!(out);
     // The client column only when the matrix has a client axis: plans without one stay as
@@ -144,6 +155,9 @@ pub(crate) fn render(scenario: &Scenario, overrides: &[String], points: &[Point]
     } else {
         let _ = write!(out, "{}", format_estimate(estimate.wall));
     }
+    if estimate.worst_case {
+        let _ = write!(out, "; searches counted at their most probes");
+    }
     if estimate.longest > estimate.wall {
         let _ = write!(
             out,
@@ -197,7 +211,11 @@ fn row(scenario: &Scenario, p: &Point) -> [String; 6] {
         BodyCheck::Any => "any",
     };
     let estimate = scenario::point_estimate(scenario, p);
-    let bound = if estimate.lower_bound { "≥ " } else { "" };
+    let bound = match (estimate.lower_bound, estimate.worst_case) {
+        (true, _) => "≥ ",
+        (false, true) => "≤ ",
+        (false, false) => "",
+    };
     let time = format!("{bound}{}", format_estimate(estimate.wall));
     let answer = if p.request.expect.status.is_empty() {
         check.to_string()

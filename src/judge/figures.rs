@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{LatencySummary, PointResult, RunStats};
+use crate::metrics::{LatencySummary, OpenLoopStats, PointResult, RunStats};
 
 /// Which way a figure improves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,7 +101,14 @@ fn stream_ms(
     ms(r.stream.as_ref().and_then(which), pick)
 }
 
-/// Every headline figure, in the order reports list them.
+/// The p99 of an open loop's distribution `which`, in ms; `None` for a closed loop.
+fn open_p99(r: &RunStats, which: fn(&OpenLoopStats) -> Option<&LatencySummary>) -> Option<f64> {
+    ms(r.open_loop.as_ref().and_then(which), |l| l.p99_us)
+}
+
+/// Every headline figure, in the order reports list them. An open loop's latency is its
+/// response time (from the intended start), so `latency_*` and `response_*` agree on rate
+/// points; `response_*` exist on rate points only.
 pub const FIGURES: &[Figure] = &[
     Figure {
         key: "throughput",
@@ -187,6 +194,63 @@ pub const FIGURES: &[Figure] = &[
         better: Better::Lower,
         unit: Unit::PercentOfRequests,
     },
+    Figure {
+        key: "goodput",
+        label: "goodput",
+        of_run: |r| r.slo.as_ref().map(|s| s.goodput_rps),
+        better: Better::Higher,
+        unit: Unit::RequestsPerSec,
+    },
+    Figure {
+        key: "response_p50",
+        label: "response time p50",
+        of_run: |r| {
+            r.open_loop
+                .as_ref()
+                .and(ms(r.latency.as_ref(), |l| l.p50_us))
+        },
+        better: Better::Lower,
+        unit: Unit::Ms,
+    },
+    Figure {
+        key: "response_p99",
+        label: "response time p99",
+        of_run: |r| {
+            r.open_loop
+                .as_ref()
+                .and(ms(r.latency.as_ref(), |l| l.p99_us))
+        },
+        better: Better::Lower,
+        unit: Unit::Ms,
+    },
+    Figure {
+        key: "service_p99",
+        label: "service time p99",
+        of_run: |r| open_p99(r, |o| o.service_time.as_ref()),
+        better: Better::Lower,
+        unit: Unit::Ms,
+    },
+    Figure {
+        key: "send_lag_p99",
+        label: "send lag p99",
+        of_run: |r| open_p99(r, |o| o.send_lag.as_ref()),
+        better: Better::Lower,
+        unit: Unit::Ms,
+    },
+    Figure {
+        key: "achieved_rate",
+        label: "achieved rate",
+        of_run: |r| r.open_loop.as_ref().and_then(|o| o.achieved_rps),
+        better: Better::Higher,
+        unit: Unit::RequestsPerSec,
+    },
+    Figure {
+        key: "search_rate",
+        label: "highest rate meeting the SLOs",
+        of_run: |r| r.search.as_ref().and_then(|s| s.answer_rps),
+        better: Better::Higher,
+        unit: Unit::RequestsPerSec,
+    },
 ];
 
 /// The figure named `key`.
@@ -234,6 +298,51 @@ mod tests {
             assert_eq!(figure(f.key).map(|g| g.label), Some(f.label));
         }
         assert!(figure("latency_p98").is_none());
+    }
+
+    #[test]
+    fn open_loop_slo_and_search_figures_exist_where_measured() {
+        let keys = [
+            "goodput",
+            "response_p50",
+            "response_p99",
+            "service_p99",
+            "send_lag_p99",
+            "achieved_rate",
+            "search_rate",
+        ];
+        let of = |r: &RunStats| keys.map(|k| (figure(k).unwrap().of_run)(r));
+        let closed = run(4_000, false);
+        assert_eq!(
+            of(&closed),
+            [None; 7],
+            "a closed run without [slo] has none"
+        );
+        let mut open = closed.clone();
+        open.open_loop = Some(crate::metrics::OpenLoopStats {
+            achieved_rps: Some(99.5),
+            service_time: Some(LatencySummary {
+                p99_us: 3_000,
+                ..Default::default()
+            }),
+            send_lag: Some(LatencySummary {
+                p99_us: 250,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        open.slo = Some(crate::metrics::SloVerdict {
+            goodput_rps: 97.0,
+            ..Default::default()
+        });
+        open.search = Some(crate::metrics::SearchRun {
+            answer_rps: Some(120.0),
+            ..Default::default()
+        });
+        assert_eq!(
+            of(&open),
+            [97.0, 0.0, 4.0, 3.0, 0.25, 99.5, 120.0].map(Some)
+        );
     }
 
     #[test]

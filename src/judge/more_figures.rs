@@ -180,13 +180,6 @@ pub const MORE: &[Figure] = &[
         Better::Lower,
         Unit::Bool,
     ),
-    row(
-        "achieved_rate",
-        "achieved rate",
-        |r| r.open_loop.as_ref().and_then(|o| o.achieved_rps),
-        Better::Higher,
-        Unit::RequestsPerSec,
-    ),
     ms("service_p50", "service time p50", |r| {
         open(r, |o| o.service_time.as_ref(), |l| l.p50_us)
     }),
@@ -196,9 +189,6 @@ pub const MORE: &[Figure] = &[
     ms("service_p95", "service time p95", |r| {
         open(r, |o| o.service_time.as_ref(), |l| l.p95_us)
     }),
-    ms("service_p99", "service time p99", |r| {
-        open(r, |o| o.service_time.as_ref(), |l| l.p99_us)
-    }),
     ms("service_ttft_p50", "service TTFT p50", |r| {
         open(r, |o| o.service_ttft.as_ref(), |l| l.p50_us)
     }),
@@ -207,9 +197,6 @@ pub const MORE: &[Figure] = &[
     }),
     ms("send_lag_p50", "send lag p50", |r| {
         open(r, |o| o.send_lag.as_ref(), |l| l.p50_us)
-    }),
-    ms("send_lag_p99", "send lag p99", |r| {
-        open(r, |o| o.send_lag.as_ref(), |l| l.p99_us)
     }),
     ms("send_lag_max", "send lag max", |r| {
         open(r, |o| o.send_lag.as_ref(), |l| l.max_us)

@@ -3,6 +3,8 @@
 use super::external::ExternalFigures;
 use super::open_loop::OpenLoopAggregate;
 use super::samples::merge_samples;
+use super::search::SearchAggregate;
+use super::slo::SloAggregate;
 use super::summary::{
     LatencySummary, PointAggregate, RunStats, Spread, StreamAggregate, StreamSummary, Totals,
 };
@@ -154,6 +156,26 @@ pub fn aggregate(runs: &[RunStats]) -> PointAggregate {
             &runs
                 .iter()
                 .filter_map(|r| r.open_loop.as_ref())
+                .collect::<Vec<_>>(),
+        ),
+        slo: SloAggregate::of(
+            &basis
+                .iter()
+                .filter_map(|r| r.slo.as_ref())
+                .collect::<Vec<_>>(),
+            &runs
+                .iter()
+                .filter_map(|r| r.slo.as_ref())
+                .collect::<Vec<_>>(),
+        ),
+        search: SearchAggregate::of(
+            &basis
+                .iter()
+                .filter_map(|r| r.search.as_ref())
+                .collect::<Vec<_>>(),
+            &runs
+                .iter()
+                .filter_map(|r| r.search.as_ref())
                 .collect::<Vec<_>>(),
         ),
     }

@@ -142,6 +142,22 @@ impl Observation {
     pub fn is_success(&self) -> bool {
         self.failure.is_none()
     }
+
+    /// Output tokens of a stream: the server's `usage`, else its content events.
+    pub fn output_tokens(&self) -> u64 {
+        self.usage
+            .map_or(u64::from(self.stream.content_events), |u| {
+                u.completion_tokens
+            })
+    }
+
+    /// Time per output token of a stream, µs: (latency - ttft) / (tokens - 1); `None` below
+    /// two tokens or without a first token.
+    pub fn tpot_us(&self) -> Option<u64> {
+        let ttft = self.stream.ttft_us?;
+        let tokens = self.output_tokens();
+        (tokens >= 2).then(|| self.latency_us.saturating_sub(ttft) / (tokens - 1))
+    }
 }
 
 /// The phase an attempt belongs to.

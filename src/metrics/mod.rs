@@ -10,7 +10,9 @@ pub mod external;
 pub mod open_loop;
 pub mod recorder;
 pub mod samples;
+pub mod search;
 pub mod selfwatch;
+pub mod slo;
 pub mod summary;
 
 pub use aggregate::{aggregate, basis, median_mad};
@@ -19,7 +21,9 @@ pub use external::{ClientRecord, ExternalFigures};
 pub use open_loop::{Dispatched, LATE_SEND_US, OpenLoopAggregate, OpenLoopStats, Sending};
 pub use recorder::Recorder;
 pub use samples::{ErrorSample, ErrorSamples};
+pub use search::{Probe, SearchAggregate, SearchEnd, SearchRun};
 pub use selfwatch::SelfWatch;
+pub use slo::{CheckAggregate, RequestGoals, SloAggregate, SloCheck, SloVerdict};
 pub use summary::{
     ClientStats, LatencySummary, OutcomeCounts, PointAggregate, PointResult, RunStats, Spread,
     StreamAggregate, StreamSummary, Totals, UsageTotals,

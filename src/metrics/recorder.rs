@@ -14,6 +14,7 @@ use hdrhistogram::Histogram;
 use super::attempt::{FailureKind, Observation};
 use super::open_loop::{Dispatched, OpenRecorder, Sending};
 use super::samples::ErrorSamples;
+use super::slo::{self, Distributions, RequestGoals, SloVerdict};
 use super::summary::{
     ClientStats, LatencySummary, OutcomeCounts, RateSummary, RunStats, StreamSummary, UsageTotals,
 };
@@ -89,6 +90,8 @@ pub struct Recorder {
     samples: ErrorSamples,
     /// Open-loop measurements, made on the first open-loop request.
     open: Option<Box<OpenRecorder>>,
+    /// Requests that met every per-request bound of `[slo]` (`record_goals`).
+    good: u64,
 }
 
 impl Default for Recorder {
@@ -148,7 +151,31 @@ impl Recorder {
             usage: UsageTotals::default(),
             samples: ErrorSamples::default(),
             open: None,
+            good: 0,
         }
+    }
+
+    /// Count a request that ended toward goodput when it met every bound of `goals`: its
+    /// last attempt observed `last` and started `offset_us` after the request did.
+    pub fn record_goals(&mut self, goals: &RequestGoals, last: &Observation, offset_us: u64) {
+        self.good += u64::from(goals.met_by(last, offset_us));
+    }
+
+    /// The verdict of the phase summarized as `run` against `slo`, on a route that streams
+    /// or not (stream objectives apply to streams only).
+    pub fn judge(&self, slo: &crate::scenario::Slo, stream: bool, run: &RunStats) -> SloVerdict {
+        let empty = histogram();
+        let streams = self.stream.as_deref();
+        let of = |pick: fn(&StreamRecorder) -> &Histogram<u32>| {
+            stream.then(|| streams.map_or(&empty, pick))
+        };
+        let d = Distributions {
+            latency: &self.latency,
+            ttft: of(|s| &s.ttft),
+            tpot: of(|s| &s.tpot),
+            itl: of(|s| &s.itl),
+        };
+        slo::verdict(slo, &d, self.good, run)
     }
 
     /// Record an open-loop request: as `record_request` (its latency, TTFB and TTFT count
@@ -224,20 +251,14 @@ impl Recorder {
         for &gap in &s.gaps_us {
             record(&mut stream.itl, gap);
         }
-        let tokens = last
-            .usage
-            .map_or(u64::from(s.content_events), |u| u.completion_tokens);
-        stream.output_tokens += tokens;
+        stream.output_tokens += last.output_tokens();
         stream.estimated += u64::from(last.usage.is_none_or(|u| u.estimated));
         stream.not_streamed += u64::from(s.not_streamed());
         if let Some(ttft) = s.ttft_us {
             record(&mut stream.ttft, offset_us + ttft);
-            if tokens >= 2 {
-                record(
-                    &mut stream.tpot,
-                    last.latency_us.saturating_sub(ttft) / (tokens - 1),
-                );
-            }
+        }
+        if let Some(tpot) = last.tpot_us() {
+            record(&mut stream.tpot, tpot);
         }
     }
 
@@ -277,6 +298,7 @@ impl Recorder {
                 .get_or_insert_with(|| Box::new(OpenRecorder::new(histogram)))
                 .merge(o);
         }
+        self.good += other.good;
     }
 
     /// Forget everything, keeping the histograms' memory (reuse for the next phase).
@@ -305,6 +327,7 @@ impl Recorder {
         if let Some(o) = self.open.as_mut() {
             o.clear();
         }
+        self.good = 0;
     }
 
     /// Summarize an open-loop measure phase that lasted `measure`, whose dispatcher counted
@@ -367,6 +390,8 @@ impl Recorder {
             error_samples: self.samples.to_sorted_vec(),
             open_loop: None,
             external: None,
+            slo: None,
+            search: None,
         }
     }
 }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::external::{ClientRecord, ExternalFigures};
 use super::open_loop::{OpenLoopAggregate, OpenLoopStats};
 use super::samples::ErrorSample;
+use super::search::{SearchAggregate, SearchRun};
+use super::slo::{SloAggregate, SloVerdict};
 use crate::scenario::LoadModel;
 
 /// Percentiles of one distribution, in microseconds. Only built from a histogram holding at
@@ -276,6 +278,13 @@ pub struct RunStats {
     /// and CPU (no runtime lag or thread figures: those are `0` and left out of medians).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalFigures>,
+    /// The verdict against `[slo]`: goodput and each objective; `None` without `[slo]`.
+    #[serde(default)]
+    pub slo: Option<SloVerdict>,
+    /// A search point's search: every probe and the answer. The run's other figures are
+    /// those of its answer probe (of its `min` probe when that failed).
+    #[serde(default)]
+    pub search: Option<SearchRun>,
 }
 
 /// Median and median absolute deviation of one figure across runs.
@@ -339,6 +348,12 @@ pub struct PointAggregate {
     /// Open-loop figures across runs; `None` for a closed loop.
     #[serde(default)]
     pub open_loop: Option<OpenLoopAggregate>,
+    /// Goodput and the verdict against `[slo]` across runs; `None` without `[slo]`.
+    #[serde(default)]
+    pub slo: Option<SloAggregate>,
+    /// A search point's answer across runs.
+    #[serde(default)]
+    pub search: Option<SearchAggregate>,
 }
 
 /// Stream figures across runs. Times in milliseconds.

@@ -12,7 +12,7 @@ use super::{ReportError, RunReport};
 use crate::metrics::Spread;
 
 /// The fixed columns, in order.
-pub(crate) const COLUMNS: [&str; 61] = [
+pub(crate) const COLUMNS: [&str; 64] = [
     "id",
     "route",
     "path",
@@ -74,6 +74,9 @@ pub(crate) const COLUMNS: [&str; 61] = [
     "parent_cpu_secs",
     "failed_runs",
     "skipped",
+    "goodput_rps",
+    "slo_met",
+    "search_answer_rps",
 ];
 
 fn f(v: f64, decimals: usize) -> String {
@@ -194,6 +197,17 @@ pub(crate) fn render(report: &RunReport) -> Result<String, ReportError> {
             median(r.parent_cpu_secs, 4),
             external_cell(r.external, r.failed_runs.to_string()),
             external_cell(r.external, r.skipped.is_some().to_string()),
+            r.slo
+                .as_ref()
+                .and_then(|s| s.goodput)
+                .map_or(String::new(), |s| rate(s.median)),
+            r.slo
+                .as_ref()
+                .map_or(String::new(), |s| s.meets.to_string()),
+            r.search
+                .as_ref()
+                .and_then(|s| s.answer_rps)
+                .map_or(String::new(), |s| rate(s.median)),
         ];
         let record = fixed.into_iter().chain(r.axes.into_iter().map(|a| a.value));
         w.write_record(record).map_err(ReportError::Csv)?;

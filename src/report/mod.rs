@@ -4,7 +4,8 @@
 //!
 //! Pipeline inside: `run_report` assembles the report (secrets scrubbed by `secrets`, facts
 //! read back from the echo by `echo`); `view` picks each point's figures once (`routes` groups
-//! them, `clients` sets clients side by side); `markdown`, `csv_out`, `json_out` + `framework` and `charts` + `svg` render text;
+//! them, `clients` sets clients side by side, `slo_view` the SLO verdicts and searches);
+//! `markdown`, `csv_out`, `json_out` + `framework` and `charts` + `svg` render text;
 //! `filters` formats numbers for all of them; `templates` loads templates; `preflight` checks
 //! them before a run; `write` writes. `report` never reaches back into `runner`.
 
@@ -22,6 +23,7 @@ mod preflight;
 mod routes;
 mod run_report;
 mod secrets;
+mod slo_view;
 mod summary;
 mod svg;
 mod templates;

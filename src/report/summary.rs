@@ -73,6 +73,34 @@ pub fn summary_table(report: &RunReport) -> String {
         line(&mut out, &cells);
     }
     out.push_str("medians per run, except errors: summed over all runs\n");
+    let judged: Vec<&str> = report
+        .points
+        .iter()
+        .filter(|p| p.aggregate.slo.is_some())
+        .map(|p| p.id.as_str())
+        .collect();
+    if !judged.is_empty() {
+        let met: Vec<&str> = report
+            .points
+            .iter()
+            .filter(|p| p.aggregate.slo.as_ref().is_some_and(|s| s.meets))
+            .map(|p| p.id.as_str())
+            .collect();
+        let _ = write!(out, "SLOs met by {} of {} points", met.len(), judged.len());
+        if !met.is_empty() && met.len() < judged.len() {
+            let _ = write!(out, ": {}", met.join(", "));
+        }
+        out.push('\n');
+    }
+    for p in &report.points {
+        if let Some(search) = row(p, &report.axes).search {
+            let _ = writeln!(
+                out,
+                "highest rate that meets the SLOs, {}: {}",
+                p.id, search.answer
+            );
+        }
+    }
     if report.partial {
         let _ = writeln!(
             out,

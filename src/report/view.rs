@@ -13,6 +13,7 @@ use super::charts::{ChartRef, charts_of};
 use super::clients::{ClientGroup, ClientNote, ENGINE_LANG, client_groups, client_notes};
 use super::filters::thousands;
 use super::routes::by_route;
+use super::slo_view::{SearchRow, SloColumn, SloRow, columns, search_row, slo_row};
 use crate::judge::{self, ThresholdsView};
 use crate::metrics::{
     ClientRecord, NOT_STREAMED_GAP_US, OutcomeCounts, PointResult, RunStats, Spread, basis,
@@ -113,7 +114,7 @@ pub(crate) struct PointRow {
     pub(crate) usage: Vec<UsageRow>,
     /// Whether the point is an open loop (the fields below exist).
     pub(crate) open_loop: bool,
-    /// The open loop's configured rate, requests per second; `None` for stages.
+    /// The open loop's configured rate, requests per second; `None` for stages and searches.
     pub(crate) rate_rps: Option<f64>,
     /// Offered rate, requests per second (scheduled requests over their span).
     pub(crate) offered_rps: Option<Spread>,
@@ -161,6 +162,10 @@ pub(crate) struct PointRow {
     pub(crate) failed_runs: u64,
     /// Why an external client was skipped (not installed), if it was.
     pub(crate) skipped: Option<String>,
+    /// Goodput and the verdict against `[slo]`; `None` without `[slo]`.
+    pub(crate) slo: Option<SloRow>,
+    /// A search point's answer and probes.
+    pub(crate) search: Option<SearchRow>,
 }
 
 /// One user axis value of a point.
@@ -295,7 +300,7 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
         open_loop: o.is_some(),
         rate_rps: p.load.open_loop().and_then(|o| match o.rate {
             RateProfile::Fixed(rps) => Some(rps),
-            RateProfile::Stages(_) => None,
+            RateProfile::Stages(_) | RateProfile::Search(_) => None,
         }),
         offered_rps: o.and_then(|o| o.offered_rps),
         achieved_rps: o.and_then(|o| o.achieved_rps),
@@ -322,6 +327,8 @@ pub(crate) fn row(p: &PointResult, axes: &[String]) -> PointRow {
             .client
             .as_ref()
             .and_then(|c| c.skipped().map(str::to_string)),
+        slo: slo_row(p),
+        search: search_row(p, a.runs > 1),
     }
 }
 
@@ -422,6 +429,10 @@ pub(crate) struct View<'a> {
     pub(crate) any_tokens: bool,
     /// Whether any point is an open loop.
     pub(crate) any_open_loop: bool,
+    /// The objectives of `[slo]` points were judged by, as columns; empty without `[slo]`.
+    pub(crate) slo_columns: Vec<SloColumn>,
+    /// Whether any point is a search.
+    pub(crate) any_search: bool,
     /// The matrix's user axis names, in file order.
     pub(crate) axes: &'a [String],
     /// What "not streamed" means, in words, for the report's footnotes.
@@ -471,6 +482,8 @@ pub(crate) fn view<'a>(report: &'a RunReport, comparison: Option<&'a str>) -> Vi
         error_samples: error_samples(report),
         any_tokens: points.iter().any(|p| p.tokens_per_sec.is_some()),
         any_open_loop: points.iter().any(|p| p.open_loop),
+        slo_columns: columns(&report.points),
+        any_search: points.iter().any(|p| p.search.is_some()),
         axes: &report.axes,
         not_streamed_rule: format!(
             "all its content events arrived at once: in one read of the body, or each less \

@@ -58,6 +58,12 @@ pub(crate) enum Event<'a> {
         /// Runs of the point.
         runs: u32,
     },
+    /// A step of the run worth keeping on screen, such as a search's probe: shown above the
+    /// bars while they are shown, left out when they are hidden.
+    Note {
+        /// The line to show.
+        line: &'a str,
+    },
     /// The current point ended; `done` points are finished.
     PointFinished {
         /// Points finished.

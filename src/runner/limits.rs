@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::scenario::{LoadModel, Point, RateProfile};
+use crate::scenario::{LoadModel, Point};
 
 use super::RunError;
 
@@ -91,10 +91,7 @@ fn connections(load: &LoadModel, longest: Duration) -> u64 {
     match load {
         LoadModel::Closed { concurrency } => u64::from(concurrency.get()),
         LoadModel::Open { open_loop } => {
-            let peak_rps = match &open_loop.rate {
-                RateProfile::Fixed(rate) => *rate,
-                RateProfile::Stages(stages) => stages.iter().map(|s| s.rate).fold(0.0, f64::max),
-            };
+            let peak_rps = open_loop.rate.peak();
             let reachable = (peak_rps * longest.as_secs_f64()).ceil() as u64;
             u64::from(open_loop.max_in_flight.get()).min(reachable.max(1))
         }

@@ -1,9 +1,10 @@
 //! Drives load: for each point, its workers run the warmup and measure phases `runs` times
 //! through a `Transport` — a closed loop's `concurrency` workers, or an open loop's pool fed
 //! by a dispatcher at each request's intended start (`open`, `schedule`) — retrying 429s per
-//! the policy; per-worker recorders are merged into `RunStats`. A point of an external
-//! client is run by its program instead (`client`); `point` is the seam between the two
-//! drivers. Progress goes to the bars as events (`events`), with the workers' live counters.
+//! the policy; per-worker recorders are merged into `RunStats`. A search point's run is a
+//! series of open-loop probes (`search`). A point of an external client is run by its program
+//! instead (`client`); `point` is the seam between the two drivers. Progress goes to the bars
+//! as events (`events`), with the workers' live counters.
 
 mod cause;
 mod client;
@@ -17,6 +18,7 @@ pub mod openai;
 mod point;
 mod progress;
 mod schedule;
+mod search;
 pub mod sse;
 mod transport;
 mod worker;

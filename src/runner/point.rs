@@ -3,8 +3,9 @@
 //! (discarded) then measure, merging and summarizing the worker recorders after each measure
 //! phase; a closed loop has `concurrency` workers, each sending its next request when the
 //! last ended, an open loop's pool grows as its dispatcher needs (`open`). An external
-//! client's driver (`client`) starts its program once per run. Either returns a run's figures
-//! (`RunEnd`) and tells the subscriber what happens (`events`); the runs are aggregated here.
+//! client's driver (`client`) starts its program once per run; a search point's run is a
+//! series of open-loop probes (`search`). Either driver returns a run's figures (`RunEnd`)
+//! and tells the subscriber what happens (`events`); the runs are aggregated here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +17,14 @@ use super::client::ClientDriver;
 use super::events::{Event, PhaseShown, Subscriber};
 use super::live::Live;
 use super::open::{OpenPhase, Pacing, run_open_phase};
+use super::search::run_search;
 use super::transport::{Connector, Prepared};
 use super::worker::{PhaseCommon, PhaseCtx, Worker};
 use crate::journal::JournalSender;
-use crate::metrics::{self, Dispatched, Phase, PointResult, Recorder, RunStats, SelfWatch};
-use crate::scenario::{ClientRef, LoadModel, Point, Scenario};
+use crate::metrics::{
+    self, Dispatched, Phase, PointResult, Recorder, RequestGoals, RunStats, SelfWatch,
+};
+use crate::scenario::{ClientRef, LoadModel, PhaseLimit, Point, RateProfile, Scenario, Slo};
 use crate::stop::Stop;
 
 /// What every point of a run shares.
@@ -57,7 +61,7 @@ enum Driver<'a, 'c, C: Connector> {
     /// The in-process workers.
     Pool(Pool<'a, 'c, C>),
     /// A program speaking the benchmark framework's protocol.
-    Client(ClientDriver<'a, 'c>),
+    Client(Box<ClientDriver<'a, 'c>>),
 }
 
 impl<C: Connector> Driver<'_, '_, C> {
@@ -82,7 +86,7 @@ pub(crate) async fn run_point<C: Connector>(
         ClientRef::Builtin => Driver::Pool(Pool::new(connector, point, req, ctx)),
         ClientRef::External(i) => {
             let spec = &ctx.scenario.clients[i];
-            Driver::Client(ClientDriver::new(spec, point, ctx))
+            Driver::Client(Box::new(ClientDriver::new(spec, point, ctx)))
         }
     };
     let mut runs: Vec<RunStats> = Vec::new();
@@ -114,8 +118,10 @@ pub(crate) async fn run_point<C: Connector>(
 /// The built-in engine's driver: a pool of workers kept from run to run. A closed loop has
 /// `concurrency` workers; an open loop's pool starts empty and grows with the load.
 struct Pool<'a, 'c, C: Connector> {
-    drive: Drive<'a, 'c, C>,
     point: &'a Point,
+    ctx: &'a RunCtx<'c>,
+    /// The open loop, for an open-loop point.
+    open: Option<OpenPhase<'a, C>>,
     workers: Vec<Worker<C::Transport>>,
     live: Arc<Live>,
     req: Arc<Prepared>,
@@ -140,21 +146,19 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
             LoadModel::Open { .. } => (Live::lazy(point.load.max_in_flight() as usize), Vec::new()),
         };
         Self {
-            drive: Drive {
-                ctx,
-                open,
-                offered: point.load.open_loop().map(|o| o.rate.label()),
-            },
             point,
+            ctx,
+            open,
             workers,
             live: Arc::new(live),
             req: Arc::new(req),
         }
     }
 
-    /// Run number `run`: warmup (discarded), then measure, summarized.
+    /// Run number `run`: warmup (discarded), then measure, summarized — or, for a search
+    /// point, the search's probes.
     async fn run(&mut self, run: u32) -> RunEnd {
-        let ctx = self.drive.ctx;
+        let ctx = self.ctx;
         let settings = &ctx.scenario.run;
         let common = PhaseCommon {
             stop: ctx.stop.clone(),
@@ -164,73 +168,114 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
             point: self.point.index as u32,
             run,
             run_start: ctx.run_start,
+            goals: ctx.scenario.slo.as_ref().map(RequestGoals::of),
         };
-        let mut workers = std::mem::take(&mut self.workers);
-        if let Some(limit) = settings.warmup {
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
-            (workers, _) = self
-                .drive
-                .phase(workers, &self.req, phase, run, limit.duration)
-                .await;
-            for w in &mut workers {
-                w.clear();
-            }
-            if ctx.stop.is_requested() {
-                self.workers = workers;
-                return RunEnd {
-                    stats: None,
-                    stopped: true,
-                    last: false,
-                };
-            }
-        }
-        let watch = SelfWatch::start();
-        let phase = PhaseCtx::starting_now(Phase::Measure, settings.measure, common);
-        let dispatched;
-        (workers, dispatched) = self
-            .drive
-            .phase(workers, &self.req, phase, run, settings.measure.duration)
-            .await;
-        let client = watch.finish().await;
-        let mut stats = summarize(&workers, run, client, dispatched.as_ref());
-        for w in &mut workers {
-            w.clear();
-        }
+        let drive = Drive {
+            point: self.point,
+            req: &self.req,
+            ctx,
+            open: self.open.as_ref(),
+            offered: self.point.load.open_loop().map(|o| o.rate.label()),
+        };
+        let search = match self.point.load.open_loop().map(|o| &o.rate) {
+            Some(RateProfile::Search(search)) => Some(search),
+            _ => None,
+        };
+        let workers = std::mem::take(&mut self.workers);
+        let (workers, measured) = match search {
+            Some(search) => run_search(&drive, search, workers, common).await,
+            None => drive.run(workers, common, settings.measure).await,
+        };
         self.workers = workers;
         let stopped = ctx.stop.is_requested();
-        stats.partial = stopped;
         RunEnd {
-            stats: (stats.requests > 0 || !stopped).then_some(stats),
+            stats: measured.filter(|s| s.requests > 0 || !stopped),
             stopped,
             last: false,
         }
     }
 }
 
-/// How one point's phases are run.
-struct Drive<'a, 'c, C> {
-    ctx: &'a RunCtx<'c>,
+/// How one point's runs and phases are run.
+pub(super) struct Drive<'a, 'c, C> {
+    /// The point.
+    pub(super) point: &'a Point,
+    /// Its request, built once.
+    pub(super) req: &'a Arc<Prepared>,
+    /// What every point shares.
+    pub(super) ctx: &'a RunCtx<'c>,
     /// The open loop, for an open-loop point.
-    open: Option<OpenPhase<'a, C>>,
+    pub(super) open: Option<&'a OpenPhase<'a, C>>,
     /// The open loop's rate as the progress bar shows it.
-    offered: Option<String>,
+    pub(super) offered: Option<String>,
 }
 
-impl<C: Connector> Drive<'_, '_, C> {
-    /// Run one phase of `req`, limited to `limit`, of run number `run`: the workers come
-    /// back, with an open loop's dispatcher counts.
+impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
+    /// The same point driven by the open loop `open`, whose rate the bar shows as `offered`
+    /// (a search's probe).
+    pub(super) fn with_open<'b>(
+        &'b self,
+        open: &'b OpenPhase<'b, C>,
+        offered: String,
+    ) -> Drive<'b, 'c, C> {
+        Drive {
+            point: self.point,
+            req: self.req,
+            ctx: self.ctx,
+            open: Some(open),
+            offered: Some(offered),
+        }
+    }
+
+    /// One run (its number in `common`): the warmup, discarded, then a measure phase limited
+    /// to `measure`, summarized (and judged against `[slo]`). `None` when a stop came during
+    /// the warmup; a run the stop cut short is marked partial.
+    pub(super) async fn run(
+        &self,
+        mut workers: Vec<Worker<C::Transport>>,
+        common: PhaseCommon,
+        measure: PhaseLimit,
+    ) -> (Vec<Worker<C::Transport>>, Option<RunStats>) {
+        let run = common.run;
+        if let Some(limit) = self.ctx.scenario.run.warmup {
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
+            (workers, _) = self.phase(workers, phase, limit.duration).await;
+            for w in &mut workers {
+                w.clear();
+            }
+            if self.ctx.stop.is_requested() {
+                return (workers, None);
+            }
+        }
+        let watch = SelfWatch::start();
+        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common);
+        let dispatched;
+        (workers, dispatched) = self.phase(workers, phase, measure.duration).await;
+        let client = watch.finish().await;
+        let judge = self.ctx.scenario.slo.as_ref().map(|slo| Judge {
+            slo,
+            stream: self.point.request.stream,
+        });
+        let mut stats = summarize(&workers, run, client, dispatched.as_ref(), judge);
+        for w in &mut workers {
+            w.clear();
+        }
+        stats.partial = self.ctx.stop.is_requested();
+        (workers, Some(stats))
+    }
+
+    /// Run one phase, limited to `limit`: the workers come back, with an open loop's
+    /// dispatcher counts.
     async fn phase(
         &self,
         workers: Vec<Worker<C::Transport>>,
-        req: &Arc<Prepared>,
         phase: PhaseCtx,
-        run: u32,
         limit: Option<Duration>,
     ) -> (Vec<Worker<C::Transport>>, Option<Dispatched>) {
         phase.common.live.reset();
         self.ctx.events.on(Event::PhaseStarted {
             phase: PhaseShown {
-                run,
+                run: phase.common.run,
                 runs: self.ctx.scenario.run.runs.get(),
                 phase: phase.phase,
                 limit,
@@ -239,12 +284,12 @@ impl<C: Connector> Drive<'_, '_, C> {
             live: Arc::clone(&phase.common.live),
         });
         let phase = Arc::new(phase);
-        let back = match &self.open {
+        let back = match self.open {
             Some(open) => {
-                let (workers, counts) = run_open_phase(open, workers, req, phase).await;
+                let (workers, counts) = run_open_phase(open, workers, self.req, phase).await;
                 (workers, Some(counts))
             }
-            None => (run_closed_phase(workers, req, phase).await, None),
+            None => (run_closed_phase(workers, self.req, phase).await, None),
         };
         self.ctx.events.on(Event::PhaseFinished);
         back
@@ -274,13 +319,21 @@ async fn run_closed_phase<T: super::transport::Transport>(
     back
 }
 
+/// What a run is judged by: `[slo]`, and whether the route streams (stream objectives judge
+/// streams only).
+struct Judge<'a> {
+    slo: &'a Slo,
+    stream: bool,
+}
+
 /// Merge the workers' recorders into one run's summary (an open loop's with its dispatcher's
-/// counts).
+/// counts), judged against `[slo]` when there is one.
 fn summarize<T>(
     workers: &[Worker<T>],
     run: u32,
     client: metrics::ClientStats,
     dispatched: Option<&Dispatched>,
+    judge: Option<Judge<'_>>,
 ) -> RunStats {
     let mut merged = Recorder::new();
     let mut first: Option<Instant> = None;
@@ -305,5 +358,6 @@ fn summarize<T>(
     };
     stats.in_flight_at_end = in_flight;
     stats.journal_dropped = dropped;
+    stats.slo = judge.map(|j| merged.judge(j.slo, j.stream, &stats));
     stats
 }

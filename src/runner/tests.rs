@@ -532,3 +532,27 @@ fn proxies_apply_unless_no_proxy_excludes_the_host() {
         everything
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn goodput_counts_the_requests_within_every_bound() {
+    // Half the answers take 5 ms, half 50 ms; the bound is 20 ms. Closed points are judged
+    // too, on latency from the send.
+    let steps = vec![Step::ok(5_000), Step::ok(50_000)];
+    let slo = "[run]\nrequests = 100\n[slo]\nlatency = { p = 50, max = \"20ms\" }\n\
+               success_rate = 100\n";
+    let out = run_scripted(steps, 1, slo).await;
+    let run = &out.points[0].runs[0];
+    let v = run.slo.as_ref().unwrap();
+    assert_eq!(v.good, 50);
+    assert_eq!(v.goodput_rps, 50.0 / run.measure_secs);
+    // The median is the 50th of 100: a 5 ms answer, in the middle of its bucket.
+    let latency = &v.checks[0];
+    assert_eq!((latency.value, latency.meets), (Some(5.008), true));
+    assert!(v.meets);
+    let strict = "[run]\nrequests = 100\n[slo]\nlatency = { p = 99, max = \"20ms\" }\n";
+    let out = run_scripted(vec![Step::ok(5_000), Step::ok(50_000)], 1, strict).await;
+    let v = out.points[0].runs[0].slo.as_ref().unwrap();
+    assert_eq!(v.good, 50, "the same requests are good");
+    assert!(!v.meets, "but the p99 is 50 ms");
+    assert!(!out.points[0].aggregate.slo.as_ref().unwrap().meets);
+}

@@ -22,7 +22,7 @@ use super::live::Live;
 use super::transport::{Prepared, Transport};
 use crate::journal::{JournalSender, RequestRecord};
 use crate::metrics::recorder::Attempts;
-use crate::metrics::{FailureKind, Observation, Phase, Recorder, Sending};
+use crate::metrics::{FailureKind, Observation, Phase, Recorder, RequestGoals, Sending};
 use crate::scenario::{PhaseLimit, RetryPolicy};
 use crate::stop::{Stop, StopListener};
 
@@ -129,6 +129,8 @@ pub(crate) struct PhaseCommon {
     pub(crate) run: u32,
     /// Start of the whole run.
     pub(crate) run_start: Instant,
+    /// The per-request bounds of `[slo]`, when set: each request is checked as it ends.
+    pub(crate) goals: Option<RequestGoals>,
 }
 
 /// A worker between phases: its transport (and connection) and its measurements.
@@ -269,6 +271,9 @@ impl<T: Transport> Worker<T> {
                     Some((first, _)) => (first, sent.at),
                 });
             }
+        }
+        if let Some(goals) = &ctx.common.goals {
+            self.recorder.record_goals(goals, &self.obs, offset_us);
         }
         self.sample_error();
         let end = attempt_start + Duration::from_micros(self.obs.latency_us);

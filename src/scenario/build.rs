@@ -15,7 +15,7 @@ use super::diagnostics::{Diagnostics, unsafe_char};
 use super::read::Table;
 use super::{
     ArrivalSettings, OutputSettings, PhaseLimit, RetryPolicy, RunSettings, Scenario, Written,
-    build_clients, build_load, build_mock, build_payloads, build_routes, build_scopes,
+    build_clients, build_load, build_mock, build_payloads, build_routes, build_scopes, build_slo,
     build_thresholds, files, names,
 };
 
@@ -32,6 +32,8 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "output",
     "clients",
     "thresholds",
+    "slo",
+    "search",
 ];
 
 /// Build the scenario, which was `written` so; `None` when any problem was recorded.
@@ -117,8 +119,12 @@ pub(crate) fn scenario(
     };
     let output_table = root.table(d, "output");
     let output = output(d, output_table.as_ref(), base_dir);
+    let slo = build_slo::slo(d, root);
+    let measure = run.as_ref().map(|r| r.measure.duration);
+    let search = build_slo::search(d, root, measure);
     if let Some(matrix) = &matrix {
         build_load::check_fit(d, run_table.as_ref(), matrix_table.as_ref(), matrix);
+        build_slo::check_fit(d, root, matrix_table.as_ref(), matrix);
     }
     if let (Some(matrix), Some(run)) = (&matrix, &run) {
         let table = clients_table.as_ref();
@@ -153,6 +159,8 @@ pub(crate) fn scenario(
         mock: mock?,
         output: output?,
         thresholds,
+        slo: slo?,
+        search: search?,
         written,
         warnings,
     })

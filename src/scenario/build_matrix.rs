@@ -297,8 +297,12 @@ fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<No
     out.finish()
 }
 
-/// `rate`: requests per second of open-loop points (numbers above 0, fractions allowed), or
-/// `"stages"` alone, for the ramps of `[[run.stages]]`.
+/// The rates of the `rate` axis that are words.
+const NAMED_RATES: &[&str] = &["stages", "search"];
+
+/// `rate`: requests per second of open-loop points (numbers above 0, fractions allowed),
+/// `"search"` (the highest rate that meets `[slo]`, among them or alone), or `"stages"` alone,
+/// for the ramps of `[[run.stages]]`.
 fn rate_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<RateValue>> {
     let path = m.key_path("rate");
     let Some(items) = items(d, m, "rate") else {
@@ -321,12 +325,13 @@ fn rate_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<RateValue
                 }
                 RateValue::Stages
             }
+            DeValue::String(s) if s == "search" => RateValue::Search,
             DeValue::String(s) => {
-                let hint = match closest(s, &["stages"]) {
-                    Some(_) => suggestion(s, &["stages"]),
-                    None => {
-                        "; write requests per second, e.g. `10` or `0.5`, or `\"stages\"`".into()
-                    }
+                let hint = match closest(s, NAMED_RATES) {
+                    Some(_) => suggestion(s, NAMED_RATES),
+                    None => "; write requests per second, e.g. `10` or `0.5`, or `\"stages\"` \
+                             or `\"search\"`"
+                        .into(),
                 };
                 d.error(item.span(), &path, format!("`{s}` is not a rate{hint}"));
                 out.fail();

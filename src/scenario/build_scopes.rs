@@ -95,6 +95,7 @@ impl Reach<'_, '_, '_> {
                 .map(|r| match r {
                     RateValue::Fixed(rps) => super::load::format_rate(*rps),
                     RateValue::Stages => "stages".to_string(),
+                    RateValue::Search => "search".to_string(),
                 })
                 .collect(),
             user => m

@@ -75,6 +75,11 @@ fn load_models(scenario: &Scenario) -> Vec<LoadModel> {
             rate: match rate {
                 RateValue::Fixed(rps) => RateProfile::Fixed(*rps),
                 RateValue::Stages => RateProfile::Stages(run.stages.clone()),
+                RateValue::Search => RateProfile::Search(
+                    scenario
+                        .search
+                        .expect("validation requires `[search]` beside the \"search\" rate"),
+                ),
             },
             arrival: Arrival {
                 process: run.arrival.process,
@@ -379,12 +384,12 @@ fn axis_value(value: &AxisValue) -> Value {
     }
 }
 
-/// The `rate` template variable: a number (an integer when whole), or `"stages"`.
+/// The `rate` template variable: a number (an integer when whole), `"stages"` or `"search"`.
 fn rate_value(rate: &RateProfile) -> Value {
     match *rate {
         RateProfile::Fixed(rps) if rps.fract() == 0.0 && rps <= MAX_RATE => Value::from(rps as i64),
         RateProfile::Fixed(rps) => Value::from(rps),
-        RateProfile::Stages(_) => Value::from("stages"),
+        RateProfile::Stages(_) | RateProfile::Search(_) => Value::from(rate.label()),
     }
 }
 
@@ -429,6 +434,9 @@ pub struct Estimate {
     /// The longest the run may take when every external client runs until it is killed (its
     /// phases plus its `timeout`); `wall` when no point has an external client.
     pub longest: Duration,
+    /// True when some point is a search, counted at the most probes it can take: the run may
+    /// take less.
+    pub worst_case: bool,
 }
 
 /// Estimated wall time of running `points`: per point, runs x (warmup + measure) plus
@@ -441,17 +449,28 @@ pub fn estimate(scenario: &Scenario, points: &[Point]) -> Estimate {
             wall: total.wall.saturating_add(e.wall),
             lower_bound: total.lower_bound || e.lower_bound,
             longest: total.longest.saturating_add(e.longest),
+            worst_case: total.worst_case || e.worst_case,
         })
 }
 
-/// Estimated wall time of one point, all its runs.
+/// Estimated wall time of one point, all its runs. A search's run is its most probes, each a
+/// warmup and a measure phase of `probe`.
 pub fn point_estimate(scenario: &Scenario, point: &Point) -> Estimate {
     let run = &scenario.run;
     let phase = |limit: &PhaseLimit| phase_time(limit, &point.load);
     let (warmup, warmup_known) = run.warmup.as_ref().map_or((Duration::ZERO, true), phase);
-    let (measure, measure_known) = phase(&run.measure);
+    let search = match point.load.open_loop().map(|o| &o.rate) {
+        Some(RateProfile::Search(search)) => Some(search),
+        _ => None,
+    };
+    let (measure, measure_known) = match search {
+        Some(s) => (s.probe, true),
+        None => phase(&run.measure),
+    };
+    let probes = search.map_or(1, |s| s.worst_case_probes());
     let all_runs = |per_run: Duration| {
         per_run
+            .saturating_mul(probes)
             .saturating_mul(run.runs.get())
             .saturating_add(POINT_OVERHEAD)
     };
@@ -464,19 +483,24 @@ pub fn point_estimate(scenario: &Scenario, point: &Point) -> Estimate {
         wall: all_runs(phases),
         lower_bound: !(warmup_known && measure_known),
         longest: all_runs(phases.saturating_add(allowance)),
+        worst_case: search.is_some(),
     }
 }
 
 /// How long a phase with `limit` lasts under `load`, and whether that is known: a closed loop
 /// bounded only by a request count takes as long as the server does; an open loop's schedule
-/// tells how long its requests take to be sent.
+/// tells how long its requests take to be sent (a search's, at its lowest rate, at most).
 fn phase_time(limit: &PhaseLimit, load: &LoadModel) -> (Duration, bool) {
+    let at_rate = |rps: f64| {
+        limit
+            .requests
+            .and_then(|n| Duration::try_from_secs_f64(n.get() as f64 / rps).ok())
+    };
     let schedule = match load.open_loop().map(|o| &o.rate) {
         None => None,
         Some(RateProfile::Stages(stages)) => Some(stages.iter().map(|s| s.duration).sum()),
-        Some(RateProfile::Fixed(rps)) => limit
-            .requests
-            .and_then(|n| Duration::try_from_secs_f64(n.get() as f64 / rps).ok()),
+        Some(RateProfile::Fixed(rps)) => at_rate(*rps),
+        Some(RateProfile::Search(search)) => at_rate(search.min),
     };
     let times = [limit.duration, schedule];
     match times.into_iter().flatten().min() {

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::slo::RateSearch;
+
 /// How a point drives load: exactly one model per point.
 ///
 /// Serialized untagged, flattened into the point's object of `results.json`: a closed point
@@ -56,6 +58,9 @@ pub enum RateProfile {
     /// Stages, each ramping linearly from the rate the one before ended at (the first from 0)
     /// to its own rate, over its duration; the schedule ends with the last stage.
     Stages(Vec<Stage>),
+    /// The highest rate that meets the SLOs, searched for by probes at fixed rates
+    /// (`matrix.rate = ["search"]` with `[search]`).
+    Search(RateSearch),
 }
 
 /// One stage of `[[run.stages]]`.
@@ -113,19 +118,30 @@ impl ArrivalProcess {
 }
 
 impl RateProfile {
-    /// The rate as written in ids and on the x axis: `50`, `0.5`, `stages`.
+    /// The rate as written in ids and on the x axis: `50`, `0.5`, `stages`, `search`.
     pub fn label(&self) -> String {
         match self {
             Self::Fixed(rate) => format_rate(*rate),
             Self::Stages(_) => "stages".into(),
+            Self::Search(_) => "search".into(),
         }
     }
 
-    /// How long the schedule lasts: `None` for a fixed rate, which never ends.
+    /// How long the schedule lasts: `None` for a fixed rate, which never ends, and for a
+    /// search, whose probes each last a phase.
     pub fn length(&self) -> Option<Duration> {
         match self {
-            Self::Fixed(_) => None,
+            Self::Fixed(_) | Self::Search(_) => None,
             Self::Stages(stages) => Some(stages.iter().map(|s| s.duration).sum()),
+        }
+    }
+
+    /// The highest rate the profile asks for, requests per second.
+    pub fn peak(&self) -> f64 {
+        match self {
+            Self::Fixed(rate) => *rate,
+            Self::Stages(stages) => stages.iter().map(|s| s.rate).fold(0.0, f64::max),
+            Self::Search(search) => search.max,
         }
     }
 }
@@ -138,6 +154,8 @@ pub enum RateValue {
     Fixed(f64),
     /// `"stages"`: the ramps of `[[run.stages]]`.
     Stages,
+    /// `"search"`: the search of `[search]` for the highest rate that meets `[slo]`.
+    Search,
 }
 
 /// `[run.arrival]`: what every open-loop point of the scenario shares.
@@ -183,7 +201,8 @@ pub struct LoadAxis {
     pub name: &'static str,
     /// Unit of `value`: `workers` or `req/s`.
     pub unit: &'static str,
-    /// The point's value on the axis; a ramp of stages sits after every fixed rate.
+    /// The point's value on the axis; a ramp of stages or a search sits after every fixed
+    /// rate.
     pub value: f64,
     /// The value as written in ids, tables and tick labels: `32`, `0.5`, `stages`.
     pub label: String,
@@ -196,7 +215,7 @@ impl LoadModel {
             Self::Closed { concurrency } => format!("c{concurrency}"),
             Self::Open { open_loop } => match open_loop.rate {
                 RateProfile::Fixed(rate) => format!("r{}", format_rate(rate)),
-                RateProfile::Stages(_) => "stages".into(),
+                RateProfile::Stages(_) | RateProfile::Search(_) => open_loop.rate.label(),
             },
         }
     }
@@ -215,7 +234,7 @@ impl LoadModel {
                 unit: "req/s",
                 value: match open_loop.rate {
                     RateProfile::Fixed(rate) => rate,
-                    RateProfile::Stages(_) => f64::INFINITY,
+                    RateProfile::Stages(_) | RateProfile::Search(_) => f64::INFINITY,
                 },
                 label: open_loop.rate.label(),
             },
@@ -248,7 +267,7 @@ impl LoadModel {
     }
 
     /// The model in words, for plans and reports: `32 workers`, `50 req/s poisson`,
-    /// `stages, constant`.
+    /// `stages, constant`, `search 10–1000 req/s, poisson`.
     pub fn describe(&self) -> String {
         match self {
             Self::Closed { concurrency } if concurrency.get() == 1 => "1 worker".into(),
@@ -258,6 +277,11 @@ impl LoadModel {
                 match open_loop.rate {
                     RateProfile::Fixed(rate) => format!("{} req/s {process}", format_rate(rate)),
                     RateProfile::Stages(_) => format!("stages, {process}"),
+                    RateProfile::Search(s) => format!(
+                        "search {}–{} req/s, {process}",
+                        format_rate(s.min),
+                        format_rate(s.max)
+                    ),
                 }
             }
         }

@@ -8,7 +8,8 @@
 //!
 //! - `read` and `diagnostics`: typed getters over spanned values, and located problems.
 //! - `build` (top level, `[run]`, `[output]`), `build_target`, `build_payloads`,
-//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_clients`,
+//!   `build_routes`, `build_matrix` (with `build_axes`), `build_mock`, `build_load`
+//!   (`[run.arrival]`, `[[run.stages]]`), `build_slo` (`[slo]`, `[search]`), `build_clients`,
 //!   `build_thresholds` (with `build_bounds` and `build_scopes`): one per section; `thresholds`
 //!   is the model of `[thresholds]`.
 //! - `names`: what may be named how; `templates`: template compile and variable checks.
@@ -26,6 +27,7 @@ mod build_mock;
 mod build_payloads;
 mod build_routes;
 mod build_scopes;
+mod build_slo;
 mod build_target;
 mod build_thresholds;
 mod credentials;
@@ -38,6 +40,7 @@ pub mod model;
 mod names;
 mod overrides;
 mod read;
+pub mod slo;
 mod templates;
 pub mod thresholds;
 pub mod units;
@@ -58,6 +61,7 @@ pub use model::{
     Template, TransportKind, Written,
 };
 pub use overrides::{ENV_VARS, Overrides};
+pub use slo::{Objective, RateSearch, Resolution, Slo};
 pub use thresholds::{Bound, Op, Scope, Threshold, Thresholds};
 
 use crate::mock::MockConfig;

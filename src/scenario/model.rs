@@ -16,6 +16,7 @@ use url::Url;
 use super::Problem;
 use super::diagnostics::Spot;
 use super::load::{ArrivalSettings, LoadModel, RateValue, Stage};
+use super::slo::{RateSearch, Slo};
 use crate::external::ClientSpec;
 use crate::mock::MockConfig;
 
@@ -43,6 +44,10 @@ pub struct Scenario {
     pub clients: Vec<ClientSpec>,
     /// Settings of the built-in mock server, used when `target.base_url = "mock"`.
     pub mock: MockConfig,
+    /// `[slo]`: the objectives every point is judged by (goodput, and whether it meets them).
+    pub slo: Option<Slo>,
+    /// `[search]`: the bracket of the `"search"` rate.
+    pub search: Option<RateSearch>,
     /// Where and what to write.
     pub output: OutputSettings,
     /// `[thresholds]`: bounds on reported figures, judged per point (none when absent).

@@ -4,12 +4,14 @@
 //! that wait is its queue time. When the phase's time is up, requests still waiting are
 //! dropped and counted; when its request count is reached, no more are due.
 //!
-//! The pool outlives the phase: its workers (connections, recorders) come back to the point,
-//! and the next phase starts with them idle.
+//! The dispatcher runs on a thread of its own (`on_pacer_thread`), the workers on the caller's
+//! runtime. The pool outlives the phase: its workers (connections, recorders) come back to the
+//! point, and the next phase starts with them idle.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -46,11 +48,21 @@ pub(crate) async fn run_open_phase<C: Connector>(
         tasks: Vec::new(),
         req: Arc::clone(req),
         ctx: Arc::clone(&ctx),
+        runtime: Handle::current(),
     };
     for worker in workers {
         pool.start(worker, None);
     }
-    let counts = dispatch(phase, &mut pool, cap).await;
+    let (connector, open) = (phase.connector.clone(), phase.open.clone());
+    let (pool, counts) = match phase.pacing {
+        Pacing::Precise => on_pacer_thread(connector, open, pool, cap).await,
+        // A paused clock (tests) is the caller's runtime's: the dispatcher must run on it.
+        Pacing::Tokio => {
+            let counts = dispatch(&connector, &open, Pacing::Tokio, &mut pool, cap).await;
+            Some((pool, counts))
+        }
+    }
+    .unwrap_or_else(|| panic!("the open loop's dispatcher thread died"));
     pool.board.close(pool.seats.iter().map(|s| &**s));
     let mut back = Vec::with_capacity(pool.tasks.len());
     for task in pool.tasks {
@@ -78,6 +90,44 @@ pub(crate) async fn run_open_phase<C: Connector>(
     )
 }
 
+/// Run the dispatcher on a thread of its own, with a runtime of its own for its timer: the
+/// kernel wakes that thread at each intended start, whatever the runtime threads are doing
+/// (busy with answers, or preempted by other processes on a shared core), and a thread that
+/// mostly sleeps is the one a busy CPU runs first when it wakes. The workers stay on the
+/// caller's runtime. `None` when the dispatcher panicked.
+async fn on_pacer_thread<C: Connector>(
+    connector: C,
+    open: OpenLoop,
+    mut pool: Pool<C::Transport>,
+    cap: usize,
+) -> Option<(Pool<C::Transport>, Dispatched)> {
+    let (done, back) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("open-loop-pacer".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            // Without a runtime of its own, the dispatcher shares the workers' (tokio's
+            // timer, rounded to the millisecond, rather than none).
+            let counts = match runtime {
+                Ok(rt) => rt.block_on(dispatch(&connector, &open, Pacing::Precise, &mut pool, cap)),
+                Err(_) => pool.runtime.clone().block_on(dispatch(
+                    &connector,
+                    &open,
+                    Pacing::Tokio,
+                    &mut pool,
+                    cap,
+                )),
+            };
+            let _ = done.send((pool, counts));
+        });
+    match spawned {
+        Ok(_) => back.await.ok(),
+        Err(_) => None,
+    }
+}
+
 /// The workers of one phase.
 struct Pool<T> {
     board: Arc<Board>,
@@ -86,6 +136,8 @@ struct Pool<T> {
     tasks: Vec<JoinHandle<Worker<T>>>,
     req: Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
+    /// The runtime the workers run on (the dispatcher may be on another).
+    runtime: Handle,
 }
 
 impl<T: Transport> Pool<T> {
@@ -94,27 +146,40 @@ impl<T: Transport> Pool<T> {
         worker.index = self.seats.len();
         self.ctx.common.live.make(worker.index);
         let seat = Arc::new(Seat::new());
+        if first.is_none() {
+            // Idle from now on, before its task first runs: the dispatcher may hand it a
+            // request at once (the seat keeps it), rather than start another worker.
+            self.board.idle(worker.index as u32);
+        }
         self.seats.push(Arc::clone(&seat));
         let (board, req, ctx) = (
             Arc::clone(&self.board),
             Arc::clone(&self.req),
             Arc::clone(&self.ctx),
         );
-        self.tasks
-            .push(tokio::spawn(serve(worker, req, ctx, board, seat, first)));
+        self.tasks.push(
+            self.runtime
+                .spawn(serve(worker, req, ctx, board, seat, first)),
+        );
     }
 }
 
-/// Walk the schedule, handing each request to a worker at its intended start.
+/// Walk the schedule of `open`, handing each request to a worker at its intended start
+/// (waiting as `pacing` says); new workers' transports come from `connector`.
 async fn dispatch<C: Connector>(
-    phase: &OpenPhase<'_, C>,
+    connector: &C,
+    open: &OpenLoop,
+    pacing: Pacing,
     pool: &mut Pool<C::Transport>,
     cap: usize,
 ) -> Dispatched {
     let ctx = Arc::clone(&pool.ctx);
     let stop = ctx.common.stop.listener();
-    let mut timer = Timer::new(phase.pacing);
-    let mut schedule = Schedule::new(phase.open).take_while(|t| {
+    let mut timer = Timer::new(pacing);
+    // The schedule starts when the dispatcher does, the pool seated: the time taken to set
+    // the phase up is no request's send lag.
+    let origin = Instant::now().saturating_duration_since(ctx.start);
+    let mut schedule = Schedule::new(open).map(|t| origin + t).take_while(|t| {
         // Nothing is due at or after the phase's end.
         ctx.deadline.is_none_or(|d| ctx.start + *t < d)
     });
@@ -167,7 +232,7 @@ async fn dispatch<C: Connector>(
             Some(w) => pool.board.assign(&pool.seats[w as usize], job),
             None => {
                 let index = pool.seats.len();
-                pool.start(Worker::new(index, phase.connector.transport()), Some(job));
+                pool.start(Worker::new(index, connector.transport()), Some(job));
             }
         }
         ctx.common.live.sent();
@@ -199,9 +264,6 @@ async fn serve<T: Transport>(
     // Worker numbers are below the cap, itself at most `MAX_CONCURRENCY`.
     let number = worker.index as u32;
     let mut next = first;
-    if next.is_none() {
-        board.idle(number);
-    }
     loop {
         let job = match next.take() {
             Some(job) => job,

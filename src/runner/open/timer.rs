@@ -16,11 +16,8 @@ use tokio::time::Instant;
 pub(crate) enum Pacing {
     /// A timerfd: microsecond precision on the real clock.
     Precise,
-    /// tokio's timer: what a paused clock (tests) moves exactly.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "runs on the real clock are paced precisely")
-    )]
+    /// tokio's timer: what a paused clock (tests) moves exactly, and the fallback when the
+    /// dispatcher cannot have a thread and timer of its own.
     Tokio,
 }
 

@@ -237,6 +237,11 @@ impl Subscriber for Progress {
                 self.advance(&mut current, share);
                 self.state.set_run_start(Some(Instant::now()));
             }
+            Event::Note { line } => {
+                if !self.hidden {
+                    let _ = self.multi.println(line);
+                }
+            }
             Event::PointFinished { done } => {
                 // `done` is set before the bar moves, so the frame that fills the bar also
                 // shows the new count.

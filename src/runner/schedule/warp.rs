@@ -42,6 +42,9 @@ impl Warp {
     pub(super) fn new(profile: &RateProfile) -> Self {
         let stages: &[Stage] = match profile {
             RateProfile::Fixed(rate) => return Self::Fixed(*rate),
+            // A search runs as probes, each at a fixed rate (`runner::search`); alone, its
+            // schedule is its lowest rate.
+            RateProfile::Search(search) => return Self::Fixed(search.min),
             RateProfile::Stages(stages) => stages,
         };
         let (mut t, mut l, mut rate) = (0.0, 0.0, 0.0);

@@ -21,6 +21,7 @@ use crate::runner::exchange::{Exchange, Failed};
 use crate::scenario::Target;
 
 /// Makes connection-owning transports for one server.
+#[derive(Clone)]
 pub(crate) struct HyperConnector {
     addrs: Arc<Addrs>,
     connect_timeout: Duration,

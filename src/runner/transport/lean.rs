@@ -39,6 +39,7 @@ const INITIAL_READ: usize = 8 << 10;
 const MAX_BODY_READ: usize = 64 << 10;
 
 /// Makes lean transports for one server.
+#[derive(Clone)]
 pub(crate) struct LeanConnector {
     addrs: Arc<Addrs>,
     connect_timeout: Duration,

@@ -144,8 +144,9 @@ pub(crate) trait Transport: Send + 'static {
     ) -> impl Future<Output = ()> + Send;
 }
 
-/// Makes one transport per worker.
-pub(crate) trait Connector: Send + Sync + 'static {
+/// Makes one transport per worker. Cheap to clone (it shares what it holds): an open loop's
+/// dispatcher, a task of its own, takes a clone to start workers.
+pub(crate) trait Connector: Clone + Send + Sync + 'static {
     /// The transport it makes.
     type Transport: Transport;
     /// A transport for one worker (connections open lazily, on the first attempt).

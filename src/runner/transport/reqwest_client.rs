@@ -11,6 +11,7 @@ use crate::runner::exchange::{Exchange, Failed};
 use crate::scenario::Target;
 
 /// Hands out clones of one pooled client.
+#[derive(Clone)]
 pub(crate) struct ReqwestConnector {
     client: reqwest::Client,
 }

@@ -100,6 +100,7 @@ impl Step {
 }
 
 /// Hands out transports that walk one shared script, cycling.
+#[derive(Clone)]
 pub(crate) struct ScriptedConnector {
     steps: Arc<Vec<Step>>,
     next: Arc<AtomicUsize>,
