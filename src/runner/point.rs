@@ -1,7 +1,7 @@
 //! One point, `runs` times, by its driver — the seam between what a point is and who sends
 //! its requests. The built-in engine's driver (`Pool`) runs its workers through warmup
-//! (discarded) then measure, merging and summarizing the worker recorders after each measure
-//! phase; a closed loop has `concurrency` workers, each sending its next request when the
+//! (discarded) then measure, merging and summarizing the per-thread recorders after each
+//! measure phase; a closed loop has `concurrency` workers, each sending its next request when the
 //! last ended, an open loop's pool grows as its dispatcher needs (`open`). An external
 //! client's driver (`client`) starts its program once per run. Either returns a run's figures
 //! (`RunEnd`) and tells the subscriber what happens (`events`); the runs are aggregated here.
@@ -19,7 +19,9 @@ use super::open::{OpenPhase, Pacing, run_open_phase};
 use super::transport::{Connector, Prepared};
 use super::worker::{PhaseCommon, PhaseCtx, Worker};
 use crate::journal::JournalSender;
-use crate::metrics::{self, Dispatched, Phase, PointResult, Recorder, RunStats, SelfWatch};
+use crate::metrics::{
+    self, Dispatched, Phase, PointResult, Recorder, RunStats, SelfWatch, ThreadRecorders,
+};
 use crate::scenario::{ClientRef, LoadModel, Point, Scenario};
 use crate::stop::Stop;
 
@@ -118,6 +120,9 @@ struct Pool<'a, 'c, C: Connector> {
     point: &'a Point,
     workers: Vec<Worker<C::Transport>>,
     live: Arc<Live>,
+    /// The measurements, per runtime thread: shared with the tasks of a phase, and this
+    /// pool's alone between phases.
+    recorders: Arc<ThreadRecorders>,
     req: Arc<Prepared>,
 }
 
@@ -128,16 +133,12 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
             open,
             pacing: ctx.pacing,
         });
-        let (live, workers) = match point.load {
-            LoadModel::Closed { concurrency } => {
-                let n = concurrency.get() as usize;
-                let workers: Vec<Worker<C::Transport>> = (0..n)
-                    .map(|i| Worker::new(i, connector.transport()))
-                    .collect();
-                (Live::new(n), workers)
-            }
-            // The pool starts empty and grows with the load, and so do its live counters.
-            LoadModel::Open { .. } => (Live::lazy(point.load.max_in_flight() as usize), Vec::new()),
+        let workers = match point.load {
+            LoadModel::Closed { concurrency } => (0..concurrency.get() as usize)
+                .map(|i| Worker::new(i, connector.transport()))
+                .collect(),
+            // The pool starts empty and grows with the load.
+            LoadModel::Open { .. } => Vec::new(),
         };
         Self {
             drive: Drive {
@@ -147,27 +148,40 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
             },
             point,
             workers,
-            live: Arc::new(live),
+            live: Arc::new(Live::new()),
+            recorders: Arc::new(ThreadRecorders::new()),
             req: Arc::new(req),
         }
+    }
+
+    /// What the workers of a phase of run number `run` share.
+    fn common(&self, run: u32) -> PhaseCommon {
+        let ctx = self.drive.ctx;
+        PhaseCommon {
+            stop: ctx.stop.clone(),
+            retry: ctx.scenario.run.retry,
+            live: Arc::clone(&self.live),
+            recorders: Arc::clone(&self.recorders),
+            journal: ctx.journal.clone(),
+            point: self.point.index as u32,
+            run,
+            run_start: ctx.run_start,
+        }
+    }
+
+    /// The recorders, once the phase that shared them has ended.
+    fn recorders(&mut self) -> &mut ThreadRecorders {
+        // A phase returns only after every one of its tasks has ended, dropping its share.
+        Arc::get_mut(&mut self.recorders).expect("no task of an ended phase holds the recorders")
     }
 
     /// Run number `run`: warmup (discarded), then measure, summarized.
     async fn run(&mut self, run: u32) -> RunEnd {
         let ctx = self.drive.ctx;
         let settings = &ctx.scenario.run;
-        let common = PhaseCommon {
-            stop: ctx.stop.clone(),
-            retry: settings.retry,
-            live: Arc::clone(&self.live),
-            journal: ctx.journal.clone(),
-            point: self.point.index as u32,
-            run,
-            run_start: ctx.run_start,
-        };
         let mut workers = std::mem::take(&mut self.workers);
         if let Some(limit) = settings.warmup {
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, self.common(run));
             (workers, _) = self
                 .drive
                 .phase(workers, &self.req, phase, run, limit.duration)
@@ -175,6 +189,7 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
             for w in &mut workers {
                 w.clear();
             }
+            self.recorders().clear();
             if ctx.stop.is_requested() {
                 self.workers = workers;
                 return RunEnd {
@@ -185,14 +200,15 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
             }
         }
         let watch = SelfWatch::start();
-        let phase = PhaseCtx::starting_now(Phase::Measure, settings.measure, common);
+        let phase = PhaseCtx::starting_now(Phase::Measure, settings.measure, self.common(run));
         let dispatched;
         (workers, dispatched) = self
             .drive
             .phase(workers, &self.req, phase, run, settings.measure.duration)
             .await;
         let client = watch.finish().await;
-        let mut stats = summarize(&workers, run, client, dispatched.as_ref());
+        let merged = self.recorders().take_merged();
+        let mut stats = summarize(&workers, &merged, run, client, dispatched.as_ref());
         for w in &mut workers {
             w.clear();
         }
@@ -274,20 +290,19 @@ async fn run_closed_phase<T: super::transport::Transport>(
     back
 }
 
-/// Merge the workers' recorders into one run's summary (an open loop's with its dispatcher's
-/// counts).
+/// One run's summary: the phase's merged measurements, with the span and counts its workers
+/// kept (an open loop's with its dispatcher's counts).
 fn summarize<T>(
     workers: &[Worker<T>],
+    merged: &Recorder,
     run: u32,
     client: metrics::ClientStats,
     dispatched: Option<&Dispatched>,
 ) -> RunStats {
-    let mut merged = Recorder::new();
     let mut first: Option<Instant> = None;
     let mut last: Option<Instant> = None;
     let (mut in_flight, mut dropped) = (0, 0);
     for w in workers {
-        merged.merge(&w.recorder);
         if let Some((start, end)) = w.span {
             first = Some(first.map_or(start, |f| f.min(start)));
             last = Some(last.map_or(end, |l| l.max(end)));

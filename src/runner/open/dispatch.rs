@@ -92,7 +92,6 @@ impl<T: Transport> Pool<T> {
     /// Start `worker` (number `seats.len()`), on `first` or idle.
     fn start(&mut self, mut worker: Worker<T>, first: Option<Job>) {
         worker.index = self.seats.len();
-        self.ctx.common.live.make(worker.index);
         let seat = Arc::new(Seat::new());
         self.seats.push(Arc::clone(&seat));
         let (board, req, ctx) = (
