@@ -6,6 +6,8 @@
 //! client's driver (`client`) starts its program once per run. Either returns a run's figures
 //! (`RunEnd`) and tells the subscriber what happens (`events`); the runs are aggregated here.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,7 +120,9 @@ pub(crate) async fn run_point<C: Connector>(
 struct Pool<'a, 'c, C: Connector> {
     drive: Drive<'a, 'c, C>,
     point: &'a Point,
-    workers: Vec<Worker<C::Transport>>,
+    /// Boxed: a worker moves into its phase's task and back as a pointer, so neither the
+    /// list nor the task holds a copy of it.
+    workers: Vec<Box<Worker<C::Transport>>>,
     live: Arc<Live>,
     /// The measurements, per runtime thread: shared with the tasks of a phase, and this
     /// pool's alone between phases.
@@ -135,7 +139,7 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
         });
         let workers = match point.load {
             LoadModel::Closed { concurrency } => (0..concurrency.get() as usize)
-                .map(|i| Worker::new(i, connector.transport()))
+                .map(|i| Box::new(Worker::new(i, connector.transport())))
                 .collect(),
             // The pool starts empty and grows with the load.
             LoadModel::Open { .. } => Vec::new(),
@@ -237,12 +241,12 @@ impl<C: Connector> Drive<'_, '_, C> {
     /// back, with an open loop's dispatcher counts.
     async fn phase(
         &self,
-        workers: Vec<Worker<C::Transport>>,
+        workers: Vec<Box<Worker<C::Transport>>>,
         req: &Arc<Prepared>,
         phase: PhaseCtx,
         run: u32,
         limit: Option<Duration>,
-    ) -> (Vec<Worker<C::Transport>>, Option<Dispatched>) {
+    ) -> (Vec<Box<Worker<C::Transport>>>, Option<Dispatched>) {
         phase.common.live.reset();
         self.ctx.events.on(Event::PhaseStarted {
             phase: PhaseShown {
@@ -269,13 +273,13 @@ impl<C: Connector> Drive<'_, '_, C> {
 
 /// Run one closed-loop phase on every worker.
 async fn run_closed_phase<T: super::transport::Transport>(
-    workers: Vec<Worker<T>>,
+    workers: Vec<Box<Worker<T>>>,
     req: &Arc<Prepared>,
     phase: Arc<PhaseCtx>,
-) -> Vec<Worker<T>> {
+) -> Vec<Box<Worker<T>>> {
     let tasks: Vec<_> = workers
         .into_iter()
-        .map(|w| tokio::spawn(w.run_phase(Arc::clone(req), Arc::clone(&phase))))
+        .map(|w| tokio::spawn(boxed(w.run_phase(Arc::clone(req), Arc::clone(&phase)))))
         .collect();
     let mut back = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -290,10 +294,18 @@ async fn run_closed_phase<T: super::transport::Transport>(
     back
 }
 
+/// `task` in a box of its own, for `tokio::spawn`: when it ends, its state (most of a
+/// worker's task) is freed at once. The task's own allocation lives on as long as a waker of
+/// it does — its connection's and its timer's keep one until the next phase's task replaces
+/// it — and is then a few hundred bytes rather than the whole state, for every worker.
+pub(crate) fn boxed<F: Future>(task: F) -> Pin<Box<F>> {
+    Box::pin(task)
+}
+
 /// One run's summary: the phase's merged measurements, with the span and counts its workers
 /// kept (an open loop's with its dispatcher's counts).
 fn summarize<T>(
-    workers: &[Worker<T>],
+    workers: &[Box<Worker<T>>],
     merged: &Recorder,
     run: u32,
     client: metrics::ClientStats,

@@ -186,7 +186,11 @@ impl<T: Transport> Worker<T> {
     /// Closed loop: send requests, each when the last one ended, until the phase ends. A stop
     /// abandons the request in flight: none of its attempts reach the recorder (the request
     /// log already has those that ended).
-    pub(crate) async fn run_phase(mut self, req: Arc<Prepared>, ctx: Arc<PhaseCtx>) -> Self {
+    pub(crate) async fn run_phase(
+        mut self: Box<Self>,
+        req: Arc<Prepared>,
+        ctx: Arc<PhaseCtx>,
+    ) -> Box<Self> {
         let stop = ctx.common.stop.listener();
         while ctx.take_ticket() {
             if !self.backoff.is_zero() {

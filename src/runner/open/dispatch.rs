@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::board::{Board, Job, Seat};
 use super::timer::{Pacing, Timer};
 use crate::metrics::Dispatched;
+use crate::runner::point::boxed;
 use crate::runner::schedule::Schedule;
 use crate::runner::transport::{Connector, Prepared, Transport};
 use crate::runner::worker::{PhaseCtx, Sent, Start, Worker};
@@ -35,10 +36,10 @@ pub(crate) struct OpenPhase<'a, C> {
 /// with what the dispatcher counted.
 pub(crate) async fn run_open_phase<C: Connector>(
     phase: &OpenPhase<'_, C>,
-    workers: Vec<Worker<C::Transport>>,
+    workers: Vec<Box<Worker<C::Transport>>>,
     req: &Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
-) -> (Vec<Worker<C::Transport>>, Dispatched) {
+) -> (Vec<Box<Worker<C::Transport>>>, Dispatched) {
     let cap = phase.open.max_in_flight.get() as usize;
     let mut pool = Pool {
         board: Arc::new(Board::new(cap)),
@@ -83,14 +84,14 @@ struct Pool<T> {
     board: Arc<Board>,
     /// One per worker, by worker number.
     seats: Vec<Arc<Seat>>,
-    tasks: Vec<JoinHandle<Worker<T>>>,
+    tasks: Vec<JoinHandle<Box<Worker<T>>>>,
     req: Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
 }
 
 impl<T: Transport> Pool<T> {
     /// Start `worker` (number `seats.len()`), on `first` or idle.
-    fn start(&mut self, mut worker: Worker<T>, first: Option<Job>) {
+    fn start(&mut self, mut worker: Box<Worker<T>>, first: Option<Job>) {
         worker.index = self.seats.len();
         let seat = Arc::new(Seat::new());
         self.seats.push(Arc::clone(&seat));
@@ -99,8 +100,8 @@ impl<T: Transport> Pool<T> {
             Arc::clone(&self.req),
             Arc::clone(&self.ctx),
         );
-        self.tasks
-            .push(tokio::spawn(serve(worker, req, ctx, board, seat, first)));
+        let task = serve(worker, req, ctx, board, seat, first);
+        self.tasks.push(tokio::spawn(boxed(task)));
     }
 }
 
@@ -166,7 +167,10 @@ async fn dispatch<C: Connector>(
             Some(w) => pool.board.assign(&pool.seats[w as usize], job),
             None => {
                 let index = pool.seats.len();
-                pool.start(Worker::new(index, phase.connector.transport()), Some(job));
+                pool.start(
+                    Box::new(Worker::new(index, phase.connector.transport())),
+                    Some(job),
+                );
             }
         }
         ctx.common.live.sent();
@@ -187,13 +191,13 @@ async fn until(deadline: Option<Instant>) {
 
 /// A worker of the pool: takes the requests handed to it until the phase closes.
 async fn serve<T: Transport>(
-    mut worker: Worker<T>,
+    mut worker: Box<Worker<T>>,
     req: Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
     board: Arc<Board>,
     seat: Arc<Seat>,
     first: Option<Job>,
-) -> Worker<T> {
+) -> Box<Worker<T>> {
     let stop = ctx.common.stop.listener();
     // Worker numbers are below the cap, itself at most `MAX_CONCURRENCY`.
     let number = worker.index as u32;
