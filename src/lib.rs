@@ -4,7 +4,7 @@
 //! The pipeline, one module each, data flowing one way:
 //! - [`scenario`]: TOML file -> validated [`scenario::Scenario`] -> expanded [`scenario::Point`]s.
 //! - [`runner`]: drives closed-loop load per point through a transport, with progress bars.
-//! - [`metrics`]: per-worker recorders, run summaries, median/MAD across runs, client self-watch.
+//! - [`metrics`]: per-runtime-thread recorders, run summaries, median/MAD across runs, client self-watch.
 //! - [`journal`]: the write-behind per-request log.
 //! - [`report`]: `RunReport` and its Markdown, CSV and JSON renderers.
 //! - [`judge`]: `compare` two stored runs with the noise in view; `--fail-on` tolerances.

@@ -1,7 +1,7 @@
 //! What one HTTP attempt observed: the unit a transport produces and a recorder ingests.
 //!
 //! A worker owns one `Observation` and reuses it for every attempt (`reset` keeps the
-//! capacity of `gaps_us`), so the request path does not allocate.
+//! capacity of `gaps_us`, up to `KEPT_GAPS`), so the request path does not allocate.
 
 use std::time::Duration;
 
@@ -99,6 +99,10 @@ impl StreamObservation {
     }
 }
 
+/// Gaps whose room `reset` keeps (8 KiB): a stream of thousands of tokens gives back its
+/// longer list once it has been recorded, so that thousands of workers do not each keep one.
+const KEPT_GAPS: usize = 1024;
+
 /// Everything one attempt observed.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
@@ -135,6 +139,7 @@ impl Observation {
         s.ttft_us = None;
         s.content_events = 0;
         s.gaps_us.clear();
+        s.gaps_us.shrink_to(KEPT_GAPS);
         s.done = false;
     }
 

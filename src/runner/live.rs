@@ -1,19 +1,18 @@
 //! Live figures for the progress bar: request and error counters and a coarse latency
-//! histogram (8 buckets per power of two, ~9% wide). Each worker owns a cache-line-aligned slot
-//! it alone writes, so the request path touches no line another core writes; the ticker sums
-//! the slots. The exact figures come from the per-worker HDR recorders after the phase.
-//!
-//! A slot is about 2.7 KB; an open loop's pool of workers grows with the load up to its
-//! in-flight cap (10,000 by default), so slots are made when their worker is, not for the cap.
-//! The open loop's dispatcher also counts here the requests it handed out.
+//! histogram (8 buckets per power of two, ~9% wide). Each runtime thread owns a
+//! cache-line-aligned slot only it writes (`PerThread`), so the request path touches no line
+//! another core writes; the ticker sums the slots. A slot is about 2.7 KB: two or so per
+//! point, whatever its concurrency. The exact figures come from the HDR recorders after the
+//! phase. The open loop's dispatcher also counts here the requests it handed out.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::metrics::PerThread;
 
 /// Buckets: 8 per octave over 2^0..2^40 µs.
 const BUCKETS: usize = 8 * 41;
 
-/// One worker's counters.
+/// One thread's counters.
 #[derive(Debug)]
 #[repr(align(128))]
 struct Slot {
@@ -38,10 +37,10 @@ fn bump(counter: &AtomicU64) {
 }
 
 /// Counters written by the workers of one point and read by the progress ticker.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Live {
-    /// One slot per worker that may exist; made with the worker.
-    slots: Box<[OnceLock<Box<Slot>>]>,
+    /// One slot per runtime thread that recorded a request.
+    slots: PerThread<Slot>,
     /// Requests an open loop's dispatcher handed to workers (written by it alone).
     sent: AtomicU64,
 }
@@ -63,32 +62,13 @@ fn bucket_upper_us(index: usize) -> u64 {
 }
 
 impl Live {
-    /// Counters for `workers` workers, all made now.
-    pub(crate) fn new(workers: usize) -> Self {
-        let live = Self::lazy(workers);
-        for i in 0..workers {
-            live.make(i);
-        }
-        live
-    }
-
-    /// Room for up to `workers` workers, whose slots are made by `make`.
-    pub(crate) fn lazy(workers: usize) -> Self {
-        Self {
-            slots: (0..workers.max(1)).map(|_| OnceLock::new()).collect(),
-            sent: AtomicU64::new(0),
-        }
-    }
-
-    /// Make worker `worker`'s slot, if it is not made yet.
-    pub(crate) fn make(&self, worker: usize) {
-        if let Some(slot) = self.slots.get(worker) {
-            slot.get_or_init(Box::default);
-        }
+    /// No counts yet.
+    pub(crate) fn new() -> Self {
+        Self::default()
     }
 
     fn made(&self) -> impl Iterator<Item = &Slot> {
-        self.slots.iter().filter_map(|s| s.get().map(|b| &**b))
+        self.slots.iter()
     }
 
     /// Count a request the open loop's dispatcher handed out (it alone writes this).
@@ -101,11 +81,9 @@ impl Live {
         self.sent.load(Ordering::Relaxed)
     }
 
-    /// Count a finished request of worker `worker` (its slot; only that worker writes it).
-    pub(crate) fn record(&self, worker: usize, latency_us: u64, failed: bool) {
-        let Some(slot) = self.slots.get(worker).and_then(OnceLock::get) else {
-            return;
-        };
+    /// Count a finished request (in the calling thread's slot, which only it writes).
+    pub(crate) fn record(&self, latency_us: u64, failed: bool) {
+        let slot = self.slots.get_or(Slot::default);
         bump(&slot.requests);
         if failed {
             bump(&slot.errors);
@@ -164,14 +142,14 @@ mod tests {
 
     #[test]
     fn live_quantiles_are_within_a_bucket() {
-        let live = Live::new(2);
-        live.record(1, 5, true);
+        let live = Live::new();
+        live.record(5, true);
         assert_eq!(live.quantile_us(0.99), None, "failures have no latency");
         live.reset();
         for us in 1..=1000 {
-            live.record((us % 2) as usize, us, false);
+            live.record(us, false);
         }
-        live.record(0, 5, true);
+        live.record(5, true);
         assert_eq!(live.counts(), (1001, 1));
         let p99 = live.quantile_us(0.99).unwrap();
         assert!((990..=1100).contains(&p99), "{p99}");
@@ -180,15 +158,27 @@ mod tests {
     }
 
     #[test]
-    fn lazy_slots_count_once_made() {
-        let live = Live::lazy(10_000);
-        live.record(7, 100, false);
-        assert_eq!(live.counts(), (0, 0), "no slot yet: nothing counted");
-        live.make(7);
-        live.make(7);
-        live.record(7, 100, true);
+    fn threads_count_apart_and_the_ticker_sums_them() {
+        let live = std::sync::Arc::new(Live::new());
+        let threads: Vec<_> = [10u64, 1_000]
+            .into_iter()
+            .map(|us| {
+                let live = std::sync::Arc::clone(&live);
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        live.record(us, false);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
         live.sent();
-        assert_eq!((live.counts(), live.sent_count()), ((1, 1), 1));
+        assert_eq!(live.slots.iter().count(), 2, "one slot per thread");
+        assert_eq!((live.counts(), live.sent_count()), ((200, 0), 1));
+        assert!(live.quantile_us(0.25).unwrap() < 20);
+        assert!(live.quantile_us(0.75).unwrap() >= 1_000);
         live.reset();
         assert_eq!((live.counts(), live.sent_count()), ((0, 0), 0));
     }

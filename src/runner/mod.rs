@@ -1,7 +1,7 @@
 //! Drives load: for each point, its workers run the warmup and measure phases `runs` times
 //! through a `Transport` — a closed loop's `concurrency` workers, or an open loop's pool fed
 //! by a dispatcher at each request's intended start (`open`, `schedule`) — retrying 429s per
-//! the policy; per-worker recorders are merged into `RunStats`. A search point's run is a
+//! the policy; the per-thread recorders are merged into `RunStats`. A search point's run is a
 //! series of open-loop probes (`search`). A point of an external client is run by its program
 //! instead (`client`); `point` is the seam between the two drivers. Progress goes to the bars
 //! as events (`events`), with the workers' live counters.

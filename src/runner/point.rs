@@ -1,12 +1,14 @@
 //! One point, `runs` times, by its driver — the seam between what a point is and who sends
 //! its requests. The built-in engine's driver (`Pool`) runs its workers through warmup
-//! (discarded) then measure, merging and summarizing the worker recorders after each measure
-//! phase; a closed loop has `concurrency` workers, each sending its next request when the
+//! (discarded) then measure, merging and summarizing the per-thread recorders after each
+//! measure phase; a closed loop has `concurrency` workers, each sending its next request when the
 //! last ended, an open loop's pool grows as its dispatcher needs (`open`). An external
 //! client's driver (`client`) starts its program once per run; a search point's run is a
 //! series of open-loop probes (`search`). Either driver returns a run's figures (`RunEnd`)
 //! and tells the subscriber what happens (`events`); the runs are aggregated here.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ use super::worker::{PhaseCommon, PhaseCtx, Worker};
 use crate::journal::JournalSender;
 use crate::metrics::{
     self, Dispatched, Phase, PointResult, Recorder, RequestGoals, RunStats, SelfWatch,
+    ThreadRecorders,
 };
 use crate::scenario::{ClientRef, LoadModel, PhaseLimit, Point, RateProfile, Scenario, Slo};
 use crate::stop::Stop;
@@ -122,7 +125,9 @@ struct Pool<'a, 'c, C: Connector> {
     ctx: &'a RunCtx<'c>,
     /// The open loop, for an open-loop point.
     open: Option<OpenPhase<'a, C>>,
-    workers: Vec<Worker<C::Transport>>,
+    /// Boxed: a worker moves into its phase's task and back as a pointer, so neither the
+    /// list nor the task holds a copy of it.
+    workers: Vec<Box<Worker<C::Transport>>>,
     live: Arc<Live>,
     req: Arc<Prepared>,
 }
@@ -134,23 +139,19 @@ impl<'a, 'c, C: Connector> Pool<'a, 'c, C> {
             open,
             pacing: ctx.pacing,
         });
-        let (live, workers) = match point.load {
-            LoadModel::Closed { concurrency } => {
-                let n = concurrency.get() as usize;
-                let workers: Vec<Worker<C::Transport>> = (0..n)
-                    .map(|i| Worker::new(i, connector.transport()))
-                    .collect();
-                (Live::new(n), workers)
-            }
-            // The pool starts empty and grows with the load, and so do its live counters.
-            LoadModel::Open { .. } => (Live::lazy(point.load.max_in_flight() as usize), Vec::new()),
+        let workers = match point.load {
+            LoadModel::Closed { concurrency } => (0..concurrency.get() as usize)
+                .map(|i| Box::new(Worker::new(i, connector.transport())))
+                .collect(),
+            // The pool starts empty and grows with the load.
+            LoadModel::Open { .. } => Vec::new(),
         };
         Self {
             point,
             ctx,
             open,
             workers,
-            live: Arc::new(live),
+            live: Arc::new(Live::new()),
             req: Arc::new(req),
         }
     }
@@ -232,13 +233,14 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
     /// the warmup; a run the stop cut short is marked partial.
     pub(super) async fn run(
         &self,
-        mut workers: Vec<Worker<C::Transport>>,
+        mut workers: Vec<Box<Worker<C::Transport>>>,
         common: PhaseCommon,
         measure: PhaseLimit,
-    ) -> (Vec<Worker<C::Transport>>, Option<RunStats>) {
+    ) -> (Vec<Box<Worker<C::Transport>>>, Option<RunStats>) {
         let run = common.run;
         if let Some(limit) = self.ctx.scenario.run.warmup {
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone());
+            let recorders = Arc::new(ThreadRecorders::new());
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders);
             (workers, _) = self.phase(workers, phase, limit.duration).await;
             for w in &mut workers {
                 w.clear();
@@ -248,15 +250,20 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
             }
         }
         let watch = SelfWatch::start();
-        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common);
+        let mut recorders = Arc::new(ThreadRecorders::new());
+        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common, Arc::clone(&recorders));
         let dispatched;
         (workers, dispatched) = self.phase(workers, phase, measure.duration).await;
         let client = watch.finish().await;
+        // `phase` returns only once every task of the phase has ended and dropped its share.
+        let merged = Arc::get_mut(&mut recorders)
+            .expect("no task of an ended phase holds its recorders")
+            .take_merged();
         let judge = self.ctx.scenario.slo.as_ref().map(|slo| Judge {
             slo,
             stream: self.point.request.stream,
         });
-        let mut stats = summarize(&workers, run, client, dispatched.as_ref(), judge);
+        let mut stats = summarize(&workers, &merged, run, client, dispatched.as_ref(), judge);
         for w in &mut workers {
             w.clear();
         }
@@ -268,10 +275,10 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
     /// dispatcher counts.
     async fn phase(
         &self,
-        workers: Vec<Worker<C::Transport>>,
+        workers: Vec<Box<Worker<C::Transport>>>,
         phase: PhaseCtx,
         limit: Option<Duration>,
-    ) -> (Vec<Worker<C::Transport>>, Option<Dispatched>) {
+    ) -> (Vec<Box<Worker<C::Transport>>>, Option<Dispatched>) {
         phase.common.live.reset();
         self.ctx.events.on(Event::PhaseStarted {
             phase: PhaseShown {
@@ -298,13 +305,13 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
 
 /// Run one closed-loop phase on every worker.
 async fn run_closed_phase<T: super::transport::Transport>(
-    workers: Vec<Worker<T>>,
+    workers: Vec<Box<Worker<T>>>,
     req: &Arc<Prepared>,
     phase: Arc<PhaseCtx>,
-) -> Vec<Worker<T>> {
+) -> Vec<Box<Worker<T>>> {
     let tasks: Vec<_> = workers
         .into_iter()
-        .map(|w| tokio::spawn(w.run_phase(Arc::clone(req), Arc::clone(&phase))))
+        .map(|w| tokio::spawn(boxed(w.run_phase(Arc::clone(req), Arc::clone(&phase)))))
         .collect();
     let mut back = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -326,21 +333,28 @@ struct Judge<'a> {
     stream: bool,
 }
 
-/// Merge the workers' recorders into one run's summary (an open loop's with its dispatcher's
-/// counts), judged against `[slo]` when there is one.
+/// `task` in a box of its own, for `tokio::spawn`: when it ends, its state (most of a
+/// worker's task) is freed at once. The task's own allocation lives on as long as a waker of
+/// it does — its connection's and its timer's keep one until the next phase's task replaces
+/// it — and is then a few hundred bytes rather than the whole state, for every worker.
+pub(crate) fn boxed<F: Future>(task: F) -> Pin<Box<F>> {
+    Box::pin(task)
+}
+
+/// One run's summary: the phase's merged measurements, with the span and counts its workers
+/// kept (an open loop's with its dispatcher's counts), judged against `[slo]` when there is one.
 fn summarize<T>(
-    workers: &[Worker<T>],
+    workers: &[Box<Worker<T>>],
+    merged: &Recorder,
     run: u32,
     client: metrics::ClientStats,
     dispatched: Option<&Dispatched>,
     judge: Option<Judge<'_>>,
 ) -> RunStats {
-    let mut merged = Recorder::new();
     let mut first: Option<Instant> = None;
     let mut last: Option<Instant> = None;
     let (mut in_flight, mut dropped) = (0, 0);
     for w in workers {
-        merged.merge(&w.recorder);
         if let Some((start, end)) = w.span {
             first = Some(first.map_or(start, |f| f.min(start)));
             last = Some(last.map_or(end, |l| l.max(end)));

@@ -72,9 +72,9 @@ impl Bracket {
 pub(super) async fn run_search<C: Connector>(
     drive: &Drive<'_, '_, C>,
     search: &RateSearch,
-    mut workers: Vec<Worker<C::Transport>>,
+    mut workers: Vec<Box<Worker<C::Transport>>>,
     common: PhaseCommon,
-) -> (Vec<Worker<C::Transport>>, Option<RunStats>) {
+) -> (Vec<Box<Worker<C::Transport>>>, Option<RunStats>) {
     let Some(open) = drive.open else {
         return (workers, None);
     };

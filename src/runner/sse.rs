@@ -6,6 +6,10 @@
 //! an event larger than the parser's limit is an error, so a server that never ends a line
 //! cannot make it buffer without end.
 
+/// Room the line and data buffers keep from one response to the next, bytes: events are
+/// usually a few hundred bytes, and a worker of thousands need not keep a rare large one's.
+const KEPT_BYTES: usize = 8 << 10;
+
 /// One dispatched event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SseEvent<'a> {
@@ -74,10 +78,13 @@ impl SseParser {
         }
     }
 
-    /// Forget any partial event (start of a new response).
+    /// Forget any partial event (start of a new response). Buffers a large event grew past
+    /// `KEPT_BYTES` are given back.
     pub fn reset(&mut self) {
         self.line.clear();
+        self.line.shrink_to(KEPT_BYTES);
         self.data.clear();
+        self.data.shrink_to(KEPT_BYTES);
         self.after_cr = false;
         self.past_first_line = false;
     }

@@ -1,7 +1,9 @@
 //! A closed-loop worker: sends its next request when the last one finished, retries 429s per
-//! the policy, backs off after a connect failure, and records every attempt into its own
-//! recorder — nothing shared but relaxed counters for the progress bar and the phase's
-//! request tickets.
+//! the policy, backs off after a connect failure, and records every request into the recorder
+//! of the runtime thread it runs on (`ThreadRecorders`) — nothing shared but that thread's
+//! counters for the progress bar and the phase's request tickets. A worker itself keeps only
+//! its connection, its reading buffers and a few words of the phase (its span, requests in
+//! flight at the end, log records refused), so a point of 10,000 workers costs a few KiB each.
 //!
 //! The backoff: a target that refuses connections answers in microseconds, so a closed loop
 //! would hammer it (and the client's own CPU) tens of thousands of times a second, measuring
@@ -22,7 +24,7 @@ use super::live::Live;
 use super::transport::{Prepared, Transport};
 use crate::journal::{JournalSender, RequestRecord};
 use crate::metrics::recorder::Attempts;
-use crate::metrics::{FailureKind, Observation, Phase, Recorder, RequestGoals, Sending};
+use crate::metrics::{FailureKind, Observation, Phase, RequestGoals, Sending, ThreadRecorders};
 use crate::scenario::{PhaseLimit, RetryPolicy};
 use crate::stop::{Stop, StopListener};
 
@@ -50,19 +52,28 @@ pub(crate) struct PhaseCtx {
     pub(crate) deadline: Option<Instant>,
     /// Requests that may still start, when the phase is bounded by count.
     pub(crate) tickets: Option<AtomicU64>,
+    /// The phase's measurements, per runtime thread: the point merges them once every task
+    /// of the phase has ended (a warmup's are dropped with it).
+    pub(crate) recorders: Arc<ThreadRecorders>,
     /// What does not depend on the phase.
     pub(crate) common: PhaseCommon,
 }
 
 impl PhaseCtx {
-    /// A phase that starts now and ends at `limit`.
-    pub(crate) fn starting_now(phase: Phase, limit: PhaseLimit, common: PhaseCommon) -> Self {
+    /// A phase that starts now and ends at `limit`, measured into `recorders`.
+    pub(crate) fn starting_now(
+        phase: Phase,
+        limit: PhaseLimit,
+        common: PhaseCommon,
+        recorders: Arc<ThreadRecorders>,
+    ) -> Self {
         let start = Instant::now();
         Self {
             phase,
             start,
             deadline: limit.duration.map(|d| start + d),
             tickets: limit.requests.map(|n| AtomicU64::new(n.get())),
+            recorders,
             common,
         }
     }
@@ -133,15 +144,13 @@ pub(crate) struct PhaseCommon {
     pub(crate) goals: Option<RequestGoals>,
 }
 
-/// A worker between phases: its transport (and connection) and its measurements.
+/// A worker between phases: its transport (and connection) and what it keeps of a phase.
 pub(crate) struct Worker<T> {
-    /// Index among the point's workers (its live-counter slot).
+    /// Index among the point's workers (an open loop's seat).
     pub(crate) index: usize,
     transport: T,
     exchange: Exchange,
     obs: Observation,
-    /// This phase's measurements.
-    pub(crate) recorder: Recorder,
     /// Requests of this phase that ended after the deadline.
     pub(crate) in_flight_at_end: u64,
     /// Log records refused because the buffer was full.
@@ -164,7 +173,6 @@ impl<T: Transport> Worker<T> {
             transport,
             exchange: Exchange::default(),
             obs: Observation::default(),
-            recorder: Recorder::new(),
             in_flight_at_end: 0,
             journal_dropped: 0,
             span: None,
@@ -174,9 +182,8 @@ impl<T: Transport> Worker<T> {
         }
     }
 
-    /// Forget the last phase's measurements.
+    /// Forget what the last phase left.
     pub(crate) fn clear(&mut self) {
-        self.recorder.clear();
         self.in_flight_at_end = 0;
         self.journal_dropped = 0;
         self.span = None;
@@ -187,7 +194,11 @@ impl<T: Transport> Worker<T> {
     /// Closed loop: send requests, each when the last one ended, until the phase ends. A stop
     /// abandons the request in flight: none of its attempts reach the recorder (the request
     /// log already has those that ended).
-    pub(crate) async fn run_phase(mut self, req: Arc<Prepared>, ctx: Arc<PhaseCtx>) -> Self {
+    pub(crate) async fn run_phase(
+        mut self: Box<Self>,
+        req: Arc<Prepared>,
+        ctx: Arc<PhaseCtx>,
+    ) -> Box<Self> {
         let stop = ctx.common.stop.listener();
         while ctx.take_ticket() {
             if !self.backoff.is_zero() {
@@ -255,27 +266,28 @@ impl<T: Transport> Worker<T> {
         }
         // The answering attempt's timings are its own; the request's count from its start.
         let offset_us = micros(attempt_start - start.at);
-        match start.sent {
-            None => self
-                .recorder
-                .record_request(&attempts, &self.obs, offset_us),
-            Some(sent) => {
-                let how = Sending {
-                    lag_us: micros(sent.at.saturating_duration_since(start.at)),
-                    queue_us: micros(sent.queue),
-                };
-                self.recorder
-                    .record_open_request(&attempts, &self.obs, offset_us, how);
-                self.sends = Some(match self.sends {
-                    None => (sent.at, sent.at),
-                    Some((first, _)) => (first, sent.at),
-                });
+        let how = start.sent.map(|sent| Sending {
+            lag_us: micros(sent.at.saturating_duration_since(start.at)),
+            queue_us: micros(sent.queue),
+        });
+        let (obs, exchange, message) = (&self.obs, &self.exchange, &mut self.message);
+        let goals = ctx.common.goals.as_ref();
+        ctx.recorders.with(|recorder| {
+            match how {
+                None => recorder.record_request(&attempts, obs, offset_us),
+                Some(how) => recorder.record_open_request(&attempts, obs, offset_us, how),
             }
+            if let Some(goals) = goals {
+                recorder.record_goals(goals, obs, offset_us);
+            }
+            sample_error(recorder, obs, exchange, message);
+        });
+        if let Some(sent) = start.sent {
+            self.sends = Some(match self.sends {
+                None => (sent.at, sent.at),
+                Some((first, _)) => (first, sent.at),
+            });
         }
-        if let Some(goals) = &ctx.common.goals {
-            self.recorder.record_goals(goals, &self.obs, offset_us);
-        }
-        self.sample_error();
         let end = attempt_start + Duration::from_micros(self.obs.latency_us);
         if ctx.deadline.is_some_and(|d| end > d) {
             self.in_flight_at_end += 1;
@@ -284,29 +296,10 @@ impl<T: Transport> Worker<T> {
             None => (start.at, end),
             Some((first, last)) => (first, last.max(end)),
         });
-        ctx.common.live.record(
-            self.index,
-            offset_us + self.obs.latency_us,
-            !self.obs.is_success(),
-        );
+        ctx.common
+            .live
+            .record(offset_us + self.obs.latency_us, !self.obs.is_success());
         true
-    }
-
-    /// Put the last attempt's failure into words when the recorder still wants a sample of
-    /// its kind: a success, or a failure whose kind is full, costs nothing here.
-    fn sample_error(&mut self) {
-        let Some(kind) = self.obs.failure else {
-            return;
-        };
-        if !self.recorder.wants_sample(kind) {
-            return;
-        }
-        self.message.clear();
-        self.exchange.describe_failure(&mut self.message);
-        if self.message.is_empty() {
-            self.message.push_str("no detail");
-        }
-        self.recorder.sample_error(kind, &self.message);
     }
 
     fn log(&mut self, ctx: &PhaseCtx, attempt_start: Instant, retry: u32) {
@@ -335,6 +328,29 @@ impl<T: Transport> Worker<T> {
             self.journal_dropped += 1;
         }
     }
+}
+
+/// Put the failure of the request that observed `obs` last into words (in `message`, a
+/// reused buffer) when `recorder` still wants a sample of its kind: a success, or a failure
+/// whose kind is full, costs nothing here.
+fn sample_error(
+    recorder: &mut crate::metrics::Recorder,
+    obs: &Observation,
+    exchange: &Exchange,
+    message: &mut String,
+) {
+    let Some(kind) = obs.failure else {
+        return;
+    };
+    if !recorder.wants_sample(kind) {
+        return;
+    }
+    message.clear();
+    exchange.describe_failure(message);
+    if message.is_empty() {
+        message.push_str("no detail");
+    }
+    recorder.sample_error(kind, message);
 }
 
 /// Whole microseconds of `d` (saturating: 584,000 years fit).

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use super::board::{Board, Job, Seat};
 use super::timer::{Pacing, Timer};
 use crate::metrics::Dispatched;
+use crate::runner::point::boxed;
 use crate::runner::schedule::Schedule;
 use crate::runner::transport::{Connector, Prepared, Transport};
 use crate::runner::worker::{PhaseCtx, Sent, Start, Worker};
@@ -37,10 +38,10 @@ pub(crate) struct OpenPhase<'a, C> {
 /// with what the dispatcher counted.
 pub(crate) async fn run_open_phase<C: Connector>(
     phase: &OpenPhase<'_, C>,
-    workers: Vec<Worker<C::Transport>>,
+    workers: Vec<Box<Worker<C::Transport>>>,
     req: &Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
-) -> (Vec<Worker<C::Transport>>, Dispatched) {
+) -> (Vec<Box<Worker<C::Transport>>>, Dispatched) {
     let cap = phase.open.max_in_flight.get() as usize;
     let mut pool = Pool {
         board: Arc::new(Board::new(cap)),
@@ -133,7 +134,7 @@ struct Pool<T> {
     board: Arc<Board>,
     /// One per worker, by worker number.
     seats: Vec<Arc<Seat>>,
-    tasks: Vec<JoinHandle<Worker<T>>>,
+    tasks: Vec<JoinHandle<Box<Worker<T>>>>,
     req: Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
     /// The runtime the workers run on (the dispatcher may be on another).
@@ -142,9 +143,8 @@ struct Pool<T> {
 
 impl<T: Transport> Pool<T> {
     /// Start `worker` (number `seats.len()`), on `first` or idle.
-    fn start(&mut self, mut worker: Worker<T>, first: Option<Job>) {
+    fn start(&mut self, mut worker: Box<Worker<T>>, first: Option<Job>) {
         worker.index = self.seats.len();
-        self.ctx.common.live.make(worker.index);
         let seat = Arc::new(Seat::new());
         if first.is_none() {
             // Idle from now on, before its task first runs: the dispatcher may hand it a
@@ -157,10 +157,8 @@ impl<T: Transport> Pool<T> {
             Arc::clone(&self.req),
             Arc::clone(&self.ctx),
         );
-        self.tasks.push(
-            self.runtime
-                .spawn(serve(worker, req, ctx, board, seat, first)),
-        );
+        let task = serve(worker, req, ctx, board, seat, first);
+        self.tasks.push(self.runtime.spawn(boxed(task)));
     }
 }
 
@@ -232,7 +230,10 @@ async fn dispatch<C: Connector>(
             Some(w) => pool.board.assign(&pool.seats[w as usize], job),
             None => {
                 let index = pool.seats.len();
-                pool.start(Worker::new(index, connector.transport()), Some(job));
+                pool.start(
+                    Box::new(Worker::new(index, connector.transport())),
+                    Some(job),
+                );
             }
         }
         ctx.common.live.sent();
@@ -253,13 +254,13 @@ async fn until(deadline: Option<Instant>) {
 
 /// A worker of the pool: takes the requests handed to it until the phase closes.
 async fn serve<T: Transport>(
-    mut worker: Worker<T>,
+    mut worker: Box<Worker<T>>,
     req: Arc<Prepared>,
     ctx: Arc<PhaseCtx>,
     board: Arc<Board>,
     seat: Arc<Seat>,
     first: Option<Job>,
-) -> Worker<T> {
+) -> Box<Worker<T>> {
     let stop = ctx.common.stop.listener();
     // Worker numbers are below the cap, itself at most `MAX_CONCURRENCY`.
     let number = worker.index as u32;

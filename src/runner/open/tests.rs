@@ -1,6 +1,7 @@
 //! The open loop on a scripted transport and tokio's paused clock: schedules as sent, and
 //! latency corrected for coordinated omission against the service time, to the microsecond.
 
+use crate::metrics::recorder::SIGFIG;
 use hdrhistogram::Histogram;
 use url::Url;
 
@@ -70,7 +71,7 @@ fn expected(values_us: &[u64]) -> LatencySummary {
 }
 
 fn summary_of(values_us: &[u64], least: u64) -> LatencySummary {
-    let mut h = Histogram::<u32>::new_with_bounds(1, 3_600_000_000, 2).unwrap();
+    let mut h = Histogram::<u32>::new_with_bounds(1, 3_600_000_000, SIGFIG).unwrap();
     for &v in values_us {
         h.record(v.max(least)).unwrap();
     }

@@ -402,7 +402,7 @@ mod tests {
             done: 0,
             planned: Duration::from_secs(1),
         });
-        let live = Arc::new(Live::new(1));
+        let live = Arc::new(Live::new());
         let phase = PhaseShown {
             run: 1,
             runs: 1,
@@ -416,9 +416,9 @@ mod tests {
         });
         // Requests that end after the last tick still reach the last frame.
         for _ in 0..5 {
-            live.record(0, 1_000, false);
+            live.record(1_000, false);
         }
-        live.record(0, 0, true);
+        live.record(0, true);
         progress.on(Event::PhaseFinished);
         let line = progress.current.message();
         assert!(line.starts_with("run 1/1 warmup "), "{line}");

@@ -1,7 +1,8 @@
 //! The lean path for plain `http://`, the default there: each worker owns one TCP connection
 //! and speaks HTTP/1.1 on it itself, through the `http1` codec — no connection task, no
-//! channel between the worker and its connection, no lock, no per-request allocation once the
-//! read buffer has grown to the answers' size. The request is serialized once per point and
+//! channel between the worker and its connection, no lock, no per-request allocation for
+//! answers up to 8 KiB. The read buffer starts at 1 KiB, grows while reads fill it and goes
+//! back after an answer that grew it past 8 KiB. The request is serialized once per point and
 //! written in one call; body bytes go to the `Exchange` as slices of the read buffer; the
 //! attempt timer is re-armed only when it fires.
 //!
@@ -33,9 +34,17 @@ use crate::runner::cause::Cause;
 use crate::runner::exchange::{Exchange, Failed};
 use crate::scenario::Target;
 
-/// First size of a connection's read buffer, bytes (as hyper's).
-const INITIAL_READ: usize = 8 << 10;
-/// Largest read of body bytes: the buffer doubles up to it while reads fill it.
+/// First size of a connection's read buffer, bytes: a small JSON answer with its head, or a
+/// few stream events, in one read. A point may hold 10,000 connections.
+const INITIAL_READ: usize = 1 << 10;
+/// Largest read buffer kept after an answer, bytes (hyper's size); one grown past it by a
+/// large answer goes back to `INITIAL_READ` once that answer is read.
+const KEEP_READ: usize = 8 << 10;
+/// Largest read of body bytes: the buffer doubles up to it while reads fill it. Not for SSE
+/// streams, nor heads: their events and lines are parsed as they come (a partial line waits
+/// in the parser), so small reads serve them as well, and a stream the server sends in bursts
+/// does not leave thousands of connections each holding a grown buffer. Any buffer still
+/// grows when what it must hold whole (a head, a chunk-size line) does not fit.
 const MAX_BODY_READ: usize = 64 << 10;
 
 /// Makes lean transports for one server.
@@ -156,7 +165,9 @@ impl Conn {
             Some(stream) => stream,
             None => {
                 buf.reset();
-                stream.insert(addrs.connect(*connect_timeout).await?)
+                // Boxed: the connect's state is most of an attempt's, and would otherwise
+                // sit in every worker's task for the whole run; a connect is rare.
+                stream.insert(Box::pin(addrs.connect(*connect_timeout)).await?)
             }
         };
         let sent_whole = match write_request(stream, &req.http1, &req.body).await {
@@ -170,6 +181,7 @@ impl Conn {
         let broken =
             |e: http1::BodyError| Failed::new(FailureKind::Stream, Cause::Said(e.describe()));
         let mut body = BodyDecoder::new(framing);
+        let ahead = if req.answer.stream { 0 } else { MAX_BODY_READ };
         loop {
             let decoded = body.decode(buf.unread()).map_err(broken)?;
             if !decoded.data.is_empty() {
@@ -181,7 +193,7 @@ impl Conn {
                 break;
             }
             if used == 0 {
-                let read = buf.read_from(stream, MAX_BODY_READ).await;
+                let read = buf.read_from(stream, MAX_BODY_READ, ahead).await;
                 now = Instant::now();
                 if read.map_err(|e| Failed::new(FailureKind::Stream, Cause::Io(e)))? == 0 {
                     body.eof().map_err(broken)?;
@@ -191,7 +203,11 @@ impl Conn {
         ex.finish(obs, now);
         // Bytes past the answer are no answer to anything we sent: the connection is not
         // trusted with another request.
-        Ok(keep_alive && sent_whole && !req.http1.close && buf.unread().is_empty())
+        let reusable = keep_alive && sent_whole && !req.http1.close && buf.unread().is_empty();
+        if reusable {
+            buf.settle();
+        }
+        Ok(reusable)
     }
 }
 
@@ -223,7 +239,7 @@ async fn read_head(
                 Err(e) => return Err(Failed::new(FailureKind::Decode, Cause::Said(e.describe()))),
             }
         }
-        let read = buf.read_from(stream, http1::MAX_HEAD_BYTES + 1).await;
+        let read = buf.read_from(stream, http1::MAX_HEAD_BYTES + 1, 0).await;
         if read.map_err(|e| Failed::new(FailureKind::Reset, Cause::Io(e)))? == 0 {
             return Err(Failed::new(
                 FailureKind::Reset,
@@ -310,10 +326,17 @@ impl ReadBuf {
         }
     }
 
-    /// Forget everything (a new connection); a buffer a large head grew is given back.
+    /// Forget everything (a new connection); a buffer a large answer grew is given back.
     fn reset(&mut self) {
         (self.start, self.end) = (0, 0);
-        if self.bytes.len() > MAX_BODY_READ {
+        self.settle();
+    }
+
+    /// Between answers (nothing unread): give back a buffer a large answer grew past
+    /// `KEEP_READ`, so that thousands of connections do not each keep the largest answer's.
+    fn settle(&mut self) {
+        if self.bytes.len() > KEEP_READ && self.start == self.end {
+            (self.start, self.end) = (0, 0);
             self.bytes = vec![0; INITIAL_READ];
         }
     }
@@ -338,8 +361,14 @@ impl ReadBuf {
     }
 
     /// Read once from `stream` after the unread bytes; how many came (0: the server closed).
-    /// The buffer doubles, up to `limit`, when it is full and after a read that filled it.
-    async fn read_from(&mut self, stream: &mut TcpStream, limit: usize) -> io::Result<usize> {
+    /// The buffer doubles when it is full, up to `limit`, and after a read that filled it, up
+    /// to `ahead` (more is likely waiting: read it in fewer calls).
+    async fn read_from(
+        &mut self,
+        stream: &mut TcpStream,
+        limit: usize,
+        ahead: usize,
+    ) -> io::Result<usize> {
         if self.start > 0 {
             self.bytes.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
@@ -355,7 +384,7 @@ impl ReadBuf {
         let n = stream.read(&mut self.bytes[self.end..]).await?;
         self.end += n;
         if n == room {
-            self.grow(limit);
+            self.grow(ahead);
         }
         Ok(n)
     }
@@ -365,5 +394,44 @@ impl ReadBuf {
         if size > self.bytes.len() {
             self.bytes.resize(size, 0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffer_grown_past_what_is_kept_goes_back_after_the_answer() {
+        let mut buf = ReadBuf::default();
+        assert_eq!(buf.bytes.len(), INITIAL_READ);
+        buf.grow(KEEP_READ);
+        buf.grow(KEEP_READ);
+        buf.grow(KEEP_READ);
+        buf.grow(KEEP_READ);
+        assert_eq!(buf.bytes.len(), KEEP_READ);
+        buf.settle();
+        assert_eq!(
+            buf.bytes.len(),
+            KEEP_READ,
+            "kept: no allocation per mid-size answer"
+        );
+        buf.grow(MAX_BODY_READ);
+        // Unread bytes are never dropped.
+        buf.end = 10;
+        buf.settle();
+        assert_eq!(buf.bytes.len(), 2 * KEEP_READ);
+        buf.consume(10);
+        buf.settle();
+        assert_eq!(buf.bytes.len(), INITIAL_READ);
+        while buf.bytes.len() <= KEEP_READ {
+            buf.grow(MAX_BODY_READ);
+        }
+        buf.reset();
+        assert_eq!(
+            buf.bytes.len(),
+            INITIAL_READ,
+            "a new connection starts small"
+        );
     }
 }

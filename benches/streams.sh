@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# nitro-scenario at thousands of concurrent streams against the built-in mock, each on its own
+# core: the mock (latency 100 ms, 32 content chunks 20 ms apart) pinned to core 0, the client
+# to core 1. For each level of STREAMS, one closed-loop point on the stream route, a warmup,
+# then a measure phase of SECONDS_:
+#   memory    the client's VmRSS every SAMPLE_EVERY seconds of the measure phase (flat?) and
+#             its peak as the client reports it, and the mock's VmRSS beside it;
+#   accuracy  TTFT error against the mock's schedule (TTFT - 100 ms, p50 and p99) and ITL p50
+#             against the 20 ms interval, from the client's own results.json;
+#   who limits  client and mock CPU (cores) over the measure phase, the client's busiest
+#             runtime thread, its runtime lag p99, its client-bound flag, and which side is
+#             saturated (a process busy >= 90% of its core).
+#
+#   bash benches/streams.sh                       # STREAMS="1000 10000" SECONDS_=60
+#   STREAMS=1000 SECONDS_=10 bash benches/streams.sh
+#   BIN=/tmp/old/nitro-scenario bash benches/streams.sh   # another build, e.g. "before"
+#                                  # (MOCK_BIN, the mock's binary, defaults to BIN)
+#
+# Needs 2 cores and `ulimit -n` above the largest level (the client holds one socket per
+# stream, the mock another). Traffic goes to 127.0.0.1 only; every phase is bounded by time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source benches/common.sh
+
+STREAMS=${STREAMS:-"1000 10000"}
+SECONDS_=${SECONDS_:-60}
+WARMUP=${WARMUP:-5}
+SAMPLE_EVERY=${SAMPLE_EVERY:-5}
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/nitro-scenario
+fi
+MOCK_BIN=${MOCK_BIN:-$BIN}
+work=$(mktemp -d)
+MOCK_PID=
+trap 'kill $(jobs -p) $MOCK_PID 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cat > "$work/mock.toml" <<'TOML'
+[mock]
+latency = "100ms"
+stream = { chunks = 32, interval = "20ms" }
+TOML
+
+# rss_kb PID: resident set size of a process now, KiB.
+rss_kb() {
+  awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+
+for streams in $STREAMS; do
+  # A fresh mock per level, so its memory figure is that level's.
+  start_mock "$MOCK_BIN" --config "$work/mock.toml"
+  # Every thread of the mock (its runtime and its pacer) on core 0.
+  taskset -apc 0 "$MOCK_PID" >/dev/null
+  cat > "$work/s.toml" <<TOML
+name = "streams"
+[target]
+base_url = "${MOCK_URL%/}"
+[run]
+warmup = "${WARMUP}s"
+duration = "${SECONDS_}s"
+[routes.stream]
+path = "/v1/chat/completions:stream"
+stream = true
+[matrix]
+route = ["stream"]
+concurrency = [$streams]
+TOML
+  taskset -c 1 "$BIN" run "$work/s.toml" --quiet --out "$work/out" >/dev/null 2>"$work/err" &
+  client=$!
+  # Samples: seconds since start, client RSS, mock RSS, client and mock CPU ticks.
+  : > "$work/samples"
+  start=$(date +%s.%N)
+  while kill -0 "$client" 2>/dev/null; do
+    now=$(date +%s.%N)
+    line="$(python3 -c "print(f'{$now - $start:.1f}')") $(rss_kb "$client" 2>/dev/null || echo -) $(rss_kb "$MOCK_PID") $(cpu_ticks "$client" 2>/dev/null || echo -) $(cpu_ticks "$MOCK_PID")"
+    [[ $line == *-* ]] || echo "$line" >> "$work/samples"
+    sleep "$SAMPLE_EVERY"
+  done
+  if ! wait "$client"; then
+    echo "streams=$streams: the client failed:" >&2
+    cat "$work/err" >&2
+    exit 1
+  fi
+  python3 - "$work/out/results.json" "$work/samples" "$streams" "$WARMUP" "$SECONDS_" "$TICKS" <<'PY'
+import json, sys
+results, samples, streams, warmup, seconds, ticks = sys.argv[1:]
+streams = int(streams)
+warmup, seconds, ticks = float(warmup), float(seconds), float(ticks)
+run = json.load(open(results))["points"][0]["runs"][0]
+s, c = run["stream"], run["client"]
+rows = [list(map(float, l.split())) for l in open(samples)]
+# Samples inside the measure phase (a second's margin at each end for start-up and reports).
+inside = [r for r in rows if warmup + 1 <= r[0] <= warmup + seconds + 1] or rows
+t0, t1 = inside[0], inside[-1]
+wall = max(t1[0] - t0[0], 1e-9)
+client_cores = (t1[3] - t0[3]) / ticks / wall
+mock_cores = (t1[4] - t0[4]) / ticks / wall
+ttft, itl = s["ttft"], s["itl"]
+ms = lambda us: us / 1000
+print(f"streams={streams}: {run['requests']} streams in {run['measure_secs']:.1f} s, "
+      f"{s['not_streamed']} not streamed, {run['in_flight_at_end']} in flight at the end")
+print(f"  TTFT error vs 100 ms: p50 {ms(ttft['p50_us']) - 100:+.2f} ms, p99 {ms(ttft['p99_us']) - 100:+.2f} ms, "
+      f"max {ms(ttft['max_us']) - 100:+.2f} ms")
+print(f"  ITL: p50 {ms(itl['p50_us']):.3f} ms (interval 20 ms, error {ms(itl['p50_us']) - 20:+.3f}), "
+      f"p99 {ms(itl['p99_us']):.3f} ms")
+print(f"  client RSS every {rows[1][0] - rows[0][0] if len(rows) > 1 else 0:.0f} s of the measure phase (MB): "
+      + " ".join(f"{r[1] / 1024:.0f}" for r in inside)
+      + f"; peak {c['peak_rss_bytes'] / 2**20:.1f} MiB, {(c['peak_rss_bytes'] / 2**20 - 16) * 1024 / streams:.1f} KiB per stream over 16 MiB")
+print(f"  mock RSS (MB): " + " ".join(f"{r[2] / 1024:.0f}" for r in inside))
+print(f"  CPU (cores): client {client_cores:.2f} (busiest runtime thread {c['busiest_thread_share']:.2f}), "
+      f"mock {mock_cores:.2f}; client lag p99 {c['lag_p99_us'] / 1000:.2f} ms; "
+      f"client-bound: {str(c['client_bound']).lower()}")
+saturated = [n for n, v in (("client", client_cores), ("mock", mock_cores)) if v >= 0.9]
+print(f"  saturated: {', '.join(saturated) or 'neither'}")
+PY
+  kill "$MOCK_PID" 2>/dev/null || true
+  wait "$MOCK_PID" 2>/dev/null || true
+  MOCK_PID=
+done
