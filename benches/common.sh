@@ -44,10 +44,14 @@ CONF
 
 # start_mock BIN [ARGS...]: `BIN mock --port 0 ARGS...` in the background; sets MOCK_PID (the
 # mock's own pid) and MOCK_URL (`http://127.0.0.1:PORT/`) from the address line it prints.
+# With MOCK_CPU set, the mock starts on that core alone (`taskset -c`), so that its runtime
+# sizes itself to one core rather than two threads taking turns on it.
 start_mock() {
   local bin=$1 line
   shift
-  exec {MOCK_FD}< <(exec "$bin" mock --port 0 "$@")
+  local pin=()
+  [ -n "${MOCK_CPU:-}" ] && pin=(taskset -c "$MOCK_CPU")
+  exec {MOCK_FD}< <(exec "${pin[@]}" "$bin" mock --port 0 "$@")
   MOCK_PID=$!
   if ! read -r -t 30 line <&"$MOCK_FD" || [[ $line != "listening on "* ]]; then
     echo "the mock printed no address line (got: ${line:-nothing})" >&2

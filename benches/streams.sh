@@ -48,9 +48,8 @@ rss_kb() {
 
 for streams in $STREAMS; do
   # A fresh mock per level, so its memory figure is that level's.
-  start_mock "$MOCK_BIN" --config "$work/mock.toml"
-  # Every thread of the mock (its runtime and its pacer) on core 0.
-  taskset -apc 0 "$MOCK_PID" >/dev/null
+  # Every thread of the mock (its runtime and its pacer) on core 0, from its start.
+  MOCK_CPU=0 start_mock "$MOCK_BIN" --config "$work/mock.toml"
   cat > "$work/s.toml" <<TOML
 name = "streams"
 [target]

@@ -283,7 +283,7 @@ fn stream_response(
         interval: shape.interval,
         end,
     };
-    let body = stream::spawn(plan, Arc::clone(&shared.pacer), Arc::clone(conn));
+    let body = stream::body(plan, Arc::clone(&shared.pacer), Arc::clone(conn));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(

@@ -1,18 +1,21 @@
 //! Response bodies of the mock: a whole body, a body cut short (the JSON faults), or an SSE
-//! stream fed by a task that paces the chunks on absolute deadlines (so timer granularity does
-//! not accumulate into drift) and injects the stream faults. A fault never makes a body fail:
+//! stream that makes each chunk when hyper asks for the next frame and its deadline has come —
+//! absolute deadlines, so timer granularity does not accumulate into drift — and injects the
+//! stream faults. No task and no channel per stream: one wake-up of the connection's task per
+//! chunk, which is what lets one core serve thousands of streams. A fault never makes a body fail:
 //! the body arms the connection's ending and waits, and [`super::conn::MockIo`] ends the
 //! connection once hyper has written out everything before it.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 
 use super::bodies::ChunkPrefix;
 use super::conn::{ConnControl, Ending};
@@ -38,15 +41,9 @@ pub(crate) enum MockBody {
         /// The connection to end.
         conn: Arc<ConnControl>,
     },
-    /// SSE events from a pacing task; an `Err` from it arms a reset.
-    Stream {
-        /// The pacing task's events.
-        events: mpsc::Receiver<Result<Bytes, ResetFault>>,
-        /// The connection to reset.
-        conn: Arc<ConnControl>,
-        /// A reset is armed: no more frames, ever.
-        cut: bool,
-    },
+    /// SSE events, each made when it is due. Boxed: it is most of a stream's state, and a
+    /// whole body's variant need not be as large.
+    Stream(Box<StreamBody>),
 }
 
 impl MockBody {
@@ -75,21 +72,7 @@ impl Body for MockBody {
                     Poll::Pending
                 }
             },
-            Self::Stream { events, conn, cut } => {
-                if *cut {
-                    return Poll::Pending;
-                }
-                match events.poll_recv(cx) {
-                    Poll::Ready(Some(Ok(b))) => Poll::Ready(Some(Ok(Frame::data(b)))),
-                    Poll::Ready(Some(Err(ResetFault))) => {
-                        conn.arm(Ending::Reset);
-                        *cut = true;
-                        Poll::Pending
-                    }
-                    Poll::Ready(None) => Poll::Ready(None),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
+            Self::Stream(stream) => stream.poll_next(cx),
         }
     }
 
@@ -102,7 +85,7 @@ impl Body for MockBody {
             Self::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Self::Full(None) => SizeHint::with_exact(0),
             // Unknown, so that hyper takes the length from the `content-length` header.
-            Self::Partial { .. } | Self::Stream { .. } => SizeHint::default(),
+            Self::Partial { .. } | Self::Stream(_) => SizeHint::default(),
         }
     }
 }
@@ -135,37 +118,87 @@ pub(crate) struct StreamPlan {
     pub(crate) end: StreamEnd,
 }
 
-/// Start the task that feeds a stream body, paced by `pacer`; a reset ends `conn`.
-pub(crate) fn spawn(plan: StreamPlan, pacer: Arc<Pacer>, conn: Arc<ConnControl>) -> MockBody {
-    let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(async move {
-        let start = Instant::now();
-        if tx.send(Ok(plan.prefix.role())).await.is_err() {
-            return;
+/// A stream body's state: where it is in its plan.
+pub(crate) struct StreamBody {
+    plan: StreamPlan,
+    /// The connection to reset.
+    conn: Arc<ConnControl>,
+    pacer: Arc<Pacer>,
+    /// When the answer was made: the chunks' deadlines count from here.
+    start: Instant,
+    /// Content chunks the plan sends before its end (fewer than `plan.chunks` for a fault).
+    limit: u32,
+    /// Frames handed to hyper so far: the role chunk, then the content chunks.
+    sent: u32,
+    /// The pacer's wake-up for the next content chunk, once asked for.
+    wait: Option<oneshot::Receiver<()>>,
+    /// The end has been handed over (or a reset armed): no more frames, ever.
+    over: bool,
+}
+
+/// A stream body that sends `plan`, paced by `pacer`; a reset ends `conn`.
+pub(crate) fn body(plan: StreamPlan, pacer: Arc<Pacer>, conn: Arc<ConnControl>) -> MockBody {
+    let limit = match plan.end {
+        StreamEnd::Complete => plan.chunks,
+        StreamEnd::Truncate(n) | StreamEnd::Reset(n) => n.min(plan.chunks),
+    };
+    MockBody::Stream(Box::new(StreamBody {
+        plan,
+        conn,
+        pacer,
+        start: Instant::now(),
+        limit,
+        sent: 0,
+        wait: None,
+        over: false,
+    }))
+}
+
+impl StreamBody {
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let frame = |b: Bytes| Poll::Ready(Some(Ok(Frame::data(b))));
+        if self.over {
+            // After a reset is armed the body stays pending: ending it would let hyper end
+            // the answer cleanly before the connection is reset.
+            return match self.plan.end {
+                StreamEnd::Reset(_) => Poll::Pending,
+                _ => Poll::Ready(None),
+            };
         }
-        let limit = match plan.end {
-            StreamEnd::Complete => plan.chunks,
-            StreamEnd::Truncate(n) | StreamEnd::Reset(n) => n.min(plan.chunks),
-        };
-        for index in 0..limit {
-            // Absolute deadlines: a late chunk does not push the later ones back.
-            pacer
-                .sleep_until(start + plan.first_chunk + plan.interval * index)
-                .await;
-            if tx.send(Ok(plan.prefix.content(index))).await.is_err() {
-                return;
+        if self.sent == 0 {
+            self.sent = 1;
+            return frame(self.plan.prefix.role());
+        }
+        let index = self.sent - 1;
+        if index < self.limit {
+            let plan = &self.plan;
+            let due = self.start + plan.first_chunk + plan.interval * index;
+            if self.wait.is_none() {
+                self.wait = self.pacer.wake_at(due);
+            }
+            if let Some(wait) = &mut self.wait {
+                // An error is a stopped pacer: the chunk goes now rather than never.
+                let _ = ready!(Pin::new(wait).poll(cx));
+                self.wait = None;
+            }
+            self.sent += 1;
+            return frame(self.plan.prefix.content(index));
+        }
+        self.over = true;
+        match self.plan.end {
+            StreamEnd::Complete => frame(
+                self.plan
+                    .prefix
+                    .closing(self.plan.prompt_tokens, self.plan.chunks),
+            ),
+            StreamEnd::Truncate(_) => Poll::Ready(None),
+            StreamEnd::Reset(_) => {
+                self.conn.arm(Ending::Reset);
+                Poll::Pending
             }
         }
-        let last = match plan.end {
-            StreamEnd::Complete => Ok(plan.prefix.closing(plan.prompt_tokens, plan.chunks)),
-            StreamEnd::Truncate(_) => return,
-            StreamEnd::Reset(_) => Err(ResetFault),
-        };
-        let _ = tx.send(last).await;
-    });
-    MockBody::Stream {
-        events: rx,
-        conn,
-        cut: false,
     }
 }
