@@ -43,11 +43,16 @@ fn read_results(path: &Path) -> Result<Option<Value>, FiguresError> {
         origin: origin(),
         message: e.to_string(),
     };
-    let file = match File::open(path) {
-        Ok(file) => file,
+    // Looked up before opening: a client that left a FIFO there would block the open.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(unreadable(io::Error::other("it is not a regular file")));
+        }
+        Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(unreadable(e)),
-    };
+    }
+    let file = File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
     file.take(MAX_RESULTS_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -150,5 +155,18 @@ mod tests {
         );
         let e = read_figures(&path, "").unwrap_err();
         assert!(e.to_string().ends_with("holds no JSON object"), "{e}");
+    }
+
+    #[test]
+    fn a_results_path_that_is_no_regular_file_is_refused_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("r.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        // Opening a FIFO with no writer would block this test forever.
+        let e = read_figures(&fifo, "{}").unwrap_err().to_string();
+        assert!(e.ends_with("it is not a regular file"), "{e}");
+        let e = read_figures(dir.path(), "{}").unwrap_err().to_string();
+        assert!(e.ends_with("it is not a regular file"), "{e}");
     }
 }
