@@ -258,6 +258,10 @@ fn a_request_log_lost_to_a_full_disk_fails_the_run_after_the_reports() {
         "{stderr}"
     );
     assert!(!stderr.contains("warning: the request log"), "{stderr}");
+    assert!(
+        stderr.contains("wrote out/requests.csv (incomplete)\n"),
+        "{stderr}"
+    );
 }
 
 /// The names of every file and folder under `dir`.

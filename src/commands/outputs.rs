@@ -12,7 +12,7 @@ use crate::scenario::escape_controls;
 
 /// Print the summary and write the reports of `report` (with `comparison`, the Markdown of a
 /// comparison with a baseline, in `report.md`), listing each file as it lands (`log` is the
-/// request log, already in place); `quiet` prints neither. `json` prints
+/// request log, already in place, and whether it is whole); `quiet` prints neither. `json` prints
 /// `results.json` on stdout too. When writing fails the error is printed, and if
 /// `results.json` is among what was lost, it is saved elsewhere (see [`rescue`]). Returns
 /// whether every file was written.
@@ -20,7 +20,7 @@ pub(super) fn deliver(
     report: &RunReport,
     plan: &OutputPlan,
     comparison: Option<&str>,
-    log: Option<&Path>,
+    log: Option<(&Path, bool)>,
     quiet: bool,
     json: bool,
 ) -> anyhow::Result<bool> {
@@ -32,8 +32,14 @@ pub(super) fn deliver(
             eprintln!("wrote {}", escape_controls(&path.display().to_string()));
         }
     };
-    if let Some(log) = log {
-        say(log);
+    match log {
+        Some((log, true)) => say(log),
+        // The error that says what is missing follows the reports.
+        Some((log, false)) if !quiet => eprintln!(
+            "wrote {} (incomplete)",
+            escape_controls(&log.display().to_string())
+        ),
+        _ => {}
     }
     let results = plan.results_path();
     let mut results_written = false;

@@ -94,7 +94,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &report,
         &plan,
         comparison,
-        log_file.as_deref(),
+        log_file.as_deref().map(|f| (f, log_failure.is_none())),
         args.quiet,
         args.json,
     )?;
