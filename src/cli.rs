@@ -30,6 +30,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Print a shell completion script on stdout.
     Completions(CompletionsArgs),
+    /// Print a JSON Schema of the scenario language, for editors (taplo, Even Better TOML).
+    Schema(SchemaArgs),
 }
 
 /// `run` arguments.
@@ -141,4 +143,12 @@ pub struct CompareArgs {
 pub struct CompletionsArgs {
     /// The shell: bash, zsh, fish (also elvish, powershell).
     pub shell: clap_complete::Shell,
+}
+
+/// `schema` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Write the schema to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }

@@ -3,7 +3,8 @@
 //! exactly the order and with exactly the ids, that the matrix says; arbitrary text, TOML-ish
 //! documents of the scenario's own keys with values of every type, valid scenarios with a
 //! mutation or two, and arbitrary `--set` and framework overrides never panic, and every problem
-//! they report points inside the file. Case counts are set here so that the file runs in about
+//! they report points inside the file; the JSON Schema accepts every (mutated) scenario the
+//! reader accepts. Case counts are set here so that the file runs in about
 //! a second; `PROPTEST_CASES=N` searches longer.
 
 use std::collections::BTreeSet;
@@ -24,6 +25,14 @@ fn config(default: u32) -> ProptestConfig {
         cases,
         ..ProptestConfig::default()
     }
+}
+
+/// The scenario language's JSON Schema, compiled once.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        jsonschema::draft7::new(&scenario::schema::schema()).expect("the schema compiles")
+    })
 }
 
 /// `${env:NAME}` sees one variable.
@@ -493,6 +502,20 @@ proptest! {
     ) {
         let text = m.iter().fold(v.text(), |text, m| m.apply(&text));
         let _ = load(text.as_bytes(), &Overrides::default());
+    }
+
+    #[test]
+    fn the_schema_accepts_every_mutated_scenario_the_reader_accepts(
+        v in valid(),
+        m in proptest::collection::vec(mutation(), 0..3),
+    ) {
+        let text = m.iter().fold(v.text(), |text, m| m.apply(&text));
+        if load(text.as_bytes(), &Overrides::default()).is_ok() {
+            let doc: serde_json::Value = toml::from_str(&text).expect("the reader parsed it");
+            let problems: Vec<String> =
+                schema().iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+            prop_assert!(problems.is_empty(), "{}\n{}", text, problems.join("\n"));
+        }
     }
 
     #[test]

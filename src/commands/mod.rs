@@ -10,6 +10,7 @@ mod outputs;
 mod plan;
 mod report;
 mod run;
+mod schema;
 mod validate;
 
 use std::process::ExitCode;
@@ -34,6 +35,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Report(args) => report::report(args),
         Command::Compare(args) => compare::compare(args),
         Command::Completions(args) => completions::completions(args),
+        Command::Schema(args) => schema::schema(args),
     };
     match result {
         Ok(code) => code,

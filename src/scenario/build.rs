@@ -166,7 +166,8 @@ pub(crate) fn scenario(
     })
 }
 
-const RUN_KEYS: &[&str] = &[
+/// The keys of `[run]`.
+pub(crate) const RUN_KEYS: &[&str] = &[
     "runs",
     "warmup",
     "warmup_requests",
@@ -176,7 +177,8 @@ const RUN_KEYS: &[&str] = &[
     "arrival",
     "stages",
 ];
-const RETRY_KEYS: &[&str] = &["max", "honor_retry_after", "max_wait", "backoff"];
+/// The keys of `[run.retry]`.
+pub(crate) const RETRY_KEYS: &[&str] = &["max", "honor_retry_after", "max_wait", "backoff"];
 
 fn run(d: &mut Diagnostics<'_>, t: Option<&Table<'_, '_>>) -> Option<RunSettings> {
     let Some(t) = t else {
@@ -248,7 +250,8 @@ fn default_retry() -> RetryPolicy {
     }
 }
 
-const OUTPUT_KEYS: &[&str] = &["dir", "templates", "results_file", "requests_log"];
+/// The keys of `[output]`.
+pub(crate) const OUTPUT_KEYS: &[&str] = &["dir", "templates", "results_file", "requests_log"];
 
 fn output(
     d: &mut Diagnostics<'_>,

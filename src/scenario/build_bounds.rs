@@ -35,8 +35,13 @@ pub(super) fn bound(value: &Value<'_>, figure: &Measure) -> Result<Bound, String
     }
 }
 
+/// What may follow the number of a request-rate bound (`"> 5000 req/s"`).
+pub(super) const REQUEST_RATE_UNITS: &[&str] = &["req/s", "rps"];
+/// What may follow the number of a token-rate bound (`"> 500 tokens/s"`).
+pub(super) const TOKEN_RATE_UNITS: &[&str] = &["tokens/s"];
+
 /// A bound as a unit writes it, for messages.
-fn example(unit: Unit) -> &'static str {
+pub(super) fn example(unit: Unit) -> &'static str {
     match unit {
         Unit::Ms => "< 250ms",
         Unit::RequestsPerSec => "> 1000 req/s",
@@ -79,8 +84,8 @@ fn compare(text: &str, unit: Unit) -> Result<Bound, String> {
             }
             Err(e) => return Err(e),
         },
-        Unit::RequestsPerSec => (number(strip_unit(rest, &["req/s", "rps"]))?, false),
-        Unit::TokensPerSec => (number(strip_unit(rest, &["tokens/s"]))?, false),
+        Unit::RequestsPerSec => (number(strip_unit(rest, REQUEST_RATE_UNITS))?, false),
+        Unit::TokensPerSec => (number(strip_unit(rest, TOKEN_RATE_UNITS))?, false),
         Unit::Percent | Unit::PercentOfRequests => match share {
             Some(n) => (number(n)?, false),
             None => {

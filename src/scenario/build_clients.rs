@@ -16,7 +16,8 @@ use super::read::{self, Table, Value};
 use super::{BUILTIN_CLIENT, ClientRef, Matrix, RunSettings, names};
 use crate::external::{ClientSpec, DEFAULT_CLIENT_TIMEOUT, PROTOCOL_VARS, SpecError};
 
-const CLIENT_KEYS: &[&str] = &["command", "env", "cwd", "lang", "timeout"];
+/// The keys of `[clients.NAME]`.
+pub(crate) const CLIENT_KEYS: &[&str] = &["command", "env", "cwd", "lang", "timeout"];
 
 /// The placeholder that is not a protocol variable (see `ClientSpec::command`).
 const SCENARIO_DIR: &str = "SCENARIO_DIR";

@@ -10,9 +10,12 @@ use super::diagnostics::{Diagnostics, suggestion};
 use super::read::{self, Table, Value};
 use super::{ArrivalProcess, ArrivalSettings, MAX_CONCURRENCY, MAX_RATE, Matrix, RateValue, Stage};
 
-const ARRIVAL_KEYS: &[&str] = &["process", "burstiness", "seed", "max_in_flight"];
-const PROCESSES: &[&str] = &["constant", "poisson", "gamma"];
-const STAGE_KEYS: &[&str] = &["duration", "rate"];
+/// The keys of `[run.arrival]`.
+pub(crate) const ARRIVAL_KEYS: &[&str] = &["process", "burstiness", "seed", "max_in_flight"];
+/// The values of `run.arrival.process`.
+pub(crate) const PROCESSES: &[&str] = &["constant", "poisson", "gamma"];
+/// The keys of a `[[run.stages]]` table.
+pub(crate) const STAGE_KEYS: &[&str] = &["duration", "rate"];
 
 /// `[run.arrival]`; the defaults when absent. `None` when a problem was recorded.
 pub(crate) fn arrival(

@@ -16,7 +16,8 @@ use crate::external::ClientSpec;
 
 /// The keys of `[matrix]`: the built-in axes, in the order they expand, then `axes`, the
 /// table of user axes.
-const MATRIX_KEYS: &[&str] = &["route", "payload", "concurrency", "rate", "client", "axes"];
+pub(crate) const MATRIX_KEYS: &[&str] =
+    &["route", "payload", "concurrency", "rate", "client", "axes"];
 
 /// Every name written under `[routes]` and `[payloads]`, valid or not, and every route path:
 /// a matrix naming an invalid one is not reported again.
@@ -298,7 +299,7 @@ fn concurrency_axis(d: &mut Diagnostics<'_>, m: &Table<'_, '_>) -> Option<Vec<No
 }
 
 /// The rates of the `rate` axis that are words.
-const NAMED_RATES: &[&str] = &["stages", "search"];
+pub(crate) const NAMED_RATES: &[&str] = &["stages", "search"];
 
 /// `rate`: requests per second of open-loop points (numbers above 0, fractions allowed),
 /// `"search"` (the highest rate that meets `[slo]`, among them or alone), or `"stages"` alone,

@@ -8,7 +8,8 @@ use super::diagnostics::{Diagnostics, suggestion};
 use super::read::Table;
 use crate::mock::{ChunkFault, Faults, MockConfig, RateLimit, StallFault, StreamShape};
 
-const MOCK_KEYS: &[&str] = &[
+/// The keys of `[mock]`.
+pub(crate) const MOCK_KEYS: &[&str] = &[
     "latency",
     "jitter",
     "completion_tokens",
@@ -20,10 +21,18 @@ const MOCK_KEYS: &[&str] = &[
     "faults",
     "capacity",
 ];
-const STREAM_KEYS: &[&str] = &["first_chunk", "chunks", "interval"];
-const RATE_KEYS: &[&str] = &["mode", "n", "period", "limited"];
-const RATE_MODES: &[&str] = &["always", "every_nth", "window"];
-const FAULT_KEYS: &[&str] = &["stall", "reset", "truncate"];
+/// The keys of `[mock.stream]`.
+pub(crate) const STREAM_KEYS: &[&str] = &["first_chunk", "chunks", "interval"];
+/// The keys of a `mock.rate_limit` table.
+pub(crate) const RATE_KEYS: &[&str] = &["mode", "n", "period", "limited"];
+/// The values of `mock.rate_limit.mode`.
+pub(crate) const RATE_MODES: &[&str] = &["always", "every_nth", "window"];
+/// The keys of `[mock.faults]`.
+pub(crate) const FAULT_KEYS: &[&str] = &["stall", "reset", "truncate"];
+/// The keys of `mock.faults.stall`.
+pub(crate) const STALL_KEYS: &[&str] = &["every", "duration"];
+/// The keys of `mock.faults.reset` and `mock.faults.truncate`.
+pub(crate) const CHUNK_FAULT_KEYS: &[&str] = &["every", "after_chunks"];
 
 /// The `[mock]` table; defaults for what it leaves out. `None` when a problem was recorded.
 pub(crate) fn mock(d: &mut Diagnostics<'_>, t: &Table<'_, '_>) -> Option<MockConfig> {
@@ -197,7 +206,7 @@ fn fault<T>(
 }
 
 fn stall_fault(d: &mut Diagnostics<'_>, s: &Table<'_, '_>) -> Option<StallFault> {
-    s.check_keys(d, &["every", "duration"]);
+    s.check_keys(d, STALL_KEYS);
     let every = every(d, s);
     let duration = s.duration(d, "duration", false);
     if s.get("duration").is_none() {
@@ -214,7 +223,7 @@ fn stall_fault(d: &mut Diagnostics<'_>, s: &Table<'_, '_>) -> Option<StallFault>
 }
 
 fn chunk_fault(d: &mut Diagnostics<'_>, c: &Table<'_, '_>) -> Option<ChunkFault> {
-    c.check_keys(d, &["every", "after_chunks"]);
+    c.check_keys(d, CHUNK_FAULT_KEYS);
     let every = every(d, c);
     let after_chunks = match c.get("after_chunks") {
         None => Some(0),

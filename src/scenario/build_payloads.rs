@@ -9,10 +9,11 @@ use super::diagnostics::Diagnostics;
 use super::read::{Key, Table, Value};
 use super::{MAX_PAYLOAD_BYTES, Payload, PayloadSource, files, names, templates};
 
-const PAYLOAD_KEYS: &[&str] = &["fill", "bytes", "text", "file", "template"];
+/// The keys of a `[payloads.NAME]` table.
+pub(crate) const PAYLOAD_KEYS: &[&str] = &["fill", "bytes", "text", "file", "template"];
 
 /// The keys that say where a payload's text comes from; a payload has exactly one.
-const SOURCE_KEYS: &[&str] = &["fill", "text", "file", "template"];
+pub(crate) const SOURCE_KEYS: &[&str] = &["fill", "text", "file", "template"];
 
 /// Every `[payloads.NAME]` in file order; bad ones are reported and left out. Templates may
 /// read the user `axes`.

@@ -9,7 +9,8 @@ use super::diagnostics::{Diagnostics, suggestion, unsafe_char};
 use super::read::{self, Table, Value};
 use super::{BodyCheck, BodySpec, Expect, Route, templates};
 
-const ROUTE_KEYS: &[&str] = &[
+/// The keys of `[routes.NAME]`.
+pub(crate) const ROUTE_KEYS: &[&str] = &[
     "method",
     "path",
     "headers",
@@ -18,9 +19,14 @@ const ROUTE_KEYS: &[&str] = &[
     "stream",
     "expect",
 ];
-const EXPECT_KEYS: &[&str] = &["status", "body"];
-const BODY_KINDS: &[&str] = &["openai-chat", "raw", "none"];
-const BODY_CHECKS: &[&str] = &["json", "sse", "any"];
+/// The keys of `routes.NAME.expect`.
+pub(crate) const EXPECT_KEYS: &[&str] = &["status", "body"];
+/// The keys of a `routes.NAME.body` table.
+pub(crate) const BODY_TABLE_KEYS: &[&str] = &["template"];
+/// The words `routes.NAME.body` takes.
+pub(crate) const BODY_KINDS: &[&str] = &["openai-chat", "raw", "none"];
+/// The values of `routes.NAME.expect.body`.
+pub(crate) const BODY_CHECKS: &[&str] = &["json", "sse", "any"];
 
 /// Every `[routes.NAME]` in file order; bad ones are reported and left out. Body templates
 /// may read the user `axes`.
@@ -187,7 +193,7 @@ fn body(
         },
         DeValue::Table(_) => {
             let t = Table::of(v, key)?;
-            t.check_keys(d, &["template"]);
+            t.check_keys(d, BODY_TABLE_KEYS);
             let Some(src_value) = t.get("template") else {
                 t.missing(
                     d,

@@ -13,9 +13,12 @@ use super::read::{self, Table, Value};
 use super::slo::{Objective, RateSearch, Resolution, Slo, TIME_OBJECTIVES};
 use super::{Matrix, RateValue};
 
-const SLO_KEYS: &[&str] = &["latency", "ttft", "tpot", "itl", "success_rate"];
-const OBJECTIVE_KEYS: &[&str] = &["p", "max"];
-const SEARCH_KEYS: &[&str] = &["min", "max", "resolution", "probe"];
+/// The keys of `[slo]`.
+pub(crate) const SLO_KEYS: &[&str] = &["latency", "ttft", "tpot", "itl", "success_rate"];
+/// The keys of a time objective of `[slo]`.
+pub(crate) const OBJECTIVE_KEYS: &[&str] = &["p", "max"];
+/// The keys of `[search]`.
+pub(crate) const SEARCH_KEYS: &[&str] = &["min", "max", "resolution", "probe"];
 
 /// The resolution when `[search]` sets none: 5% of the answer.
 const DEFAULT_RESOLUTION: Resolution = Resolution::Relative(5.0);

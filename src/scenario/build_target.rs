@@ -19,7 +19,8 @@ use super::{BaseUrl, SecretText, Target, TransportKind};
 /// Environment lookup used for `${env:NAME}`.
 pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-const TARGET_KEYS: &[&str] = &[
+/// The keys of `[target]`.
+pub(crate) const TARGET_KEYS: &[&str] = &[
     "base_url",
     "model",
     "headers",
@@ -28,6 +29,14 @@ const TARGET_KEYS: &[&str] = &[
     "transport",
     "max_response_bytes",
     "max_event_bytes",
+];
+
+/// The words `target.transport` takes, and what each means.
+pub(crate) const TRANSPORTS: &[(&str, TransportKind)] = &[
+    ("auto", TransportKind::Auto),
+    ("reqwest", TransportKind::Reqwest),
+    ("hyper", TransportKind::Hyper),
+    ("lean", TransportKind::Lean),
 ];
 
 /// Default `max_response_bytes`: far above any chat answer, small enough that a hostile
@@ -79,20 +88,18 @@ pub(crate) fn target(
     let max_event_bytes = limit(d, t, "max_event_bytes", MAX_EVENT_BYTES);
     let transport = match t.get("transport") {
         None => Some(TransportKind::Auto),
-        Some(v) => match v.get_ref().as_str() {
-            Some("auto") => Some(TransportKind::Auto),
-            Some("reqwest") => Some(TransportKind::Reqwest),
-            Some("hyper") => Some(TransportKind::Hyper),
-            Some("lean") => Some(TransportKind::Lean),
-            _ => {
+        Some(v) => {
+            let word = v.get_ref().as_str();
+            let kind = TRANSPORTS.iter().find(|(w, _)| Some(*w) == word);
+            if kind.is_none() {
                 d.error(
                     v.span(),
                     "target.transport",
                     "expected `\"auto\"`, `\"reqwest\"`, `\"hyper\"` or `\"lean\"`",
                 );
-                None
             }
-        },
+            kind.map(|(_, k)| *k)
+        }
     };
     Some(Target {
         base_url: base_url?,

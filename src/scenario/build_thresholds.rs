@@ -16,11 +16,11 @@ use super::thresholds::{Scope, Threshold, Thresholds};
 use crate::judge::Measure;
 
 /// Keys of `[thresholds]` besides figures.
-const TOP_KEYS: &[&str] = &["abort_on_fail", "every_run", "route", "when"];
+pub(crate) const TOP_KEYS: &[&str] = &["abort_on_fail", "every_run", "route", "when"];
 /// Keys of `[thresholds.route.NAME]` besides figures.
-const ROUTE_KEYS: &[&str] = &["every_run"];
+pub(crate) const ROUTE_KEYS: &[&str] = &["every_run"];
 /// Keys of `[[thresholds.when]]` besides figures.
-const WHEN_KEYS: &[&str] = &["match", "every_run"];
+pub(crate) const WHEN_KEYS: &[&str] = &["match", "every_run"];
 
 /// `[thresholds]`; none when the table is absent. Problems are recorded in `d`.
 pub(crate) fn thresholds(

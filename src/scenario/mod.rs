@@ -16,6 +16,7 @@
 //! - `files`: bounded reading of the files a scenario names (also used by `report` for
 //!   `results.json` and templates); `credentials`: what is a secret and how it is hidden.
 //! - `expand`: the matrix product into points, and the time estimate.
+//! - `schema`: a JSON Schema of the language for editors, built from the readers' key lists.
 
 mod build;
 mod build_axes;
@@ -40,6 +41,7 @@ pub mod model;
 mod names;
 mod overrides;
 mod read;
+pub mod schema;
 pub mod slo;
 mod templates;
 pub mod thresholds;

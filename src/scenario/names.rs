@@ -3,7 +3,7 @@
 //! user axes (template variables). Also how an axis value is written inside a point id.
 
 /// The longest name, in characters.
-const MAX_NAME: usize = 64;
+pub(crate) const MAX_NAME: usize = 64;
 
 /// Template variables every point defines. A user axis may not take one of these names,
 /// except `model`, which an axis replaces on purpose (it is sent in OpenAI bodies).
@@ -20,7 +20,7 @@ pub(crate) const BUILTIN_VARIABLES: &[&str] = &[
 ];
 
 /// Words a template reads as literals or syntax, not as variables.
-const TEMPLATE_WORDS: &[&str] = &[
+pub(crate) const TEMPLATE_WORDS: &[&str] = &[
     "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
     "loop", "self",
 ];

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Duration units: what may follow a number, and its length in nanoseconds.
-const DURATION_UNITS: &[(&str, u128)] = &[
+pub(crate) const DURATION_UNITS: &[(&str, u128)] = &[
     ("us", 1_000),
     ("µs", 1_000),
     ("ms", 1_000_000),
@@ -163,7 +163,7 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// Size units: what may follow a number, and its size in bytes.
-const SIZE_UNITS: &[(&str, u128)] = &[
+pub(crate) const SIZE_UNITS: &[(&str, u128)] = &[
     ("", 1),
     ("B", 1),
     ("KB", 1000),
