@@ -14,6 +14,12 @@
 #   bash benches/streams.sh                       # STREAMS="1000 10000" SECONDS_=60
 #   STREAMS=1000 SECONDS_=10 bash benches/streams.sh
 #   BIN=/tmp/old/nitro-scenario bash benches/streams.sh   # another build, e.g. "before"
+#   LOAD=open bash benches/streams.sh
+#       # the same number of streams in flight on average, from Poisson arrivals at
+#       # STREAMS / 0.72 s (a stream's length) per second, rather than STREAMS closed-loop
+#       # workers: a closed loop's workers all start at once and their chunks stay nearly in
+#       # step, so the mock must write a burst of STREAMS chunks every 20 ms; arrivals at
+#       # random times spread the chunks out
 #                                  # (MOCK_BIN, the mock's binary, defaults to BIN)
 #
 # Needs 2 cores and `ulimit -n` above the largest level (the client holds one socket per
@@ -26,6 +32,7 @@ STREAMS=${STREAMS:-"1000 10000"}
 SECONDS_=${SECONDS_:-60}
 WARMUP=${WARMUP:-5}
 SAMPLE_EVERY=${SAMPLE_EVERY:-5}
+LOAD=${LOAD:-closed}
 if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet
   BIN=target/release/nitro-scenario
@@ -60,10 +67,23 @@ duration = "${SECONDS_}s"
 [routes.stream]
 path = "/v1/chat/completions:stream"
 stream = true
+TOML
+  if [ "$LOAD" = open ]; then
+    cat >> "$work/s.toml" <<TOML
+[run.arrival]
+process = "poisson"
+max_in_flight = $((2 * streams))
+[matrix]
+route = ["stream"]
+rate = [$(python3 -c "print(round($streams / 0.72))")]
+TOML
+  else
+    cat >> "$work/s.toml" <<TOML
 [matrix]
 route = ["stream"]
 concurrency = [$streams]
 TOML
+  fi
   taskset -c 1 "$BIN" run "$work/s.toml" --quiet --out "$work/out" >/dev/null 2>"$work/err" &
   client=$!
   # Samples: seconds since start, client RSS, mock RSS, client and mock CPU ticks.
@@ -80,9 +100,9 @@ TOML
     cat "$work/err" >&2
     exit 1
   fi
-  python3 - "$work/out/results.json" "$work/samples" "$streams" "$WARMUP" "$SECONDS_" "$TICKS" <<'PY'
+  python3 - "$work/out/results.json" "$work/samples" "$streams" "$WARMUP" "$SECONDS_" "$TICKS" "$LOAD" <<'PY'
 import json, sys
-results, samples, streams, warmup, seconds, ticks = sys.argv[1:]
+results, samples, streams, warmup, seconds, ticks, load = sys.argv[1:]
 streams = int(streams)
 warmup, seconds, ticks = float(warmup), float(seconds), float(ticks)
 run = json.load(open(results))["points"][0]["runs"][0]
@@ -96,7 +116,7 @@ client_cores = (t1[3] - t0[3]) / ticks / wall
 mock_cores = (t1[4] - t0[4]) / ticks / wall
 ttft, itl = s["ttft"], s["itl"]
 ms = lambda us: us / 1000
-print(f"streams={streams}: {run['requests']} streams in {run['measure_secs']:.1f} s, "
+print(f"streams={streams} ({load}): {run['requests']} streams in {run['measure_secs']:.1f} s, "
       f"{s['not_streamed']} not streamed, {run['in_flight_at_end']} in flight at the end")
 print(f"  TTFT error vs 100 ms: p50 {ms(ttft['p50_us']) - 100:+.2f} ms, p99 {ms(ttft['p99_us']) - 100:+.2f} ms, "
       f"max {ms(ttft['max_us']) - 100:+.2f} ms")
