@@ -15,9 +15,11 @@ pub(super) fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     match args.out {
         Some(path) => std::fs::write(&path, text)
             .with_context(|| format!("cannot write `{}`", path.display()))?,
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .context("cannot write to stdout")?,
+        None => match std::io::stdout().write_all(text.as_bytes()) {
+            // A reader that has seen enough (`| head`) is no failure.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            written => written.context("cannot write to stdout")?,
+        },
     }
     Ok(ExitCode::SUCCESS)
 }
