@@ -72,7 +72,7 @@ TOML
     cat >> "$work/s.toml" <<TOML
 [run.arrival]
 process = "poisson"
-max_in_flight = $((2 * streams))
+max_in_flight = $((streams * 6 / 5))
 [matrix]
 route = ["stream"]
 rate = [$(python3 -c "print(round($streams / 0.72))")]
