@@ -14,12 +14,12 @@
 #   bash benches/streams.sh                       # STREAMS="1000 10000" SECONDS_=60
 #   STREAMS=1000 SECONDS_=10 bash benches/streams.sh
 #   BIN=/tmp/old/nitro-scenario bash benches/streams.sh   # another build, e.g. "before"
+#   RAMP=0 bash benches/streams.sh     # all workers start at once (default: spread over
+#                                      # 0.72 s, one stream's length, by `run.ramp_up`)
 #   LOAD=open bash benches/streams.sh
 #       # the same number of streams in flight on average, from Poisson arrivals at
 #       # STREAMS / 0.72 s (a stream's length) per second, rather than STREAMS closed-loop
-#       # workers: a closed loop's workers all start at once and their chunks stay nearly in
-#       # step, so the mock must write a burst of STREAMS chunks every 20 ms; arrivals at
-#       # random times spread the chunks out
+#       # workers: arrivals at random times rather than evenly spread ones
 #                                  # (MOCK_BIN, the mock's binary, defaults to BIN)
 #
 # Needs 2 cores and `ulimit -n` above the largest level (the client holds one socket per
@@ -33,6 +33,9 @@ SECONDS_=${SECONDS_:-60}
 WARMUP=${WARMUP:-5}
 SAMPLE_EVERY=${SAMPLE_EVERY:-5}
 LOAD=${LOAD:-closed}
+# Workers that start together stay in step: every 20 ms the mock would write a burst of
+# STREAMS chunks. Spread over one stream's length, their chunks are spread evenly.
+RAMP=${RAMP:-0.72s}
 if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet
   BIN=target/release/nitro-scenario
@@ -64,6 +67,7 @@ base_url = "${MOCK_URL%/}"
 [run]
 warmup = "${WARMUP}s"
 duration = "${SECONDS_}s"
+ramp_up = "${RAMP}"
 [routes.stream]
 path = "/v1/chat/completions:stream"
 stream = true

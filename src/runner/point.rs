@@ -21,7 +21,7 @@ use super::live::Live;
 use super::open::{OpenPhase, Pacing, run_open_phase};
 use super::search::run_search;
 use super::transport::{Connector, Prepared};
-use super::worker::{PhaseCommon, PhaseCtx, Worker};
+use super::worker::{PhaseCommon, PhaseCtx, Ramp, Worker};
 use crate::journal::JournalSender;
 use crate::metrics::{
     self, Dispatched, Phase, PointResult, Recorder, RequestGoals, RunStats, SelfWatch,
@@ -238,9 +238,19 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
         measure: PhaseLimit,
     ) -> (Vec<Box<Worker<C::Transport>>>, Option<RunStats>) {
         let run = common.run;
+        // A closed loop's first requests are spread over the run's start.
+        let ramp = match (&self.point.load, self.ctx.scenario.run.ramp_up) {
+            (LoadModel::Closed { concurrency }, Some(over)) => Some(Ramp {
+                from: Instant::now(),
+                over,
+                workers: concurrency.get(),
+            }),
+            _ => None,
+        };
         if let Some(limit) = self.ctx.scenario.run.warmup {
             let recorders = Arc::new(ThreadRecorders::new());
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders);
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders)
+                .ramped(ramp);
             (workers, _) = self.phase(workers, phase, limit.duration).await;
             for w in &mut workers {
                 w.clear();
@@ -251,7 +261,8 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
         }
         let watch = SelfWatch::start();
         let mut recorders = Arc::new(ThreadRecorders::new());
-        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common, Arc::clone(&recorders));
+        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common, Arc::clone(&recorders))
+            .ramped(ramp);
         let dispatched;
         (workers, dispatched) = self.phase(workers, phase, measure.duration).await;
         let client = watch.finish().await;

@@ -556,3 +556,25 @@ async fn goodput_counts_the_requests_within_every_bound() {
     assert!(!v.meets, "but the p99 is 50 ms");
     assert!(!out.points[0].aggregate.slo.as_ref().unwrap().meets);
 }
+
+#[tokio::test(start_paused = true)]
+async fn ramp_up_spreads_the_closed_loop_workers_over_the_run_start() {
+    // 4 workers, 10 ms answers, a 1 s ramp: workers start at 0, 250, 500 and 750 ms.
+    let run = |extra: &'static str| async move {
+        let out = run_scripted(vec![Step::ok(10_000)], 4, extra).await;
+        out.points[0].runs[0].requests
+    };
+    assert_eq!(
+        run("[run]\nduration = \"500ms\"\n").await,
+        200,
+        "all at once"
+    );
+    // Within 500 ms only the first two start: 50 requests from 0 ms, 25 from 250 ms.
+    let ramped = "[run]\nduration = \"500ms\"\nramp_up = \"1s\"\n";
+    assert_eq!(run(ramped).await, 75);
+    // The ramp counts from the run's start, across the warmup: the measure phase (300 ms to
+    // 800 ms) has the first two throughout (2 × 50), the third from 500 ms (30), the fourth
+    // from 750 ms (5).
+    let warm = "[run]\nwarmup = \"300ms\"\nduration = \"500ms\"\nramp_up = \"1s\"\n";
+    assert_eq!(run(warm).await, 135);
+}

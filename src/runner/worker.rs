@@ -33,12 +33,45 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// The longest wait after connect failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Wait until `until`, never past the phase's deadline (no request may start after it):
+/// whether the worker goes on — `false` when a stop came or the deadline was reached first.
+async fn pause_until(until: Instant, ctx: &PhaseCtx, stop: &StopListener) -> bool {
+    let past_deadline = ctx.deadline.is_some_and(|d| until >= d);
+    tokio::select! {
+        biased;
+        _ = stop.stopped() => return false,
+        _ = tokio::time::sleep_until(ctx.deadline.map_or(until, |d| until.min(d))) => {}
+    }
+    !past_deadline
+}
+
 /// The wait before the next request after one more connect failure, `last` the wait before.
 fn next_backoff(last: Duration) -> Duration {
     if last.is_zero() {
         FIRST_BACKOFF
     } else {
         (last * 2).min(MAX_BACKOFF)
+    }
+}
+
+/// `run.ramp_up` for one closed-loop run: worker `i` of `workers` sends its first request
+/// `i/workers` of `over` after `from`, the run's start; its phases keep to that (a worker whose
+/// start the warmup's end came before starts it in the measure phase).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ramp {
+    /// The run's start.
+    pub(crate) from: Instant,
+    /// The spread, first worker to last.
+    pub(crate) over: Duration,
+    /// The workers it is spread over.
+    pub(crate) workers: u32,
+}
+
+impl Ramp {
+    /// When worker `index` begins.
+    fn start_of(&self, index: usize) -> Instant {
+        // Worker numbers are below the concurrency, itself at most `MAX_CONCURRENCY`.
+        self.from + self.over * index as u32 / self.workers.max(1)
     }
 }
 
@@ -52,6 +85,8 @@ pub(crate) struct PhaseCtx {
     pub(crate) deadline: Option<Instant>,
     /// Requests that may still start, when the phase is bounded by count.
     pub(crate) tickets: Option<AtomicU64>,
+    /// The spread of the closed-loop workers' first requests over the run's start.
+    pub(crate) ramp: Option<Ramp>,
     /// The phase's measurements, per runtime thread: the point merges them once every task
     /// of the phase has ended (a warmup's are dropped with it).
     pub(crate) recorders: Arc<ThreadRecorders>,
@@ -73,9 +108,15 @@ impl PhaseCtx {
             start,
             deadline: limit.duration.map(|d| start + d),
             tickets: limit.requests.map(|n| AtomicU64::new(n.get())),
+            ramp: None,
             recorders,
             common,
         }
+    }
+
+    /// The same phase with the workers' first requests spread by `ramp`.
+    pub(crate) fn ramped(self, ramp: Option<Ramp>) -> Self {
+        Self { ramp, ..self }
     }
 
     /// Whether another request may start (taking a ticket when counted).
@@ -200,19 +241,17 @@ impl<T: Transport> Worker<T> {
         ctx: Arc<PhaseCtx>,
     ) -> Box<Self> {
         let stop = ctx.common.stop.listener();
+        let ramped = ctx.ramp.map(|r| r.start_of(self.index));
+        if let Some(at) = ramped.filter(|&at| at > Instant::now())
+            && !pause_until(at, &ctx, &stop).await
+        {
+            return self;
+        }
         while ctx.take_ticket() {
-            if !self.backoff.is_zero() {
-                // Never past the deadline: no request may start after it anyway.
-                let until = Instant::now() + self.backoff;
-                let past_deadline = ctx.deadline.is_some_and(|d| until >= d);
-                tokio::select! {
-                    biased;
-                    _ = stop.stopped() => return self,
-                    _ = tokio::time::sleep_until(ctx.deadline.map_or(until, |d| until.min(d))) => {}
-                }
-                if past_deadline {
-                    break;
-                }
+            if !self.backoff.is_zero()
+                && !pause_until(Instant::now() + self.backoff, &ctx, &stop).await
+            {
+                return self;
             }
             let start = Start {
                 at: Instant::now(),

@@ -171,6 +171,7 @@ pub(crate) const RUN_KEYS: &[&str] = &[
     "runs",
     "warmup",
     "warmup_requests",
+    "ramp_up",
     "duration",
     "requests",
     "retry",
@@ -189,6 +190,7 @@ fn run(d: &mut Diagnostics<'_>, t: Option<&Table<'_, '_>>) -> Option<RunSettings
                 duration: Some(DEFAULT_DURATION),
                 requests: None,
             },
+            ramp_up: None,
             retry: default_retry(),
             arrival: ArrivalSettings::default(),
             stages: Vec::new(),
@@ -202,6 +204,7 @@ fn run(d: &mut Diagnostics<'_>, t: Option<&Table<'_, '_>>) -> Option<RunSettings
         duration: warmup_duration,
         requests: warmup_requests,
     });
+    let ramp_up = t.duration(d, "ramp_up", true).filter(|r| !r.is_zero());
     let requests = t.count::<NonZeroU64>(d, "requests");
     let arrival = build_load::arrival(d, Some(t));
     let stages = build_load::stages(d, Some(t));
@@ -232,6 +235,7 @@ fn run(d: &mut Diagnostics<'_>, t: Option<&Table<'_, '_>>) -> Option<RunSettings
         runs,
         warmup,
         measure: PhaseLimit { duration, requests },
+        ramp_up,
         retry,
         arrival: arrival?,
         stages: stages?,

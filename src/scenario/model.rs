@@ -208,6 +208,14 @@ pub struct RunSettings {
     /// Measure phase. With `[[run.stages]]` and no `duration` written, it lasts the stages'
     /// total.
     pub measure: PhaseLimit,
+    /// `run.ramp_up`: closed-loop workers' first requests spread evenly over this long at the
+    /// start of each run (worker `i` of `n` waits `i/n` of it), so that they do not start —
+    /// and, their requests alike, stay — in step; `None` when zero.
+    #[serde(
+        with = "crate::scenario::units::option_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ramp_up: Option<Duration>,
     /// What to do with 429 answers.
     pub retry: RetryPolicy,
     /// `[run.arrival]`: the arrival process, seed and in-flight cap of open-loop points.

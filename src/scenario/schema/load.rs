@@ -33,6 +33,12 @@ pub(super) fn run() -> Value {
                 duration("Warmup phase, sent and measured then discarded (default none)."),
             ),
             (
+                "ramp_up",
+                duration(
+                    "Closed-loop workers start spread evenly over this at the start of each run (default 0s: all at once).",
+                ),
+            ),
+            (
                 "warmup_requests",
                 count("End the warmup after this many requests (first limit wins)."),
             ),
