@@ -1,5 +1,5 @@
-//! A closed-loop worker: sends its next request when the last one finished, retries 429s per
-//! the policy, backs off after a connect failure, and records every request into the recorder
+//! A closed-loop worker: sends its first request when `run.ramp_up` says, each next one when
+//! the last one finished, retries 429s per the policy, backs off after a connect failure, and records every request into the recorder
 //! of the runtime thread it runs on (`ThreadRecorders`) — nothing shared but that thread's
 //! counters for the progress bar and the phase's request tickets. A worker itself keeps only
 //! its connection, its reading buffers and a few words of the phase (its span, requests in
