@@ -1,7 +1,8 @@
 //! A closed-loop worker: sends its first request when `run.ramp_up` says, each next one when
-//! the last one finished, retries 429s per the policy, backs off after a connect failure, and records every request into the recorder
-//! of the runtime thread it runs on (`ThreadRecorders`) — nothing shared but that thread's
-//! counters for the progress bar and the phase's request tickets. A worker itself keeps only
+//! the last one finished, retries 429s per the policy, backs off after a connect failure, and
+//! records every request into the recorder of the runtime thread it runs on
+//! (`ThreadRecorders`) — nothing shared but that thread's counters for the progress bar and
+//! the phase's request tickets. A worker itself keeps only
 //! its connection, its reading buffers and a few words of the phase (its span, requests in
 //! flight at the end, log records refused), so a point of 10,000 workers costs a few KiB each.
 //!
