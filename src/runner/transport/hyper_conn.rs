@@ -4,7 +4,6 @@
 //! quarter of the instructions, and is checked against this one in every transport test.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -24,7 +23,6 @@ use crate::scenario::Target;
 #[derive(Clone)]
 pub(crate) struct HyperConnector {
     addrs: Arc<Addrs>,
-    connect_timeout: Duration,
 }
 
 impl HyperConnector {
@@ -36,8 +34,7 @@ impl HyperConnector {
         target: &Target,
     ) -> Result<Self, RunError> {
         Ok(Self {
-            addrs: Arc::new(Addrs::resolve(base, shown, "hyper").await?),
-            connect_timeout: target.connect_timeout,
+            addrs: Arc::new(Addrs::resolve(base, shown, "hyper", target.connect_timeout).await?),
         })
     }
 }
@@ -48,7 +45,6 @@ impl Connector for HyperConnector {
     fn transport(&self) -> HyperTransport {
         HyperTransport {
             addrs: Arc::clone(&self.addrs),
-            connect_timeout: self.connect_timeout,
             sender: None,
         }
     }
@@ -57,14 +53,13 @@ impl Connector for HyperConnector {
 /// One worker's connection.
 pub(crate) struct HyperTransport {
     addrs: Arc<Addrs>,
-    connect_timeout: Duration,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl HyperTransport {
     /// Open a connection and hand it to hyper.
     async fn connect(&mut self) -> Result<(), Failed> {
-        let stream = self.addrs.connect(self.connect_timeout).await?;
+        let stream = self.addrs.connect().await?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| Failed::new(FailureKind::Connect, Cause::Hyper(e)))?;

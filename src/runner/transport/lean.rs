@@ -19,7 +19,6 @@ use std::io::{self, IoSlice};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -51,7 +50,6 @@ const MAX_BODY_READ: usize = 64 << 10;
 #[derive(Clone)]
 pub(crate) struct LeanConnector {
     addrs: Arc<Addrs>,
-    connect_timeout: Duration,
 }
 
 impl LeanConnector {
@@ -63,8 +61,7 @@ impl LeanConnector {
         target: &Target,
     ) -> Result<Self, RunError> {
         Ok(Self {
-            addrs: Arc::new(Addrs::resolve(base, shown, "lean").await?),
-            connect_timeout: target.connect_timeout,
+            addrs: Arc::new(Addrs::resolve(base, shown, "lean", target.connect_timeout).await?),
         })
     }
 }
@@ -76,7 +73,6 @@ impl Connector for LeanConnector {
         LeanTransport {
             conn: Conn {
                 addrs: Arc::clone(&self.addrs),
-                connect_timeout: self.connect_timeout,
                 stream: None,
                 buf: ReadBuf::default(),
             },
@@ -98,7 +94,6 @@ pub(crate) struct LeanTransport {
 /// The connection, its address book and its read buffer.
 struct Conn {
     addrs: Arc<Addrs>,
-    connect_timeout: Duration,
     stream: Option<TcpStream>,
     buf: ReadBuf,
 }
@@ -152,12 +147,7 @@ impl Conn {
         ex: &mut Exchange,
         obs: &mut Observation,
     ) -> Result<bool, Failed> {
-        let Self {
-            addrs,
-            connect_timeout,
-            stream,
-            buf,
-        } = self;
+        let Self { addrs, stream, buf } = self;
         if stream.as_ref().is_some_and(closed_while_idle) {
             *stream = None;
         }
@@ -167,7 +157,7 @@ impl Conn {
                 buf.reset();
                 // Boxed: the connect's state is most of an attempt's, and would otherwise
                 // sit in every worker's task for the whole run; a connect is rare.
-                stream.insert(Box::pin(addrs.connect(*connect_timeout)).await?)
+                stream.insert(Box::pin(addrs.connect()).await?)
             }
         };
         let sent_whole = match write_request(stream, &req.http1, &req.body).await {

@@ -18,16 +18,19 @@ use crate::runner::exchange::Failed;
 pub(crate) struct Addrs {
     all: Vec<SocketAddr>,
     preferred: AtomicUsize,
+    /// `target.connect_timeout`, per address tried.
+    timeout: Duration,
 }
 
 impl Addrs {
     /// Resolve the host of `base` once, for the transport called `transport` (which speaks
-    /// plain `http://` only). `shown` is the base URL as messages may show it (secrets
-    /// redacted).
+    /// plain `http://` only), each connect to take at most `timeout`. `shown` is the base URL
+    /// as messages may show it (secrets redacted).
     pub(crate) async fn resolve(
         base: &url::Url,
         shown: &str,
         transport: &str,
+        timeout: Duration,
     ) -> Result<Self, RunError> {
         if base.scheme() != "http" {
             return Err(RunError::Transport(format!(
@@ -52,13 +55,15 @@ impl Addrs {
         Ok(Self {
             all,
             preferred: AtomicUsize::new(0),
+            timeout,
         })
     }
 
     /// Open a connection (`TCP_NODELAY` set): the address that worked last first, then the
-    /// others in order, each within `timeout`. When none accepts, the last address's error is
-    /// the cause of a `connect` failure.
-    pub(crate) async fn connect(&self, timeout: Duration) -> Result<TcpStream, Failed> {
+    /// others in order, each within the connect timeout. When none accepts, the last address's
+    /// error is the cause of a `connect` failure.
+    pub(crate) async fn connect(&self) -> Result<TcpStream, Failed> {
+        let timeout = self.timeout;
         let preferred = self.preferred.load(Ordering::Relaxed);
         let n = self.all.len();
         let mut cause = Cause::None;
