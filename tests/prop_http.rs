@@ -6,13 +6,13 @@
 //! or a failure kind; a well-formed answer, however framed, is a success. Each case runs a
 //! tiny load (a few requests), so case counts are low; `PROPTEST_CASES=N` searches longer.
 
+mod run_support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nitro_scenario::metrics::RunStats;
-use nitro_scenario::runner::{self, RunOptions, Stop};
-use nitro_scenario::scenario::{self, Overrides};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -129,8 +129,6 @@ fn client() -> impl Strategy<Value = Client> {
 /// keeps open when `keep_open`); the measure phase's figures.
 async fn run_against(answer: Vec<u8>, keep_open: bool, client: Client) -> RunStats {
     let (addr, server) = serve(Arc::new(answer), keep_open).await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
     let Client {
         transport,
         stream,
@@ -144,17 +142,8 @@ async fn run_against(answer: Vec<u8>, keep_open: bool, client: Client) -> RunSta
          [routes.r]\npath = \"/v1/chat/completions\"\nstream = {stream}\n\
          [matrix]\nroute = [\"r\"]\npayload = [\"S\"]\nconcurrency = [{concurrency}]\n"
     );
-    std::fs::write(&file, text).unwrap();
-    let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-    let points = scenario::expand(&s).unwrap();
-    let options = RunOptions {
-        quiet: true,
-        journal: None,
-        stop: Some(Stop::new()),
-        after_point: None,
-    };
     let base = url::Url::parse(&format!("http://{addr}/")).unwrap();
-    let outcome = runner::run(&s, &points, &base, options).await.unwrap();
+    let outcome = run_support::run_text(&text, &base).await;
     server.abort();
     assert!(!outcome.partial);
     let mut points = outcome.points;

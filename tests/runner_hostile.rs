@@ -5,13 +5,13 @@
 //! timeout, which no attempt may reach), with every request counted under the right failure
 //! kind, the right sample message, and no more body read than the limits allow.
 
+mod run_support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nitro_scenario::metrics::RunStats;
-use nitro_scenario::runner::{self, RunOptions, Stop};
-use nitro_scenario::scenario::{self, Overrides};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -133,8 +133,6 @@ async fn wait_for_close(mut socket: TcpStream) {
 
 /// Run `REQUESTS` requests at concurrency 2 against `addr` (JSON chat, or the SSE route).
 async fn run(addr: SocketAddr, transport: &str, stream: bool) -> RunStats {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
     let text = format!(
         "[target]\nbase_url = \"http://{addr}\"\ntransport = \"{transport}\"\n\
          timeout = \"10s\"\nmax_response_bytes = {MAX_RESPONSE}\nmax_event_bytes = {MAX_EVENT}\n\
@@ -142,17 +140,8 @@ async fn run(addr: SocketAddr, transport: &str, stream: bool) -> RunStats {
          [routes.r]\npath = \"/v1/chat/completions\"\nstream = {stream}\n\
          [matrix]\nroute = [\"r\"]\nconcurrency = [2]\n"
     );
-    std::fs::write(&file, text).unwrap();
-    let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-    let points = scenario::expand(&s).unwrap();
-    let options = RunOptions {
-        quiet: true,
-        journal: None,
-        stop: Some(Stop::new()),
-        after_point: None,
-    };
     let base = url::Url::parse(&format!("http://{addr}")).unwrap();
-    let out = runner::run(&s, &points, &base, options).await.unwrap();
+    let out = run_support::run_text(&text, &base).await;
     let mut point = out.points.into_iter().next().unwrap();
     assert_eq!(point.runs.len(), 1);
     let run = point.runs.remove(0);

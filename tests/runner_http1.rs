@@ -6,14 +6,14 @@
 //! clock, an attempt timing out at its own deadline. Every transport must count each run alike and open the same number of
 //! connections. Runs are bounded by request count.
 
+mod run_support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nitro_scenario::journal::Journal;
 use nitro_scenario::metrics::RunStats;
-use nitro_scenario::runner::{self, RunOptions, Stop};
-use nitro_scenario::scenario::{self, Overrides};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -107,25 +107,14 @@ fn bodiless(method: &str) -> String {
 
 /// Run `REQUESTS` requests of the route `route` (TOML keys) at concurrency 1 against `addr`.
 async fn run(addr: SocketAddr, transport: &str, route: &str) -> RunStats {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
     let text = format!(
         "[target]\nbase_url = \"http://{addr}\"\ntransport = \"{transport}\"\ntimeout = \"10s\"\n\
          [run]\nrequests = {REQUESTS}\n[payloads]\nL = {{ bytes = 65536, fill = \"x\" }}\n\
          [routes.r]\npath = \"/x\"\n{route}\n\
          [matrix]\nroute = [\"r\"]\npayload = [\"L\"]\nconcurrency = [1]\n"
     );
-    std::fs::write(&file, text).unwrap();
-    let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-    let points = scenario::expand(&s).unwrap();
-    let options = RunOptions {
-        quiet: true,
-        journal: None,
-        stop: Some(Stop::new()),
-        after_point: None,
-    };
     let base = url::Url::parse(&format!("http://{addr}")).unwrap();
-    let out = runner::run(&s, &points, &base, options).await.unwrap();
+    let out = run_support::run_text(&text, &base).await;
     let mut point = out.points.into_iter().next().unwrap();
     assert_eq!(point.runs.len(), 1);
     let run = point.runs.remove(0);
@@ -296,25 +285,16 @@ async fn an_attempt_times_out_at_its_own_deadline() {
     for t in TRANSPORTS {
         let addr = slow_then_silent(std::time::Duration::from_millis(100)).await;
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("s.toml");
         let text = format!(
             "[target]\nbase_url = \"http://{addr}\"\ntransport = \"{t}\"\ntimeout = \"300ms\"\n\
              [run]\nrequests = 2\n[routes.r]\npath = \"/x\"\nmethod = \"GET\"\nbody = \"none\"\n\
              [matrix]\nroute = [\"r\"]\nconcurrency = [1]\n"
         );
-        std::fs::write(&file, text).unwrap();
-        let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-        let points = scenario::expand(&s).unwrap();
+        let (s, points) = run_support::load(&text);
         let log = dir.path().join("requests.csv");
         let journal = Journal::start(&log, vec![points[0].id.clone()], 1 << 10).unwrap();
-        let options = RunOptions {
-            quiet: true,
-            journal: Some(journal.sender()),
-            stop: Some(Stop::new()),
-            after_point: None,
-        };
         let base = url::Url::parse(&format!("http://{addr}")).unwrap();
-        runner::run(&s, &points, &base, options).await.unwrap();
+        run_support::run(&s, &points, &base, Some(journal.sender())).await;
         journal.finish();
         let text = std::fs::read_to_string(&log).unwrap();
         // (latency µs, failure) of each attempt, in order.
@@ -382,25 +362,14 @@ async fn refuses_the_body() -> SocketAddr {
 async fn an_answer_before_the_whole_body_is_counted_by_its_status() {
     for t in TRANSPORTS {
         let addr = refuses_the_body().await;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("s.toml");
         let text = format!(
             "[target]\nbase_url = \"http://{addr}\"\ntransport = \"{t}\"\ntimeout = \"10s\"\n\
              [run]\nrequests = {REQUESTS}\n[payloads]\nL = {{ bytes = 4194304, fill = \"x\" }}\n\
              [routes.r]\npath = \"/x\"\n\
              [matrix]\nroute = [\"r\"]\npayload = [\"L\"]\nconcurrency = [1]\n"
         );
-        std::fs::write(&file, text).unwrap();
-        let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-        let points = scenario::expand(&s).unwrap();
-        let options = RunOptions {
-            quiet: true,
-            journal: None,
-            stop: Some(Stop::new()),
-            after_point: None,
-        };
         let base = url::Url::parse(&format!("http://{addr}")).unwrap();
-        let out = runner::run(&s, &points, &base, options).await.unwrap();
+        let out = run_support::run_text(&text, &base).await;
         let r = &out.points[0].runs[0];
         let refused = r.outcomes.status.get(&413).copied().unwrap_or(0);
         assert_eq!(

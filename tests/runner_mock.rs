@@ -4,6 +4,8 @@
 //! headers, a truncated stream, a stall) classified alike by every transport. Phases are
 //! bounded by request count; nothing asserts wall-clock latencies.
 
+mod run_support;
+
 use std::num::NonZeroU32;
 use std::path::Path;
 
@@ -12,8 +14,6 @@ use nitro_scenario::metrics::{PointResult, RunStats};
 use nitro_scenario::mock::{
     ChunkFault, Faults, MockConfig, MockServer, RateLimit, StallFault, StreamShape,
 };
-use nitro_scenario::runner::{self, RunOptions, Stop};
-use nitro_scenario::scenario::{self, Overrides};
 
 const TRANSPORTS: [&str; 3] = ["hyper", "lean", "reqwest"];
 const REQUESTS: u64 = 20;
@@ -46,8 +46,6 @@ async fn run_with_timeout(
     log: Option<&Path>,
     timeout: &str,
 ) -> PointResult {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
     let text = format!(
         "[target]\nbase_url = \"{}\"\ntransport = \"{transport}\"\ntimeout = \"{timeout}\"\n\
          [run]\nrequests = {REQUESTS}\n[run.retry]\nmax = 3\nmax_wait = \"1s\"\n\
@@ -56,20 +54,11 @@ async fn run_with_timeout(
          [matrix]\nroute = [\"r\"]\npayload = [\"S\"]\nconcurrency = [{concurrency}]\n",
         server.base_url()
     );
-    std::fs::write(&file, text).unwrap();
-    let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-    let points = scenario::expand(&s).unwrap();
+    let (s, points) = run_support::load(&text);
     let journal =
         log.map(|path| Journal::start(path, vec![points[0].id.clone()], 1 << 16).unwrap());
-    let options = RunOptions {
-        quiet: true,
-        journal: journal.as_ref().map(Journal::sender),
-        stop: Some(Stop::new()),
-        after_point: None,
-    };
-    let out = runner::run(&s, &points, &server.base_url(), options)
-        .await
-        .unwrap();
+    let sender = journal.as_ref().map(Journal::sender);
+    let out = run_support::run(&s, &points, &server.base_url(), sender).await;
     if let Some(journal) = journal {
         let stats = journal.finish();
         assert_eq!(stats.dropped, 0);

@@ -2,16 +2,14 @@
 //! and request count, every request sent and answered, the offered rate exactly the
 //! schedule's. Nothing asserts wall-clock latencies.
 
+mod run_support;
+
 use nitro_scenario::metrics::PointResult;
 use nitro_scenario::mock::{MockConfig, MockServer};
-use nitro_scenario::runner::{self, RunOptions, Stop};
-use nitro_scenario::scenario::{self, Overrides};
 
 const REQUESTS: u64 = 40;
 
 async fn run(server: &MockServer, transport: &str, extra: &str) -> PointResult {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
     let text = format!(
         "[target]\nbase_url = \"{}\"\ntransport = \"{transport}\"\n\
          [run]\nwarmup_requests = 5\nrequests = {REQUESTS}\n{extra}\n\
@@ -19,18 +17,7 @@ async fn run(server: &MockServer, transport: &str, extra: &str) -> PointResult {
          [matrix]\nroute = [\"r\"]\nrate = [200]\n",
         server.base_url()
     );
-    std::fs::write(&file, text).unwrap();
-    let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-    let points = scenario::expand(&s).unwrap();
-    let options = RunOptions {
-        quiet: true,
-        journal: None,
-        stop: Some(Stop::new()),
-        after_point: None,
-    };
-    let out = runner::run(&s, &points, &server.base_url(), options)
-        .await
-        .unwrap();
+    let out = run_support::run_text(&text, &server.base_url()).await;
     assert!(!out.partial);
     out.points.into_iter().next().unwrap()
 }

@@ -4,13 +4,13 @@
 //! Nothing asserts wall-clock latencies: the bounds follow from capacity arithmetic, with
 //! wide margins.
 
+mod run_support;
+
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use nitro_scenario::metrics::SearchEnd;
 use nitro_scenario::mock::{MockConfig, MockServer};
-use nitro_scenario::runner::{self, RunOptions, Stop};
-use nitro_scenario::scenario::{self, Overrides};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_finds_the_mocks_capacity_knee_within_its_resolution() {
@@ -22,8 +22,6 @@ async fn a_search_finds_the_mocks_capacity_knee_within_its_resolution() {
     let server = MockServer::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
     // Past 100 req/s the mock's queue grows by (rate - 100) requests a second, each 10 ms of
     // wait (40 ms over 4 slots): over a probe of 0.5 s the median request waits
     // (rate - 100) x 2.5 ms, so a median of at most 60 ms (40 of service, 20 of wait) holds up
@@ -38,18 +36,8 @@ async fn a_search_finds_the_mocks_capacity_knee_within_its_resolution() {
          [search]\nmin = 50\nmax = 200\nresolution = 15\nprobe = \"500ms\"\n",
         server.base_url()
     );
-    std::fs::write(&file, text).unwrap();
-    let s = scenario::load_with_env(&file, &Overrides::default(), &|_| None).unwrap();
-    let points = scenario::expand(&s).unwrap();
-    let options = RunOptions {
-        quiet: true,
-        journal: None,
-        stop: Some(Stop::new()),
-        after_point: None,
-    };
-    let out = runner::run(&s, &points, &server.base_url(), options)
-        .await
-        .unwrap();
+    let (s, points) = run_support::load(&text);
+    let out = run_support::run(&s, &points, &server.base_url(), None).await;
     let point = &out.points[0];
     let search = point.runs[0].search.as_ref().expect("a search");
     let rates: Vec<f64> = search.probes.iter().map(|p| p.rate_rps).collect();
