@@ -146,22 +146,8 @@ fn a_file_size_limit_after_the_traffic_keeps_the_results_on_stdout() {
         .current_dir(tmp.path())
         .env_remove("RESULTS_FILE")
         .env("TMPDIR", tmp.path().join("tmp"));
-    // SAFETY: only setrlimit and signal, both async-signal-safe, between fork and exec.
-    unsafe {
-        std_cmd.pre_exec(|| {
-            // Every regular file the run writes stops at 2 KiB (EFBIG, also for root); the
-            // signal the kernel sends with it would kill the process instead.
-            let limit = libc::rlimit {
-                rlim_cur: 2048,
-                rlim_max: 2048,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    // Every regular file the run writes stops at 2 KiB.
+    limit_file_size(&mut std_cmd, 2048);
     let output = Command::from_std(std_cmd)
         .timeout(std::time::Duration::from_secs(120))
         .output()
@@ -219,21 +205,8 @@ fn a_request_log_lost_to_a_full_disk_fails_the_run_after_the_reports() {
         .args(["run", "--requests-log", "--out", "out", "out.toml"])
         .current_dir(tmp.path())
         .env_remove("RESULTS_FILE");
-    // SAFETY: only setrlimit and signal, both async-signal-safe, between fork and exec.
-    unsafe {
-        std_cmd.pre_exec(|| {
-            // As a full disk does to the log alone: EFBIG past 32 KiB, also for root.
-            let limit = libc::rlimit {
-                rlim_cur: 32 << 10,
-                rlim_max: 32 << 10,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    // As a full disk does to the log alone: past 32 KiB.
+    limit_file_size(&mut std_cmd, 32 << 10);
     let output = Command::from_std(std_cmd)
         .timeout(std::time::Duration::from_secs(120))
         .output()
@@ -402,4 +375,23 @@ fn wrote_lists_every_file_in_the_order_written() {
         "the summary comes first: {stderr}"
     );
     assert!(stderr.contains("\nchat-c1 "), "summary: {stderr}");
+}
+
+/// Make every regular file `cmd` writes stop at `bytes` (EFBIG, also for root), as a full disk
+/// does; the signal the kernel sends with it would kill the process instead, so it is ignored.
+fn limit_file_size(cmd: &mut std::process::Command, bytes: u64) {
+    // SAFETY: only setrlimit and signal, both async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
 }
