@@ -578,3 +578,13 @@ async fn ramp_up_spreads_the_closed_loop_workers_over_the_run_start() {
     let warm = "[run]\nwarmup = \"300ms\"\nduration = \"500ms\"\nramp_up = \"1s\"\n";
     assert_eq!(run(warm).await, 135);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_count_bounded_phase_ends_without_waiting_for_the_ramp() {
+    // Two warmup requests take 20 ms on the first worker; the others, due at 250, 500 and
+    // 750 ms, are not waited for. The measure phase (20 to 520 ms) then has the first worker
+    // throughout (50), the second from 250 ms (27) and the third from 500 ms (2).
+    let text = "[run]\nwarmup_requests = 2\nduration = \"500ms\"\nramp_up = \"1s\"\n";
+    let out = run_scripted(vec![Step::ok(10_000)], 4, text).await;
+    assert_eq!(out.points[0].runs[0].requests, 79);
+}

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 // tokio's clock, so that tests on paused time see exact durations; without tokio's
 // `test-util` feature it is `std::time::Instant`.
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::exchange::Exchange;
@@ -35,12 +36,27 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Wait until `until`, never past the phase's deadline (no request may start after it):
-/// whether the worker goes on — `false` when a stop came or the deadline was reached first.
-async fn pause_until(until: Instant, ctx: &PhaseCtx, stop: &StopListener) -> bool {
+/// whether the worker goes on — `false` when a stop came or the deadline was reached first,
+/// or, for a worker that holds no ticket yet (`ticketless`), when the phase's requests are all
+/// taken.
+async fn pause_until(
+    until: Instant,
+    ctx: &PhaseCtx,
+    stop: &StopListener,
+    ticketless: bool,
+) -> bool {
     let past_deadline = ctx.deadline.is_some_and(|d| until >= d);
+    // Registered before the count is read, so that the last ticket taken in between wakes it.
+    let mut spent = std::pin::pin!(ctx.spent.notified());
+    spent.as_mut().enable();
+    if ticketless && ctx.tickets_spent() {
+        return false;
+    }
     tokio::select! {
         biased;
         _ = stop.stopped() => return false,
+        // A phase bounded by count whose requests are all taken: none is left to wait for.
+        _ = spent, if ticketless => return false,
         _ = tokio::time::sleep_until(ctx.deadline.map_or(until, |d| until.min(d))) => {}
     }
     !past_deadline
@@ -86,6 +102,8 @@ pub(crate) struct PhaseCtx {
     pub(crate) deadline: Option<Instant>,
     /// Requests that may still start, when the phase is bounded by count.
     pub(crate) tickets: Option<AtomicU64>,
+    /// Told when the last ticket is taken: workers waiting for their ramp start stop waiting.
+    spent: Notify,
     /// The spread of the closed-loop workers' first requests over the run's start.
     pub(crate) ramp: Option<Ramp>,
     /// The phase's measurements, per runtime thread: the point merges them once every task
@@ -109,6 +127,7 @@ impl PhaseCtx {
             start,
             deadline: limit.duration.map(|d| start + d),
             tickets: limit.requests.map(|n| AtomicU64::new(n.get())),
+            spent: Notify::new(),
             ramp: None,
             recorders,
             common,
@@ -130,12 +149,23 @@ impl PhaseCtx {
 
     /// Take a ticket when the phase is bounded by count; whether one was left.
     pub(crate) fn take_count(&self) -> bool {
-        match &self.tickets {
-            None => true,
-            Some(t) => t
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok(),
+        let Some(t) = &self.tickets else {
+            return true;
+        };
+        match t.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)) {
+            Ok(1) => {
+                self.spent.notify_waiters();
+                true
+            }
+            taken => taken.is_ok(),
         }
+    }
+
+    /// Whether the phase is bounded by count and every request of it has been taken.
+    fn tickets_spent(&self) -> bool {
+        self.tickets
+            .as_ref()
+            .is_some_and(|t| t.load(Ordering::Relaxed) == 0)
     }
 }
 
@@ -244,13 +274,13 @@ impl<T: Transport> Worker<T> {
         let stop = ctx.common.stop.listener();
         let ramped = ctx.ramp.map(|r| r.start_of(self.index));
         if let Some(at) = ramped.filter(|&at| at > Instant::now())
-            && !pause_until(at, &ctx, &stop).await
+            && !pause_until(at, &ctx, &stop, true).await
         {
             return self;
         }
         while ctx.take_ticket() {
             if !self.backoff.is_zero()
-                && !pause_until(Instant::now() + self.backoff, &ctx, &stop).await
+                && !pause_until(Instant::now() + self.backoff, &ctx, &stop, false).await
             {
                 return self;
             }
