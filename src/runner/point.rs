@@ -1,7 +1,7 @@
 //! One point, `runs` times, by its driver — the seam between what a point is and who sends
 //! its requests. The built-in engine's driver (`Pool`) runs its workers through warmup
-//! (discarded) then measure, merging and summarizing the per-thread recorders after each
-//! measure phase; a closed loop has `concurrency` workers, each sending its next request when the
+//! (discarded) then measure — a closed loop's workers each going on from one to the other
+//! without a pause — merging and summarizing the per-thread recorders after each measure phase; a closed loop has `concurrency` workers, each sending its next request when the
 //! last ended, an open loop's pool grows as its dispatcher needs (`open`). An external
 //! client's driver (`client`) starts its program once per run; a search point's run is a
 //! series of open-loop probes (`search`). Either driver returns a run's figures (`RunEnd`)
@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use url::Url;
 
@@ -238,20 +239,15 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
         measure: PhaseLimit,
     ) -> (Vec<Box<Worker<C::Transport>>>, Option<RunStats>) {
         let run = common.run;
-        // A closed loop's first requests are spread over the run's start.
-        let ramp = match (&self.point.load, self.ctx.scenario.run.ramp_up) {
-            (LoadModel::Closed { concurrency }, Some(over)) => Some(Ramp {
-                from: Instant::now(),
-                over,
-                workers: concurrency.get(),
-            }),
-            _ => None,
+        let Some(open) = self.open else {
+            return self.run_closed(workers, common, measure).await;
         };
         if let Some(limit) = self.ctx.scenario.run.warmup {
             let recorders = Arc::new(ThreadRecorders::new());
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders)
-                .ramped(ramp);
-            (workers, _) = self.phase(workers, phase, limit.duration).await;
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders);
+            self.announce(&phase, limit.duration);
+            (workers, _) = run_open_phase(open, workers, self.req, Arc::new(phase)).await;
+            self.ctx.events.on(Event::PhaseFinished);
             for w in &mut workers {
                 w.clear();
             }
@@ -261,35 +257,120 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
         }
         let watch = SelfWatch::start();
         let mut recorders = Arc::new(ThreadRecorders::new());
-        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common, Arc::clone(&recorders))
-            .ramped(ramp);
+        let phase = PhaseCtx::starting_now(Phase::Measure, measure, common, Arc::clone(&recorders));
+        self.announce(&phase, measure.duration);
         let dispatched;
-        (workers, dispatched) = self.phase(workers, phase, measure.duration).await;
+        (workers, dispatched) = run_open_phase(open, workers, self.req, Arc::new(phase)).await;
+        self.ctx.events.on(Event::PhaseFinished);
         let client = watch.finish().await;
-        // `phase` returns only once every task of the phase has ended and dropped its share.
-        let merged = Arc::get_mut(&mut recorders)
+        let stats = self.summarize(&mut workers, &mut recorders, run, client, Some(&dispatched));
+        (workers, Some(stats))
+    }
+
+    /// One closed-loop run: the workers go from the warmup into the measure phase one by one,
+    /// each as its last warmup request ends, with no pause between the phases — a pause would
+    /// have every worker start its first measured request at once, however `run.ramp_up` or
+    /// the warmup had spread them, and the server would see a burst the steady load never
+    /// makes. The measure phase starts when the warmup closes (its deadline, or its last
+    /// request taken); warmup requests still in flight then end in it, discarded.
+    async fn run_closed(
+        &self,
+        workers: Vec<Box<Worker<C::Transport>>>,
+        common: PhaseCommon,
+        measure: PhaseLimit,
+    ) -> (Vec<Box<Worker<C::Transport>>>, Option<RunStats>) {
+        let run = common.run;
+        // A closed loop's first requests are spread over the run's start.
+        let ramp = match (&self.point.load, self.ctx.scenario.run.ramp_up) {
+            (LoadModel::Closed { concurrency }, Some(over)) => Some(Ramp {
+                from: Instant::now(),
+                over,
+                workers: concurrency.get(),
+            }),
+            _ => None,
+        };
+        let warmup = self.ctx.scenario.run.warmup.map(|limit| {
+            let recorders = Arc::new(ThreadRecorders::new());
+            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders)
+                .ramped(ramp);
+            self.announce(&phase, limit.duration);
+            Arc::new(phase)
+        });
+        let (hand, handed) = tokio::sync::watch::channel(None);
+        let tasks: Vec<_> = workers
+            .into_iter()
+            .map(|w| {
+                let task = closed_worker(w, Arc::clone(self.req), warmup.clone(), handed.clone());
+                tokio::spawn(boxed(task))
+            })
+            .collect();
+        // The channel keeps the measure phase (and its recorders) while a receiver lives.
+        drop(handed);
+        let measure_start = match &warmup {
+            Some(phase) => {
+                let closed = phase.closed().await;
+                self.ctx.events.on(Event::PhaseFinished);
+                closed
+            }
+            None => Some(Instant::now()),
+        };
+        let Some(start) = measure_start else {
+            // A stop during the warmup: the workers stop waiting for the measure phase.
+            drop(hand);
+            return (join_workers(tasks).await, None);
+        };
+        let watch = SelfWatch::start();
+        let mut recorders = Arc::new(ThreadRecorders::new());
+        let phase = PhaseCtx::starting_at(
+            start,
+            Phase::Measure,
+            measure,
+            common,
+            Arc::clone(&recorders),
+        )
+        .ramped(ramp);
+        self.announce(&phase, measure.duration);
+        if let Some(warmup) = &warmup {
+            warmup.hand_over();
+        }
+        // No worker holds a receiver past its task: a send to none is no error to handle.
+        let _ = hand.send(Some(Arc::new(phase)));
+        drop((hand, warmup));
+        let mut workers = join_workers(tasks).await;
+        self.ctx.events.on(Event::PhaseFinished);
+        let client = watch.finish().await;
+        let stats = self.summarize(&mut workers, &mut recorders, run, client, None);
+        (workers, Some(stats))
+    }
+
+    /// The measure phase's summary, the workers cleared for the next run. `recorders` are
+    /// the phase's: every task of it has ended and dropped its share.
+    fn summarize(
+        &self,
+        workers: &mut [Box<Worker<C::Transport>>],
+        recorders: &mut Arc<ThreadRecorders>,
+        run: u32,
+        client: metrics::ClientStats,
+        dispatched: Option<&Dispatched>,
+    ) -> RunStats {
+        let merged = Arc::get_mut(recorders)
             .expect("no task of an ended phase holds its recorders")
             .take_merged();
         let judge = self.ctx.scenario.slo.as_ref().map(|slo| Judge {
             slo,
             stream: self.point.request.stream,
         });
-        let mut stats = summarize(&workers, &merged, run, client, dispatched.as_ref(), judge);
-        for w in &mut workers {
+        let mut stats = summarize(workers, &merged, run, client, dispatched, judge);
+        for w in workers {
             w.clear();
         }
         stats.partial = self.ctx.stop.is_requested();
-        (workers, Some(stats))
+        stats
     }
 
-    /// Run one phase, limited to `limit`: the workers come back, with an open loop's
-    /// dispatcher counts.
-    async fn phase(
-        &self,
-        workers: Vec<Box<Worker<C::Transport>>>,
-        phase: PhaseCtx,
-        limit: Option<Duration>,
-    ) -> (Vec<Box<Worker<C::Transport>>>, Option<Dispatched>) {
+    /// Tell the subscriber that `phase`, limited to `limit`, starts; the live counters start
+    /// from zero.
+    fn announce(&self, phase: &PhaseCtx, limit: Option<Duration>) {
         phase.common.live.reset();
         self.ctx.events.on(Event::PhaseStarted {
             phase: PhaseShown {
@@ -301,29 +382,35 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
             },
             live: Arc::clone(&phase.common.live),
         });
-        let phase = Arc::new(phase);
-        let back = match self.open {
-            Some(open) => {
-                let (workers, counts) = run_open_phase(open, workers, self.req, phase).await;
-                (workers, Some(counts))
-            }
-            None => (run_closed_phase(workers, self.req, phase).await, None),
-        };
-        self.ctx.events.on(Event::PhaseFinished);
-        back
     }
 }
 
-/// Run one closed-loop phase on every worker.
-async fn run_closed_phase<T: super::transport::Transport>(
-    workers: Vec<Box<Worker<T>>>,
-    req: &Arc<Prepared>,
-    phase: Arc<PhaseCtx>,
-) -> Vec<Box<Worker<T>>> {
-    let tasks: Vec<_> = workers
-        .into_iter()
-        .map(|w| tokio::spawn(boxed(w.run_phase(Arc::clone(req), Arc::clone(&phase)))))
-        .collect();
+/// One closed-loop worker's run: its warmup requests, then, once the measure phase has
+/// started (`handed` says which it is), its measured ones. A worker that the warmup's
+/// deadline stopped before then waits for it; a stop before it makes none.
+async fn closed_worker<T: super::transport::Transport>(
+    mut worker: Box<Worker<T>>,
+    req: Arc<Prepared>,
+    warmup: Option<Arc<PhaseCtx>>,
+    mut handed: tokio::sync::watch::Receiver<Option<Arc<PhaseCtx>>>,
+) -> Box<Worker<T>> {
+    if let Some(warmup) = warmup {
+        worker = worker.run_phase(Arc::clone(&req), warmup).await;
+        worker.clear();
+    }
+    let measure = match handed.wait_for(Option::is_some).await {
+        Ok(phase) => phase.clone(),
+        Err(_) => return worker,
+    };
+    drop(handed);
+    match measure {
+        Some(phase) => worker.run_phase(req, phase).await,
+        None => worker,
+    }
+}
+
+/// The workers of `tasks`, once each has ended.
+async fn join_workers<T>(tasks: Vec<JoinHandle<Box<Worker<T>>>>) -> Vec<Box<Worker<T>>> {
     let mut back = Vec::with_capacity(tasks.len());
     for task in tasks {
         match task.await {
@@ -336,7 +423,6 @@ async fn run_closed_phase<T: super::transport::Transport>(
     }
     back
 }
-
 /// What a run is judged by: `[slo]`, and whether the route streams (stream objectives judge
 /// streams only).
 struct Judge<'a> {

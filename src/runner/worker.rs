@@ -13,7 +13,7 @@
 //! first attempt that connects. Every failure is still counted.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 // tokio's clock, so that tests on paused time see exact durations; without tokio's
@@ -102,8 +102,12 @@ pub(crate) struct PhaseCtx {
     pub(crate) deadline: Option<Instant>,
     /// Requests that may still start, when the phase is bounded by count.
     pub(crate) tickets: Option<AtomicU64>,
-    /// Told when the last ticket is taken: workers waiting for their ramp start stop waiting.
+    /// Told when the last ticket is taken: workers waiting for their ramp start stop waiting,
+    /// and the next phase starts.
     spent: Notify,
+    /// The next phase has started: this one's requests still in flight no longer count on
+    /// the progress bar, which shows that phase.
+    handed_over: AtomicBool,
     /// The spread of the closed-loop workers' first requests over the run's start.
     pub(crate) ramp: Option<Ramp>,
     /// The phase's measurements, per runtime thread: the point merges them once every task
@@ -121,13 +125,24 @@ impl PhaseCtx {
         common: PhaseCommon,
         recorders: Arc<ThreadRecorders>,
     ) -> Self {
-        let start = Instant::now();
+        Self::starting_at(Instant::now(), phase, limit, common, recorders)
+    }
+
+    /// A phase that starts at `start` and ends at `limit`, measured into `recorders`.
+    pub(crate) fn starting_at(
+        start: Instant,
+        phase: Phase,
+        limit: PhaseLimit,
+        common: PhaseCommon,
+        recorders: Arc<ThreadRecorders>,
+    ) -> Self {
         Self {
             phase,
             start,
             deadline: limit.duration.map(|d| start + d),
             tickets: limit.requests.map(|n| AtomicU64::new(n.get())),
             spent: Notify::new(),
+            handed_over: AtomicBool::new(false),
             ramp: None,
             recorders,
             common,
@@ -166,6 +181,36 @@ impl PhaseCtx {
         self.tickets
             .as_ref()
             .is_some_and(|t| t.load(Ordering::Relaxed) == 0)
+    }
+
+    /// Resolves when no request of the phase may start any more — at its deadline, or when
+    /// its last request is taken — with that instant; `None` when a stop came first.
+    pub(crate) async fn closed(&self) -> Option<Instant> {
+        let stop = self.common.stop.listener();
+        // Registered before the count is read, so that the last ticket taken in between wakes it.
+        let mut spent = std::pin::pin!(self.spent.notified());
+        spent.as_mut().enable();
+        let now = Instant::now();
+        if self.tickets_spent() || self.deadline.is_some_and(|d| d <= now) {
+            return Some(self.deadline.map_or(now, |d| d.min(now)));
+        }
+        let deadline = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = stop.stopped() => None,
+            _ = spent, if self.tickets.is_some() => Some(Instant::now()),
+            _ = deadline => self.deadline,
+        }
+    }
+
+    /// The next phase has started: this one's requests no longer count on the progress bar.
+    pub(crate) fn hand_over(&self) {
+        self.handed_over.store(true, Ordering::Relaxed);
     }
 }
 
@@ -366,9 +411,11 @@ impl<T: Transport> Worker<T> {
             None => (start.at, end),
             Some((first, last)) => (first, last.max(end)),
         });
-        ctx.common
-            .live
-            .record(offset_us + self.obs.latency_us, !self.obs.is_success());
+        if !ctx.handed_over.load(Ordering::Relaxed) {
+            ctx.common
+                .live
+                .record(offset_us + self.obs.latency_us, !self.obs.is_success());
+        }
         true
     }
 
