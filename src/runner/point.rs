@@ -1,7 +1,8 @@
 //! One point, `runs` times, by its driver — the seam between what a point is and who sends
 //! its requests. The built-in engine's driver (`Pool`) runs its workers through warmup
 //! (discarded) then measure — a closed loop's workers each going on from one to the other
-//! without a pause — merging and summarizing the per-thread recorders after each measure phase; a closed loop has `concurrency` workers, each sending its next request when the
+//! without a pause — merging and summarizing the per-thread recorders after each measure
+//! phase; a closed loop has `concurrency` workers, each sending its next request when the
 //! last ended, an open loop's pool grows as its dispatcher needs (`open`). An external
 //! client's driver (`client`) starts its program once per run; a search point's run is a
 //! series of open-loop probes (`search`). Either driver returns a run's figures (`RunEnd`)
