@@ -51,9 +51,21 @@ latency = "100ms"
 stream = { chunks = 32, interval = "20ms" }
 TOML
 
-# rss_kb PID: resident set size of a process now, KiB.
-rss_kb() {
-  awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+# sample PID...: append " RSS_KIB TICKS" per process to $line (RSS now, user + system clock
+# ticks so far); false when one has gone. Bash builtins only, no process started: a sampler
+# that forks python or awk every few seconds preempts the client or the mock for milliseconds
+# and shows up in their tails.
+sample() {
+  local pid key value rest rss stat
+  for pid in "$@"; do
+    rss=
+    while read -r key value rest; do
+      [[ $key == VmRSS: ]] && { rss=$value; break; }
+    done < "/proc/$pid/status" || return 1
+    read -ra stat < "/proc/$pid/stat" || return 1
+    [ -n "$rss" ] || return 1
+    line+=" $rss $((stat[13] + stat[14]))"
+  done 2>/dev/null
 }
 
 for streams in $STREAMS; do
@@ -90,15 +102,17 @@ TOML
   fi
   taskset -c 1 "$BIN" run "$work/s.toml" --quiet --out "$work/out" >/dev/null 2>"$work/err" &
   client=$!
-  # Samples: seconds since start, client RSS, mock RSS, client and mock CPU ticks.
+  # Samples: seconds since start, client RSS, client CPU ticks, mock RSS, mock CPU ticks;
+  # taken on the client's core.
   : > "$work/samples"
-  start=$(date +%s.%N)
+  taskset -cp 1 $BASHPID >/dev/null
+  start=$EPOCHREALTIME
   while kill -0 "$client" 2>/dev/null; do
-    now=$(date +%s.%N)
-    line="$(python3 -c "print(f'{$now - $start:.1f}')") $(rss_kb "$client" 2>/dev/null || echo -) $(rss_kb "$MOCK_PID") $(cpu_ticks "$client" 2>/dev/null || echo -) $(cpu_ticks "$MOCK_PID")"
-    [[ $line == *-* ]] || echo "$line" >> "$work/samples"
+    line=$(( (${EPOCHREALTIME/./} - ${start/./}) / 1000 ))
+    sample "$client" "$MOCK_PID" && echo "$line" >> "$work/samples"
     sleep "$SAMPLE_EVERY"
   done
+  taskset -cp 0,1 $BASHPID >/dev/null
   if ! wait "$client"; then
     echo "streams=$streams: the client failed:" >&2
     cat "$work/err" >&2
@@ -111,7 +125,9 @@ streams = int(streams)
 warmup, seconds, ticks = float(warmup), float(seconds), float(ticks)
 run = json.load(open(results))["points"][0]["runs"][0]
 s, c = run["stream"], run["client"]
+# Columns: ms since start, client RSS KiB, client ticks, mock RSS KiB, mock ticks.
 rows = [list(map(float, l.split())) for l in open(samples)]
+rows = [[r[0] / 1000, r[1], r[3], r[2], r[4]] for r in rows]
 # Samples inside the measure phase (a second's margin at each end for start-up and reports).
 inside = [r for r in rows if warmup + 1 <= r[0] <= warmup + seconds + 1] or rows
 t0, t1 = inside[0], inside[-1]
