@@ -8,7 +8,7 @@
 //! runtime thread rather than wait for its slice to end. A thread of its own rather than a task
 //! on the runtime woken by a timerfd: a busy runtime looks at its timers only between batches
 //! of tasks, and that pacer came out worse at 1,000 streams (TTFT error p99 1.2–6.6 ms against
-//! 1.2–4.4, five alternating rounds of `benches/streams.sh`).
+//! 1.2–3.3, five alternating rounds of `benches/streams.sh`).
 //!
 //! It wakes at most once every `BATCH`: at thousands of streams a chunk is due every few
 //! microseconds, and a wake-up of this thread per chunk, each preempting the runtime on the
