@@ -6,7 +6,9 @@
 #   memory    the client's VmRSS every SAMPLE_EVERY seconds of the measure phase (flat?) and
 #             its peak as the client reports it, and the mock's VmRSS beside it;
 #   accuracy  TTFT error against the mock's schedule (TTFT - 100 ms, p50 and p99) and ITL p50
-#             against the 20 ms interval, from the client's own results.json;
+#             against the 20 ms interval, from the client's own results.json, beside how late
+#             the mock itself ran against that schedule (its `GET /mock/stats`): what of the
+#             error is the server's;
 #   who limits  client and mock CPU (cores) over the measure phase, the client's busiest
 #             runtime thread, its runtime lag p99, its client-bound flag, and which side is
 #             saturated (a process busy >= 90% of its core).
@@ -118,9 +120,9 @@ TOML
     cat "$work/err" >&2
     exit 1
   fi
-  python3 - "$work/out/results.json" "$work/samples" "$streams" "$WARMUP" "$SECONDS_" "$TICKS" "$LOAD" <<'PY'
-import json, sys
-results, samples, streams, warmup, seconds, ticks, load = sys.argv[1:]
+  python3 - "$work/out/results.json" "$work/samples" "$streams" "$WARMUP" "$SECONDS_" "$TICKS" "$LOAD" "$MOCK_URL" <<'PY'
+import json, sys, urllib.request
+results, samples, streams, warmup, seconds, ticks, load, mock_url = sys.argv[1:]
 streams = int(streams)
 warmup, seconds, ticks = float(warmup), float(seconds), float(ticks)
 run = json.load(open(results))["points"][0]["runs"][0]
@@ -142,6 +144,13 @@ print(f"  TTFT error vs 100 ms: p50 {ms(ttft['p50_us']) - 100:+.2f} ms, p99 {ms(
       f"max {ms(ttft['max_us']) - 100:+.2f} ms")
 print(f"  ITL: p50 {ms(itl['p50_us']):.3f} ms (interval 20 ms, error {ms(itl['p50_us']) - 20:+.3f}), "
       f"p99 {ms(itl['p99_us']):.3f} ms")
+# The mock's own lateness against its schedule (`GET /mock/stats`, warmup included): the part
+# of the error above that is the server's, not the client's.
+late = json.load(urllib.request.urlopen(mock_url + "mock/stats"))["late_us"]
+first, chunk = late["first_chunk"], late["chunk"]
+print(f"  mock behind its schedule (whole run): first chunk p50 +{ms(first['p50']):.2f} ms, "
+      f"p99 +{ms(first['p99']):.2f} ms, max +{ms(first['max']):.2f} ms; "
+      f"later chunks p99 +{ms(chunk['p99']):.2f} ms")
 print(f"  client RSS every {rows[1][0] - rows[0][0] if len(rows) > 1 else 0:.0f} s of the measure phase (MB): "
       + " ".join(f"{r[1] / 1024:.0f}" for r in inside)
       + f"; peak {c['peak_rss_bytes'] / 2**20:.1f} MiB, {(c['peak_rss_bytes'] / 2**20 - 16) * 1024 / streams:.1f} KiB per stream over 16 MiB")

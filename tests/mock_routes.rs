@@ -403,3 +403,47 @@ async fn shutdown_lets_a_stream_in_progress_finish() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn mock_stats_say_how_late_the_mock_ran_against_its_schedule() {
+    let config = MockConfig {
+        latency: Duration::from_millis(2),
+        stream: StreamShape {
+            chunks: 4,
+            interval: Duration::from_millis(1),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (_server, client, base) = start(config).await;
+    let stats = || async {
+        let r = client
+            .get(format!("{base}mock/stats"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "content-type"), "application/json");
+        r.json::<Value>().await.unwrap()["late_us"].clone()
+    };
+    let before = stats().await;
+    assert_eq!(before["chunk"]["count"], 0);
+    assert!(
+        before["chunk"]["p99"].is_null(),
+        "nothing paced yet: {before}"
+    );
+    let url = format!("{base}v1/chat/completions:stream");
+    for _ in 0..2 {
+        let r = post(&client, url.clone(), chat_body()).await;
+        assert_eq!(sse_events(&r.text().await.unwrap()).len(), 8);
+    }
+    let after = stats().await;
+    // Both answers waited for the latency; each stream's first chunk, then three more.
+    let counts = ["answer", "first_chunk", "chunk"].map(|k| after[k]["count"].as_u64());
+    assert_eq!(counts, [Some(2), Some(2), Some(6)], "{after}");
+    for figure in ["p50", "p99", "p999", "max"] {
+        assert!(after["chunk"][figure].is_u64(), "{after}");
+    }
+    let r = post(&client, format!("{base}mock/stats"), String::new()).await;
+    assert_eq!(r.status(), 405, "a GET endpoint");
+}

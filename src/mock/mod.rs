@@ -6,6 +6,7 @@ mod bodies;
 mod child;
 pub mod config;
 mod conn;
+mod lateness;
 mod pacer;
 mod policy;
 mod request;

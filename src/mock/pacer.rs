@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::lateness::Lateness;
+
 /// Shortest sleep of the pacing thread under load: a deadline is served at most this late
 /// when others are due close before it. At 1,000 streams a wake-up per 50 µs still took a
 /// quarter of the mock's core and preempted its runtime thread 7,000 times a second (TTFT
@@ -68,6 +70,8 @@ struct Inner {
 /// The pacing thread's handle; the thread ends when the pacer is dropped.
 pub(crate) struct Pacer {
     inner: Arc<Inner>,
+    /// How late what it paced came, for `GET /mock/stats`.
+    lateness: Lateness,
 }
 
 impl Pacer {
@@ -87,7 +91,15 @@ impl Pacer {
                 short_slice();
                 run(&thread_inner)
             })?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            lateness: Lateness::default(),
+        })
+    }
+
+    /// How late what it paced came.
+    pub(crate) fn lateness(&self) -> &Lateness {
+        &self.lateness
     }
 
     /// Resolve at `due` (or at once if it has passed).

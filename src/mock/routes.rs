@@ -17,6 +17,7 @@ use hyper::body::Incoming;
 use super::MockConfig;
 use super::bodies::{self, ChunkPrefix, Stamp};
 use super::conn::{ConnControl, Ending};
+use super::lateness::Due;
 use super::pacer::Pacer;
 use super::policy::{Fault, Policy};
 use super::request;
@@ -71,6 +72,8 @@ impl Shared {
 enum Endpoint {
     Health,
     Models,
+    /// `GET /mock/stats`: how late the mock ran against its own schedule.
+    Stats,
     Chat(Route),
 }
 
@@ -89,6 +92,7 @@ impl Endpoint {
         Some(match path {
             "/health" => Self::Health,
             "/v1/models" => Self::Models,
+            "/mock/stats" => Self::Stats,
             "/v1/chat/completions" => Self::Chat(Route::Chat),
             "/v1/chat/completions:stream" => Self::Chat(Route::Stream),
             "/v1/chat/completions:rate" => Self::Chat(Route::Rate),
@@ -101,7 +105,7 @@ impl Endpoint {
     /// The one method the endpoint answers.
     fn method(self) -> &'static str {
         match self {
-            Self::Health | Self::Models => "GET",
+            Self::Health | Self::Models | Self::Stats => "GET",
             Self::Chat(_) => "POST",
         }
     }
@@ -140,6 +144,7 @@ pub(crate) async fn handle(
     let route = match endpoint {
         Endpoint::Health => return Ok(json(StatusCode::OK, bodies::health())),
         Endpoint::Models => return Ok(json(StatusCode::OK, bodies::models())),
+        Endpoint::Stats => return Ok(json(StatusCode::OK, shared.pacer.lateness().json())),
         Endpoint::Chat(route) => route,
     };
     let config = &shared.config;
@@ -165,15 +170,22 @@ pub(crate) async fn handle(
         Some(slots) => slots.acquire().await.ok(),
         None => None,
     };
-    if let Some(arrived) = arrived {
-        let start = if slot.is_some() {
-            std::time::Instant::now()
-        } else {
-            arrived
-        };
-        let delay = shared.policy.delay(config);
-        shared.pacer.sleep_until(start + delay).await;
-    }
+    // When the answer is due: a stream's chunks count from here.
+    let mut due = match arrived {
+        Some(arrived) => {
+            let start = if slot.is_some() {
+                std::time::Instant::now()
+            } else {
+                arrived
+            };
+            let due = start + shared.policy.delay(config);
+            shared.pacer.sleep_until(due).await;
+            let late = std::time::Instant::now().saturating_duration_since(due);
+            shared.pacer.lateness().record(Due::Answer, late);
+            due
+        }
+        None => std::time::Instant::now(),
+    };
     drop(slot);
     let request = match parsed {
         Ok(request) => request,
@@ -188,7 +200,11 @@ pub(crate) async fn handle(
         }
     };
     match fault {
-        Fault::Stall(d) => tokio::time::sleep(d).await,
+        Fault::Stall(d) => {
+            // The stall is the answer's, on purpose: its stream is paced from the stall's end.
+            tokio::time::sleep(d).await;
+            due = std::time::Instant::now();
+        }
         Fault::Reset(0) => {
             conn.arm(Ending::Reset);
             return Err(ResetFault);
@@ -198,8 +214,8 @@ pub(crate) async fn handle(
     let model = request.model.as_deref().unwrap_or("mock-gpt");
     let prompt = bodies::prompt_tokens(body.len());
     Ok(match route {
-        Route::Stream => stream_response(shared, model, prompt, fault, conn),
-        Route::Chat if request.stream => stream_response(shared, model, prompt, fault, conn),
+        Route::Stream => stream_response(shared, model, prompt, fault, conn, due),
+        Route::Chat if request.stream => stream_response(shared, model, prompt, fault, conn, due),
         Route::Chat => {
             let body = completion(shared, model, prompt);
             let half = body.len() / 2;
@@ -268,6 +284,7 @@ fn stream_response(
     prompt: u64,
     fault: Fault,
     conn: &Arc<ConnControl>,
+    due: std::time::Instant,
 ) -> Response<MockBody> {
     let shape = shared.config.stream;
     let end = match fault {
@@ -279,6 +296,7 @@ fn stream_response(
         prefix: ChunkPrefix::new(shared.stamp(), model),
         prompt_tokens: prompt,
         chunks: shape.chunks,
+        due,
         first_chunk: shape.first_chunk,
         interval: shape.interval,
         end,

@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 
 use super::bodies::ChunkPrefix;
 use super::conn::{ConnControl, Ending};
+use super::lateness::Due;
 use super::pacer::Pacer;
 
 /// The service's error: hyper then drops the connection without an answer (a reset armed
@@ -110,7 +111,9 @@ pub(crate) struct StreamPlan {
     pub(crate) prompt_tokens: u64,
     /// Content chunks.
     pub(crate) chunks: u32,
-    /// Delay from the headers to the first content chunk.
+    /// When the answer was due (arrival + latency): its chunks' deadlines count from here.
+    pub(crate) due: Instant,
+    /// Delay from the answer's due time to the first content chunk.
     pub(crate) first_chunk: Duration,
     /// Delay between content chunks.
     pub(crate) interval: Duration,
@@ -124,8 +127,6 @@ pub(crate) struct StreamBody {
     /// The connection to reset.
     conn: Arc<ConnControl>,
     pacer: Arc<Pacer>,
-    /// When the answer was made: the chunks' deadlines count from here.
-    start: Instant,
     /// Content chunks the plan sends before its end (fewer than `plan.chunks` for a fault).
     limit: u32,
     /// Frames handed to hyper so far: the role chunk, then the content chunks.
@@ -146,7 +147,6 @@ pub(crate) fn body(plan: StreamPlan, pacer: Arc<Pacer>, conn: Arc<ConnControl>) 
         plan,
         conn,
         pacer,
-        start: Instant::now(),
         limit,
         sent: 0,
         wait: None,
@@ -175,7 +175,7 @@ impl StreamBody {
         let index = self.sent - 1;
         if index < self.limit {
             let plan = &self.plan;
-            let due = self.start + plan.first_chunk + plan.interval * index;
+            let due = plan.due + plan.first_chunk + plan.interval * index;
             if self.wait.is_none() {
                 self.wait = self.pacer.wake_at(due);
             }
@@ -184,6 +184,13 @@ impl StreamBody {
                 let _ = ready!(Pin::new(wait).poll(cx));
                 self.wait = None;
             }
+            let late = Instant::now().saturating_duration_since(due);
+            let kind = if index == 0 {
+                Due::FirstChunk
+            } else {
+                Due::Chunk
+            };
+            self.pacer.lateness().record(kind, late);
             self.sent += 1;
             return frame(self.plan.prefix.content(index));
         }
