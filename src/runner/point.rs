@@ -1,9 +1,10 @@
 //! One point, `runs` times, by its driver — the seam between what a point is and who sends
 //! its requests. The built-in engine's driver (`Pool`) runs its workers through warmup
-//! (discarded) then measure — a closed loop's workers each going on from one to the other
-//! without a pause — merging and summarizing the per-thread recorders after each measure
-//! phase; a closed loop has `concurrency` workers, each sending its next request when the
-//! last ended, an open loop's pool grows as its dispatcher needs (`open`). An external
+//! (discarded) then measure, without a pause between them (a closed loop's workers each go on
+//! as their last warmup request ends, an open loop's measure schedule starts as the warmup's
+//! time is up), merging and summarizing the per-thread recorders after each measure phase; a
+//! closed loop has `concurrency` workers, each sending its next request when the last ended,
+//! an open loop's pool grows as its dispatcher needs (`open`). An external
 //! client's driver (`client`) starts its program once per run; a search point's run is a
 //! series of open-loop probes (`search`). Either driver returns a run's figures (`RunEnd`)
 //! and tells the subscriber what happens (`events`); the runs are aggregated here.
@@ -20,7 +21,7 @@ use url::Url;
 use super::client::ClientDriver;
 use super::events::{Event, PhaseShown, Subscriber};
 use super::live::Live;
-use super::open::{OpenPhase, Pacing, run_open_phase};
+use super::open::{OpenPhase, OpenRun, Pacing};
 use super::search::run_search;
 use super::transport::{Connector, Prepared};
 use super::worker::{PhaseCommon, PhaseCtx, Ramp, Worker};
@@ -235,7 +236,7 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
     /// the warmup; a run the stop cut short is marked partial.
     pub(super) async fn run(
         &self,
-        mut workers: Vec<Box<Worker<C::Transport>>>,
+        workers: Vec<Box<Worker<C::Transport>>>,
         common: PhaseCommon,
         measure: PhaseLimit,
     ) -> (Vec<Box<Worker<C::Transport>>>, Option<RunStats>) {
@@ -243,27 +244,39 @@ impl<'a, 'c, C: Connector> Drive<'a, 'c, C> {
         let Some(open) = self.open else {
             return self.run_closed(workers, common, measure).await;
         };
-        if let Some(limit) = self.ctx.scenario.run.warmup {
-            let recorders = Arc::new(ThreadRecorders::new());
-            let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders);
-            self.announce(&phase, limit.duration);
-            (workers, _) = run_open_phase(open, workers, self.req, Arc::new(phase)).await;
-            self.ctx.events.on(Event::PhaseFinished);
-            for w in &mut workers {
-                w.clear();
+        let mut pool = OpenRun::start(open, workers, self.req);
+        let warmup = match self.ctx.scenario.run.warmup {
+            Some(limit) => {
+                let recorders = Arc::new(ThreadRecorders::new());
+                let phase = PhaseCtx::starting_now(Phase::Warmup, limit, common.clone(), recorders);
+                self.announce(&phase, limit.duration);
+                let phase = Arc::new(phase);
+                pool.dispatch(Arc::clone(&phase)).await;
+                self.ctx.events.on(Event::PhaseFinished);
+                if self.ctx.stop.is_requested() {
+                    let (workers, _) = pool.finish().await;
+                    return (workers, None);
+                }
+                Some(phase)
             }
-            if self.ctx.stop.is_requested() {
-                return (workers, None);
-            }
-        }
+            None => None,
+        };
+        // The warmup's requests still in flight end while the measure phase's go out.
         let watch = SelfWatch::start();
         let mut recorders = Arc::new(ThreadRecorders::new());
         let phase = PhaseCtx::starting_now(Phase::Measure, measure, common, Arc::clone(&recorders));
         self.announce(&phase, measure.duration);
-        let dispatched;
-        (workers, dispatched) = run_open_phase(open, workers, self.req, Arc::new(phase)).await;
+        if let Some(warmup) = warmup {
+            warmup.hand_over();
+        }
+        let counts = pool.dispatch(Arc::new(phase)).await;
+        let (mut workers, send_span_secs) = pool.finish().await;
         self.ctx.events.on(Event::PhaseFinished);
         let client = watch.finish().await;
+        let dispatched = Dispatched {
+            send_span_secs,
+            ..counts
+        };
         let stats = self.summarize(&mut workers, &mut recorders, run, client, Some(&dispatched));
         (workers, Some(stats))
     }

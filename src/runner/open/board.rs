@@ -2,15 +2,18 @@
 //! allocation per request: each worker has a seat holding the request assigned to it (its
 //! intended start and queue time, in atomics) and a waker; a worker done with a request puts
 //! its number in the bounded queue of idle workers (room for the whole pool, made once), and
-//! the dispatcher takes the first idle worker from it for the next request.
+//! the dispatcher takes the first idle worker from it for the next request. A run's phases share
+//! one board: each request carries its phase.
 
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
+
+use crate::metrics::Phase;
 
 /// No request assigned.
 const EMPTY: u64 = u64::MAX;
@@ -22,6 +25,9 @@ pub(super) struct Job {
     pub(super) due: Duration,
     /// How long it waited for a free worker past its intended start.
     pub(super) queue: Duration,
+    /// The phase it belongs to: a worker may end a warmup request after the measure phase's
+    /// first requests went out.
+    pub(super) phase: Phase,
 }
 
 /// One worker's seat. Aligned to its own cache lines: the dispatcher and that worker are the
@@ -33,6 +39,8 @@ pub(super) struct Seat {
     due_ns: AtomicU64,
     /// Its queue time, ns.
     queue_ns: AtomicU64,
+    /// Its phase: 0 warmup, 1 measure.
+    phase: AtomicU8,
     /// The worker waiting for a request.
     waker: AtomicWaker,
 }
@@ -42,12 +50,13 @@ impl Seat {
         Self {
             due_ns: AtomicU64::new(EMPTY),
             queue_ns: AtomicU64::new(0),
+            phase: AtomicU8::new(0),
             waker: AtomicWaker::new(),
         }
     }
 }
 
-/// What the dispatcher and the workers of one phase share.
+/// What the dispatcher and the workers of one run share.
 #[derive(Debug)]
 pub(super) struct Board {
     /// Numbers of the workers waiting for a request, first come first served.
@@ -105,11 +114,16 @@ impl Board {
     /// Hand `job` to the worker of `seat` (idle, or not started yet).
     pub(super) fn assign(&self, seat: &Seat, job: Job) {
         seat.queue_ns.store(nanos(job.queue), Ordering::Relaxed);
+        let phase = match job.phase {
+            Phase::Warmup => 0,
+            Phase::Measure => 1,
+        };
+        seat.phase.store(phase, Ordering::Relaxed);
         seat.due_ns.store(nanos(job.due), Ordering::Release);
         seat.waker.wake();
     }
 
-    /// No more requests: every worker leaves once done with the one it has.
+    /// No more requests in this run: every worker leaves once done with the one it has.
     pub(super) fn close<'s>(&self, seats: impl Iterator<Item = &'s Seat>) {
         self.closed.store(true, Ordering::SeqCst);
         for seat in seats {
@@ -117,7 +131,7 @@ impl Board {
         }
     }
 
-    /// The request assigned to `seat`, waiting for one; `None` once the phase is closed.
+    /// The request assigned to `seat`, waiting for one; `None` once the board is closed (the run is over).
     pub(super) async fn wait(&self, seat: &Seat) -> Option<Job> {
         poll_fn(|cx| {
             if let Some(job) = self.take(seat) {
@@ -144,6 +158,10 @@ impl Board {
         (due != EMPTY).then(|| Job {
             due: Duration::from_nanos(due),
             queue: Duration::from_nanos(seat.queue_ns.load(Ordering::Relaxed)),
+            phase: match seat.phase.load(Ordering::Relaxed) {
+                0 => Phase::Warmup,
+                _ => Phase::Measure,
+            },
         })
     }
 }
@@ -178,6 +196,11 @@ mod tests {
             let job = Job {
                 due: Duration::from_millis(ms),
                 queue: Duration::from_micros(ms),
+                phase: if ms == 1 {
+                    Phase::Warmup
+                } else {
+                    Phase::Measure
+                },
             };
             board.assign(&seat, job);
         }
@@ -189,6 +212,8 @@ mod tests {
             [1, 2, 3]
         );
         assert_eq!(jobs[2].queue, Duration::from_micros(3));
+        let phases: Vec<_> = jobs.iter().map(|j| j.phase).collect();
+        assert_eq!(phases, [Phase::Warmup, Phase::Measure, Phase::Measure]);
         assert_eq!(board.try_idle(), None);
     }
 }

@@ -16,7 +16,7 @@ mod board;
 mod dispatch;
 mod timer;
 
-pub(crate) use dispatch::{OpenPhase, run_open_phase};
+pub(crate) use dispatch::{OpenPhase, OpenRun};
 pub(crate) use timer::Pacing;
 
 #[cfg(test)]

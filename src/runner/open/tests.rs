@@ -222,3 +222,27 @@ async fn requests_still_queued_when_the_time_is_up_are_dropped_and_counted() {
     assert_eq!(o.offered_rps, Some(100.0));
     assert_eq!(o.achieved_rps, Some(20.0));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_measure_phase_starts_as_the_warmup_ends_with_its_requests_still_in_flight() {
+    // 10 req/s, 250 ms answers: about three in flight. The warmup sends at 0 … 900 ms and its
+    // time is up at 1 s; the measure phase's schedule starts then, while the warmup's last two
+    // requests (sent at 800 and 900 ms) are still in flight, rather than at 1,150 ms, when the
+    // last of them ends, on an empty server.
+    let s = scenario(
+        "[run]\nwarmup = \"1s\"\nduration = \"1s\"\n[run.arrival]\nprocess = \"constant\"\n",
+        "10",
+    );
+    let (run, sends) = drive(vec![Step::ok(250_000)], s, true).await;
+    let ms: Vec<u64> = sends.iter().map(|us| us / 1_000).collect();
+    let warmup: Vec<u64> = (0..10).map(|i| i * 100).collect();
+    let measure: Vec<u64> = (10..20).map(|i| i * 100).collect();
+    assert_eq!(ms, [warmup, measure].concat());
+    let o = open(&run);
+    assert_eq!((o.scheduled, o.sent, o.dropped), (10, 10, 0));
+    assert_eq!(
+        o.peak_in_flight, 3,
+        "the warmup's two and the measure phase's first"
+    );
+    assert_eq!(run.requests, 10, "the warmup's requests are not counted");
+}
