@@ -386,5 +386,9 @@ async fn serve<T: Transport>(
         }
         board.idle(number);
     }
+    if current != Some(Phase::Measure) {
+        // It served no measured request: what it kept is the warmup's, not the run's.
+        worker.clear();
+    }
     worker
 }

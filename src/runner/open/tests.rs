@@ -246,3 +246,23 @@ async fn the_measure_phase_starts_as_the_warmup_ends_with_its_requests_still_in_
     );
     assert_eq!(run.requests, 10, "the warmup's requests are not counted");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_that_served_only_the_warmup_brings_nothing_of_it_into_the_measure_phase() {
+    // The warmup's 2.5 s answers grow the pool to 20 workers; the measure phase's 1 ms answers
+    // (sent at 2,000 … 2,900 ms) reach only those free by then. The others' warmup sends must
+    // not stretch the measure phase's send span back to the run's start.
+    let s = scenario(
+        "[run]\nwarmup = \"2s\"\nduration = \"1s\"\n[run.arrival]\nprocess = \"constant\"\n",
+        "10",
+    );
+    let steps = [vec![Step::ok(2_500_000); 20], vec![Step::ok(1_000); 20]].concat();
+    let (run, _) = drive(steps, s, false).await;
+    let o = open(&run);
+    assert_eq!((o.scheduled, o.sent), (10, 10));
+    assert_eq!(
+        o.achieved_rps,
+        Some(10.0),
+        "sends 100 ms apart, 0.9 s from first to last"
+    );
+}
