@@ -424,7 +424,7 @@ async fn closed_worker<T: super::transport::Transport>(
 }
 
 /// The workers of `tasks`, once each has ended.
-async fn join_workers<T>(tasks: Vec<JoinHandle<Box<Worker<T>>>>) -> Vec<Box<Worker<T>>> {
+pub(crate) async fn join_workers<T>(tasks: Vec<JoinHandle<Box<Worker<T>>>>) -> Vec<Box<Worker<T>>> {
     let mut back = Vec::with_capacity(tasks.len());
     for task in tasks {
         match task.await {

@@ -26,7 +26,7 @@ use super::board::{Board, Job, Seat};
 use super::timer::{Pacing, Timer};
 use crate::metrics::Dispatched;
 use crate::metrics::Phase;
-use crate::runner::point::boxed;
+use crate::runner::point::{boxed, join_workers};
 use crate::runner::schedule::Schedule;
 use crate::runner::transport::{Connector, Prepared, Transport};
 use crate::runner::worker::{PhaseCtx, Sent, Start, Worker};
@@ -105,17 +105,7 @@ impl<'p, 'a, C: Connector> OpenRun<'p, 'a, C> {
             return (Vec::new(), 0.0);
         };
         pool.board.close(pool.seats.iter().map(|s| &**s));
-        let mut back = Vec::with_capacity(pool.tasks.len());
-        for task in pool.tasks {
-            match task.await {
-                Ok(worker) => back.push(worker),
-                // A worker's panic is a bug: surface it as it was rather than as a join error.
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                // Tasks are only cancelled by the runtime shutting down, which ends the run
-                // anyway.
-                Err(_) => {}
-            }
-        }
+        let back = join_workers(pool.tasks).await;
         // The phases' recorders are the point's again once no task holds them.
         drop(pool.phases);
         let sends = back.iter().filter_map(|w| w.sends);
