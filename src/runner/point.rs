@@ -437,6 +437,7 @@ pub(crate) async fn join_workers<T>(tasks: Vec<JoinHandle<Box<Worker<T>>>>) -> V
     }
     back
 }
+
 /// What a run is judged by: `[slo]`, and whether the route streams (stream objectives judge
 /// streams only).
 struct Judge<'a> {
