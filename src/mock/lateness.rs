@@ -1,6 +1,6 @@
-//! How far behind its own schedule the mock ran: each answer's headers against its arrival plus
-//! the latency, each stream's first content chunk against arrival + latency + `first_chunk`,
-//! and every later chunk against its due time. A load generator's timing error against the
+//! How far behind its own schedule the mock ran: the end of each answer's latency wait against
+//! its arrival plus the latency, each stream's first content chunk against arrival + latency +
+//! `first_chunk`, and every later chunk against its due time. A load generator's timing error against the
 //! mock is only its own when the mock kept to its schedule: `GET /mock/stats` says whether it
 //! did, so that a benchmark can tell the client's error from the server's.
 //!
@@ -19,7 +19,7 @@ const MAX_US: u64 = 3_600_000_000;
 /// Which schedule a lateness is against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Due {
-    /// An answer's headers: arrival + latency.
+    /// The end of an answer's latency wait: arrival + latency.
     Answer,
     /// A stream's first content chunk: arrival + latency + the stream's first-chunk delay.
     FirstChunk,
