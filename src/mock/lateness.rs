@@ -1,8 +1,8 @@
 //! How far behind its own schedule the mock ran: the end of each answer's latency wait against
 //! its arrival plus the latency, each stream's first content chunk against arrival + latency +
-//! `first_chunk`, and every later chunk against its due time. A load generator's timing error against the
-//! mock is only its own when the mock kept to its schedule: `GET /mock/stats` says whether it
-//! did, so that a benchmark can tell the client's error from the server's.
+//! `first_chunk`, and every later chunk against its due time. A load generator's timing error
+//! against the mock is only its own when the mock kept to its schedule: `GET /mock/stats` says
+//! whether it did, so that a benchmark can tell the client's error from the server's.
 //!
 //! One HDR histogram per figure (integer µs, 3 significant digits, 1 µs to 1 hour) behind an
 //! uncontended lock: the mock's runtime is one thread.
