@@ -23,6 +23,10 @@
 #       # STREAMS / 0.72 s (a stream's length) per second, rather than STREAMS closed-loop
 #       # workers: arrivals at random times rather than evenly spread ones
 #                                  # (MOCK_BIN, the mock's binary, defaults to BIN)
+#   RT=1 bash benches/streams.sh
+#       # mock and client at SCHED_FIFO priority 10, the mock's pacing thread at 11 (chrt,
+#       # needs CAP_SYS_NICE): nothing else in the machine preempts them, so what is left of
+#       # the tail is theirs, or the virtual machine's
 #
 # Needs 2 cores and `ulimit -n` above the largest level (the client holds one socket per
 # stream, the mock another). Traffic goes to 127.0.0.1 only; every phase is bounded by time.
@@ -35,6 +39,7 @@ SECONDS_=${SECONDS_:-60}
 WARMUP=${WARMUP:-5}
 SAMPLE_EVERY=${SAMPLE_EVERY:-5}
 LOAD=${LOAD:-closed}
+RT=${RT:-0}
 # Workers that start together stay in step: every 20 ms the mock would write a burst of
 # STREAMS chunks. Spread over one stream's length, their chunks are spread evenly.
 RAMP=${RAMP:-0.72s}
@@ -74,6 +79,15 @@ for streams in $STREAMS; do
   # A fresh mock per level, so its memory figure is that level's.
   # Every thread of the mock (its runtime and its pacer) on core 0, from its start.
   MOCK_CPU=0 start_mock "$MOCK_BIN" --config "$work/mock.toml"
+  prio=()
+  if [[ $RT == 1 ]]; then
+    prio=(chrt -f 10)
+    for t in /proc/"$MOCK_PID"/task/*; do
+      p=10
+      [[ $(<"$t/comm") == mock-pacer ]] && p=11
+      chrt -f -p "$p" "${t##*/}" >/dev/null
+    done
+  fi
   cat > "$work/s.toml" <<TOML
 name = "streams"
 [target]
@@ -102,7 +116,7 @@ route = ["stream"]
 concurrency = [$streams]
 TOML
   fi
-  taskset -c 1 "$BIN" run "$work/s.toml" --quiet --out "$work/out" >/dev/null 2>"$work/err" &
+  "${prio[@]}" taskset -c 1 "$BIN" run "$work/s.toml" --quiet --out "$work/out" >/dev/null 2>"$work/err" &
   client=$!
   # Samples: seconds since start, client RSS, client CPU ticks, mock RSS, mock CPU ticks;
   # taken on the client's core.
