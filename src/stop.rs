@@ -31,9 +31,33 @@ struct Inner {
     /// For `requested()`, off the request path.
     notify: Notify,
     /// The workers' listeners, woken by `request`.
-    listeners: Mutex<Vec<Weak<AtomicWaker>>>,
+    listeners: Mutex<Listeners>,
     /// The signal that raised the stop, if one did.
     signal: OnceLock<Signal>,
+}
+
+/// The listeners registered so far, some of them gone.
+#[derive(Debug, Default)]
+struct Listeners {
+    list: Vec<Weak<AtomicWaker>>,
+    /// The list's length at which the gone ones are dropped next.
+    prune_at: usize,
+}
+
+/// The least `prune_at`: below it the list is not worth a pass.
+const PRUNE_FLOOR: usize = 64;
+
+impl Listeners {
+    /// Add `waker`, dropping the listeners of finished phases when the list has doubled since
+    /// the last pass: a pass on every addition made a point of 10,000 workers take 50 ms or
+    /// more (holding the lock) each time its workers registered.
+    fn add(&mut self, waker: Weak<AtomicWaker>) {
+        if self.list.len() >= self.prune_at {
+            self.list.retain(|w| w.strong_count() > 0);
+            self.prune_at = (2 * self.list.len()).max(PRUNE_FLOOR);
+        }
+        self.list.push(waker);
+    }
 }
 
 /// One worker's wait for a stop.
@@ -76,7 +100,7 @@ impl Stop {
             Ok(l) => l,
             Err(poisoned) => poisoned.into_inner(),
         };
-        for waker in listeners.iter().filter_map(Weak::upgrade) {
+        for waker in listeners.list.iter().filter_map(Weak::upgrade) {
             waker.wake();
         }
     }
@@ -93,9 +117,7 @@ impl Stop {
             Ok(l) => l,
             Err(poisoned) => poisoned.into_inner(),
         };
-        // Listeners of finished phases are gone: do not let the list grow with the run.
-        listeners.retain(|w| w.strong_count() > 0);
-        listeners.push(Arc::downgrade(&waker));
+        listeners.add(Arc::downgrade(&waker));
         StopListener {
             stop: self.clone(),
             waker,
@@ -147,6 +169,26 @@ impl Stop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_of_listeners_stays_within_twice_the_live_ones() {
+        let stop = Stop::new();
+        let live: Vec<_> = (0..1_000).map(|_| stop.listener()).collect();
+        for _ in 0..20_000 {
+            drop(stop.listener());
+            let len = stop.inner.listeners.lock().unwrap().list.len();
+            assert!(
+                len <= 2 * live.len() + 1,
+                "{len} entries for 1,000 live listeners"
+            );
+        }
+        drop(live);
+        for _ in 0..5_000 {
+            drop(stop.listener());
+        }
+        let len = stop.inner.listeners.lock().unwrap().list.len();
+        assert!(len <= PRUNE_FLOOR, "{len} entries with none live");
+    }
 
     #[tokio::test]
     async fn listeners_wake_on_a_stop_and_return_at_once_after_it() {
