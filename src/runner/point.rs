@@ -412,10 +412,12 @@ async fn closed_worker<T: super::transport::Transport>(
         worker = worker.run_phase(Arc::clone(&req), warmup).await;
         worker.clear();
     }
-    let measure = match handed.wait_for(Option::is_some).await {
-        Ok(phase) => phase.clone(),
-        Err(_) => return worker,
-    };
+    // An error: the run ended (a stop) before the measure phase started.
+    let measure = handed
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|p| p.clone());
     drop(handed);
     match measure {
         Some(phase) => worker.run_phase(req, phase).await,

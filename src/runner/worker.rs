@@ -62,6 +62,14 @@ async fn pause_until(
     !past_deadline
 }
 
+/// Resolves at `deadline`; never without one.
+pub(crate) async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The wait before the next request after one more connect failure, `last` the wait before.
 fn next_backoff(last: Duration) -> Duration {
     if last.is_zero() {
@@ -194,17 +202,11 @@ impl PhaseCtx {
         if self.tickets_spent() || self.deadline.is_some_and(|d| d <= now) {
             return Some(self.deadline.map_or(now, |d| d.min(now)));
         }
-        let deadline = async {
-            match self.deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             biased;
             _ = stop.stopped() => None,
             _ = spent, if self.tickets.is_some() => Some(Instant::now()),
-            _ = deadline => self.deadline,
+            _ = until(self.deadline) => self.deadline,
         }
     }
 

@@ -29,7 +29,7 @@ use crate::metrics::Phase;
 use crate::runner::point::{boxed, join_workers};
 use crate::runner::schedule::Schedule;
 use crate::runner::transport::{Connector, Prepared, Transport};
-use crate::runner::worker::{PhaseCtx, Sent, Start, Worker};
+use crate::runner::worker::{PhaseCtx, Sent, Start, Worker, until};
 use crate::scenario::OpenLoop;
 
 /// What an open-loop point's phases share.
@@ -101,9 +101,10 @@ impl<'p, 'a, C: Connector> OpenRun<'p, 'a, C> {
     /// End the run: every worker ends the request it has, and the pool comes back with the
     /// span of the last phase's actual sends, seconds.
     pub(crate) async fn finish(mut self) -> (Vec<Box<Worker<C::Transport>>>, f64) {
-        let Some(pool) = self.pool.take() else {
-            return (Vec::new(), 0.0);
-        };
+        let pool = self
+            .pool
+            .take()
+            .expect("no dispatcher left running: each gave the pool back");
         pool.board.close(pool.seats.iter().map(|s| &**s));
         let back = join_workers(pool.tasks).await;
         // The phases' recorders are the point's again once no task holds them.
@@ -321,14 +322,6 @@ async fn dispatch<C: Connector>(
         }
     }
     counts
-}
-
-/// Resolves at `deadline`; never without one.
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// A worker of the pool: takes the requests handed to it, each in its phase, until the run
